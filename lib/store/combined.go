@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// Combined is a repo's state store and intent store seen as one (store.md
+// §8): refs marked '+' go to the intent store, all others to the state store;
+// Match merges both. When both are the same store it is used once.
+type Combined struct {
+	State  Store
+	Intent Store
+}
+
+// NewCombined pairs state and intent; intent may be nil or the same store.
+func NewCombined(state, intent Store) *Combined {
+	if intent == nil {
+		intent = state
+	}
+	return &Combined{State: state, Intent: intent}
+}
+
+func (c *Combined) single() bool { return c.State == c.Intent }
+
+func (c *Combined) route(r ref.Ref) Store {
+	if r.Marker == ref.Intent {
+		return c.Intent
+	}
+	return c.State
+}
+
+// Get implements Store.
+func (c *Combined) Get(ctx context.Context, r ref.Ref) (Doc, error) {
+	return c.route(r).Get(ctx, r)
+}
+
+// Match implements Store.
+func (c *Combined) Match(ctx context.Context, globs []string, noLinks bool) ([]string, error) {
+	out, err := c.State.Match(ctx, globs, noLinks)
+	if err != nil || c.single() {
+		return out, err
+	}
+	more, err := c.Intent.Match(ctx, globs, noLinks)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Children implements Store.
+func (c *Combined) Children(ctx context.Context, r ref.Ref) ([]string, error) {
+	if !r.IsZero() {
+		return c.route(r).Children(ctx, r)
+	}
+	out, err := c.State.Children(ctx, r)
+	if err != nil || c.single() {
+		return out, err
+	}
+	more, err := c.Intent.Children(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Commit implements Store: the transaction is split by store; the state part
+// is committed first, then the intent part — except that an intent part made
+// only of deletions goes first. Each part is atomic; the pair is not.
+func (c *Combined) Commit(ctx context.Context, tx *Tx) error {
+	if c.single() {
+		return c.State.Commit(ctx, tx)
+	}
+	state, intent := NewTx(tx.Name), NewTx(tx.Name)
+	onlyDeletes := true
+	for _, op := range tx.Ops {
+		if op.Ref.Marker == ref.Intent {
+			intent.Ops = append(intent.Ops, op)
+			onlyDeletes = onlyDeletes && (op.Kind == OpDelete || op.Kind == OpUnlink)
+		} else {
+			state.Ops = append(state.Ops, op)
+		}
+	}
+	parts := []struct {
+		s  Store
+		tx *Tx
+	}{{c.State, state}, {c.Intent, intent}}
+	if onlyDeletes {
+		slices.Reverse(parts)
+	}
+	for _, p := range parts {
+		if p.tx.Empty() {
+			continue
+		}
+		if err := p.s.Commit(ctx, p.tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close implements Store.
+func (c *Combined) Close() error {
+	err := c.State.Close()
+	if !c.single() {
+		err = errors.Join(err, c.Intent.Close())
+	}
+	return err
+}

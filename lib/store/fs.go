@@ -1,0 +1,318 @@
+//go:build unix
+
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Files of a filesystem store (store.md §2).
+const (
+	versionFile = ".ocuroot-store"
+	versionV1   = `{"version":1}`
+	writeLock   = ".ocuroot-lock"
+	journalDir  = ".ocuroot-journal"
+	tmpPrefix   = ".ocuroot-tmp-"
+	refsDir     = "refs"
+	objectFile  = "@object.json"
+)
+
+// errSymlink reports a symbolic link met below the store root.
+var errSymlink = errors.New("symbolic link inside the store")
+
+// FSOptions configures OpenFS.
+type FSOptions struct {
+	// Warn receives warnings, such as an unfinished transaction seen by a
+	// reader. Nil discards them.
+	Warn func(msg string)
+}
+
+// FS is a filesystem store in Ocuroot store format version 1: each document
+// at <base>/refs/<canonical ref>/@object.json. Reads never write; writes go
+// through journaled, locked transactions (store.md §9).
+type FS struct {
+	*reader
+	tree *fsTree
+	opts FSOptions
+
+	mu     sync.Mutex // serialises this process's commits and lock-file opening
+	shared *os.File   // the write-lock file, opened for readers' LOCK_SH
+}
+
+// OpenFS opens the filesystem store rooted at base. A missing base is an
+// empty store; OpenFS creates nothing. A version file other than version 1
+// fails with E_VERSION.
+func OpenFS(base string, opts FSOptions) (*FS, error) {
+	abs, err := filepath.Abs(base)
+	if err != nil {
+		return nil, err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	s := &FS{tree: &fsTree{base: abs, dirfd: -1}, opts: opts}
+	s.reader = newReader(s.tree, s.readLock)
+	if err := s.checkVersion(); err != nil {
+		return nil, err
+	}
+	if names, _ := journalEntries(abs); len(names) > 0 && opts.Warn != nil {
+		opts.Warn(abs + " has an unfinished transaction; the next write completes it")
+	}
+	return s, nil
+}
+
+// Base returns the store's root folder (absolute, symlinks resolved).
+func (s *FS) Base() string { return s.tree.base }
+
+// String names the store in messages.
+func (s *FS) String() string { return s.tree.base }
+
+// Close releases the store's descriptors.
+func (s *FS) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shared != nil {
+		s.shared.Close()
+		s.shared = nil
+	}
+	return s.tree.close()
+}
+
+func (s *FS) checkVersion() error {
+	data, err := os.ReadFile(filepath.Join(s.tree.base, versionFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	v, err := DecodeValue(data)
+	m, _ := v.(map[string]any)
+	n, ok := m["version"]
+	if err != nil || !ok {
+		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", filepath.Join(s.tree.base, versionFile))
+	}
+	if fmt.Sprint(n) != "1" {
+		return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", n)
+	}
+	return nil
+}
+
+// readLock takes the write lock shared around one read, if the lock file
+// exists; readers never create it.
+func (s *FS) readLock() (func(), error) {
+	s.mu.Lock()
+	if s.shared == nil {
+		f, err := os.Open(filepath.Join(s.tree.base, writeLock))
+		if err != nil {
+			s.mu.Unlock()
+			return func() {}, nil
+		}
+		s.shared = f
+	}
+	f := s.shared
+	s.mu.Unlock()
+	if err := flock(f, unix.LOCK_SH); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	return func() { flock(f, unix.LOCK_UN) }, nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// fsTree reads the files of a filesystem store.
+type fsTree struct {
+	base      string
+	noOpenat2 atomic.Bool
+
+	mu    sync.Mutex
+	dirfd int // base, opened when it exists
+}
+
+func (t *fsTree) close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dirfd >= 0 {
+		unix.Close(t.dirfd)
+		t.dirfd = -1
+	}
+	return nil
+}
+
+// root returns a descriptor of base, or -1 when base does not exist (yet).
+func (t *fsTree) root() (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.dirfd >= 0 {
+		return t.dirfd, nil
+	}
+	fd, err := unix.Open(t.base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: t.base, Err: err}
+	}
+	t.dirfd = fd
+	return fd, nil
+}
+
+// open opens the store-relative path rel, refusing escapes and symlinks.
+// A missing file or folder is errNoObject.
+func (t *fsTree) open(rel string, flags int) (int, error) {
+	if err := contained(rel); err != nil {
+		return -1, err
+	}
+	dirfd, err := t.root()
+	if err != nil {
+		return -1, err
+	}
+	if dirfd < 0 {
+		return -1, errNoObject
+	}
+	fd, err := openBeneath(&t.noOpenat2, dirfd, t.base, rel, flags)
+	switch {
+	case err == nil:
+		return fd, nil
+	case errors.Is(err, errSymlink):
+		return -1, t.unsafe(rel)
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		return -1, errNoObject
+	}
+	return -1, &os.PathError{Op: "open", Path: filepath.Join(t.base, rel), Err: err}
+}
+
+// unsafe names the first symbolic link on rel's path.
+func (t *fsTree) unsafe(rel string) error {
+	p := t.base
+	for seg := range strings.SplitSeq(rel, "/") {
+		p = filepath.Join(p, seg)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return errorf(EUnsafePath, "refusing symbolic link %s inside the store", p)
+		}
+	}
+	return errorf(EUnsafePath, "refusing symbolic link inside the store %s (path %s)", t.base, rel)
+}
+
+// contained refuses a store-relative path that could leave refs/ (or name
+// anything but the version file).
+func contained(rel string) error {
+	if rel == versionFile {
+		return nil
+	}
+	if filepath.Clean(rel) != rel || !(rel == refsDir || strings.HasPrefix(rel, refsDir+"/")) || strings.Contains(rel, "\\") {
+		return errorf(EUnsafePath, "path escapes the store")
+	}
+	return nil
+}
+
+// openChecked opens base/rel after checking with lstat that no component
+// below base is a symbolic link.
+func openChecked(base, rel string, flags int) (int, error) {
+	p := base
+	segs := strings.Split(rel, "/")
+	for i, seg := range segs {
+		p += "/" + seg
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return -1, err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return -1, errSymlink
+		}
+		if i < len(segs)-1 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return -1, unix.ENOTDIR
+		}
+	}
+	return unix.Open(p, flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+}
+
+// readObject implements view.
+func (t *fsTree) readObject(p string) ([]byte, error) {
+	return t.readFile(objectPath(p))
+}
+
+func (t *fsTree) readFile(rel string) ([]byte, error) {
+	fd, err := t.open(rel, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 2048)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EISDIR {
+			return nil, errNoObject
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: filepath.Join(t.base, rel), Err: err}
+		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+// subdirs implements tree.
+func (t *fsTree) subdirs(p string) ([]string, error) {
+	rel := refsDir
+	if p != "" {
+		rel += "/" + p
+	}
+	fd, err := t.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if errors.Is(err, errNoObject) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	dir := filepath.Join(t.base, rel)
+	var names []string
+	err = readDir(fd, make([]byte, 8192), func(name []byte, kind byte) {
+		if kind == '?' {
+			kind = lstatKind(dir + "/" + string(name))
+		}
+		if kind == 'd' {
+			names = append(names, string(name))
+		}
+	})
+	return names, err
+}
+
+// lstatKind classifies a path whose folder entry gave no type.
+func lstatKind(p string) byte {
+	var st unix.Stat_t
+	if unix.Lstat(p, &st) != nil {
+		return 'o'
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return 'd'
+	case unix.S_IFREG:
+		return 'f'
+	}
+	return 'o'
+}

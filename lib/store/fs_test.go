@@ -1,0 +1,250 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/ocu-team/ocu/lib/store"
+	"github.com/ocu-team/ocu/lib/store/storetest"
+)
+
+// openFS seeds a folder with files and opens it as a filesystem store.
+func openFS(t *testing.T, files map[string]string) (store.Store, func(string) (string, bool)) {
+	t.Helper()
+	base := filepath.Join(t.TempDir(), "store")
+	for p, content := range files {
+		full := filepath.Join(base, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, func(p string) (string, bool) {
+		b, err := os.ReadFile(filepath.Join(base, p))
+		return string(b), err == nil
+	}
+}
+
+func TestFSConformance(t *testing.T) { storetest.Run(t, openFS) }
+
+func TestFSSymlinks(t *testing.T) {
+	tmp := t.TempDir()
+	base := filepath.Join(tmp, "store")
+	elsewhere := filepath.Join(tmp, "elsewhere")
+	mustWrite(t, filepath.Join(elsewhere, "environment/staging/@object.json"), `{"kind":"ref","body":1}`)
+	mustWrite(t, filepath.Join(base, "refs/+/custom/ok/@object.json"), `{"kind":"ref","body":1}`)
+	if err := os.Symlink(elsewhere, filepath.Join(base, "refs/@")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	_, err = s.Get(ctx, storetest.R(t, "@/environment/staging"))
+	if store.CodeOf(err) != store.EUnsafePath || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("read through a symlink: %v", err)
+	}
+	err = s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "@/environment/prod"), 1))
+	if store.CodeOf(err) != store.EUnsafePath {
+		t.Errorf("write through a symlink: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, "environment/prod")); err == nil {
+		t.Error("a write went through the symlink")
+	}
+	got, err := s.Match(ctx, []string{"**"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"+/custom/ok"}, got); diff != "" {
+		t.Errorf("the walk followed a symlink (-want +got):\n%s", diff)
+	}
+
+	// The base itself may be a symlink.
+	link := filepath.Join(tmp, "via-link")
+	if err := os.Symlink(base, link); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := store.OpenFS(link, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Get(ctx, storetest.R(t, "+/custom/ok")); err != nil {
+		t.Errorf("read below a symlinked base: %v", err)
+	}
+}
+
+func TestFSVersion(t *testing.T) {
+	tests := []struct{ content, err string }{
+		{`{"version":1}`, ""},
+		{"{\"version\": 1}\n", ""},
+		{`{"version":3}`, "unsupported store format version 3 (ocu reads and writes version 1)"},
+		{`garbage`, "unreadable store version file"},
+	}
+	for _, tt := range tests {
+		base := t.TempDir()
+		mustWrite(t, filepath.Join(base, ".ocuroot-store"), tt.content)
+		s, err := store.OpenFS(base, store.FSOptions{})
+		if tt.err == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.content, err)
+			} else {
+				s.Close()
+			}
+			continue
+		}
+		if store.CodeOf(err) != store.EVersion || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%s: got %v, want %q", tt.content, err, tt.err)
+		}
+	}
+}
+
+func TestFSReadsNeverWrite(t *testing.T) {
+	tmp := t.TempDir()
+	base := filepath.Join(tmp, "missing")
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Get(ctx, storetest.R(t, "+/custom/x")); store.CodeOf(err) != store.ENotFound {
+		t.Errorf("get from a missing store: %v", err)
+	}
+	if got, err := s.Match(ctx, []string{"**"}, true); err != nil || len(got) != 0 {
+		t.Errorf("match on a missing store: %v, %v", got, err)
+	}
+	if _, err := os.Stat(base); !os.IsNotExist(err) {
+		t.Errorf("reads created the store folder: %v", err)
+	}
+	if err := s.Commit(ctx, store.NewTx("first").Put(storetest.R(t, "+/custom/x"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, storetest.R(t, "+/custom/x")); err != nil || got.Value.(json.Number) != "1" {
+		t.Errorf("read after the first write: %v, %v", got, err)
+	}
+	for _, leftover := range []string{".ocuroot-journal/*.json", "refs/+/custom/x/.ocuroot-tmp-*"} {
+		if m, _ := filepath.Glob(filepath.Join(base, leftover)); len(m) > 0 {
+			t.Errorf("left behind: %v", m)
+		}
+	}
+}
+
+func TestFSRecovery(t *testing.T) {
+	base := t.TempDir()
+	mustWrite(t, filepath.Join(base, "refs/+/custom/old/@object.json"), `{"kind":"ref","body":"old"}`)
+	// A crash after the journal became durable, before its files were written.
+	mustWrite(t, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"),
+		`{"name":"crashed","files":[{"path":"refs/+/custom/a/@object.json","content":"{\n  \"kind\": \"ref\",\n  \"body\": 1\n}"},{"path":"refs/+/custom/old/@object.json","content":null}]}`)
+	// A stale temp file from a crashed writer, and a fresh one from a live one.
+	stale := filepath.Join(base, ".ocuroot-journal/.ocuroot-tmp-stale")
+	mustWrite(t, stale, "x")
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+
+	var warnings []string
+	s, err := store.OpenFS(base, store.FSOptions{Warn: func(m string) { warnings = append(warnings, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "unfinished transaction") {
+		t.Errorf("warnings = %q", warnings)
+	}
+	ctx := context.Background()
+	// Readers never recover.
+	if _, err := s.Get(ctx, storetest.R(t, "+/custom/a")); store.CodeOf(err) != store.ENotFound {
+		t.Errorf("a reader completed the transaction: %v", err)
+	}
+	// The next writer completes it before its own transaction.
+	if err := s.Commit(ctx, store.NewTx("next").Put(storetest.R(t, "+/custom/b"), 2)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Match(ctx, []string{"+/custom/*"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"+/custom/a", "+/custom/b"}, got); diff != "" {
+		t.Errorf("after recovery (-want +got):\n%s", diff)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(base, ".ocuroot-journal")); len(ents) != 0 {
+		t.Errorf("journal folder not empty: %v", ents)
+	}
+}
+
+func TestFSBadJournal(t *testing.T) {
+	base := t.TempDir()
+	mustWrite(t, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"),
+		`{"name":"evil","files":[{"path":"refs/../../escape/@object.json","content":"x"}]}`)
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Commit(context.Background(), store.NewTx("x").Put(storetest.R(t, "+/custom/b"), 2))
+	if err == nil || !strings.Contains(err.Error(), "invalid path") {
+		t.Errorf("commit with an escaping journal: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(base), "escape")); err == nil {
+		t.Error("a journal wrote outside the store")
+	}
+}
+
+// TestFSLockIsFlock checks that the write lock is flock(2) on .ocuroot-lock,
+// so flock(1) and other processes serialise with ocu.
+func TestFSLockIsFlock(t *testing.T) {
+	base := t.TempDir()
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "+/custom/a"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(base, ".ocuroot-lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- s.Commit(ctx, store.NewTx("y").Put(storetest.R(t, "+/custom/b"), 2)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("commit did not wait for the lock: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustWrite(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,332 @@
+//go:build unix
+
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// journal is a transaction written ahead of its files (store.md §9.2).
+type journal struct {
+	Name  string        `json:"name"`
+	Files []journalFile `json:"files"`
+}
+
+type journalFile struct {
+	Path    string  `json:"path"`
+	Content *string `json:"content"`
+}
+
+// fewFiles is the size up to which a commit fsyncs each file instead of
+// calling syncfs for the whole file system.
+const fewFiles = 16
+
+// Commit implements Store: under the write lock it completes unfinished
+// transactions, evaluates tx against the current files, writes a journal,
+// applies it, makes it durable and removes the journal.
+func (s *FS) Commit(ctx context.Context, tx *Tx) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(s.tree.base, writeLock), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	defer flock(lock, unix.LOCK_UN)
+	defer s.reader.forget()
+
+	if err := s.recover(); err != nil {
+		return err
+	}
+	if err := s.checkVersion(); err != nil {
+		return err
+	}
+	changes, err := tx.evaluate(s.tree)
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	j := journal{Name: tx.Name}
+	if _, err := os.Lstat(filepath.Join(s.tree.base, versionFile)); errors.Is(err, os.ErrNotExist) {
+		v := versionV1
+		j.Files = append(j.Files, journalFile{Path: versionFile, Content: &v})
+	}
+	for _, c := range changes {
+		f := journalFile{Path: objectPath(c.ref)}
+		if c.data != nil {
+			content := string(c.data)
+			f.Content = &content
+		}
+		j.Files = append(j.Files, f)
+	}
+	name, err := s.writeJournal(&j)
+	if err != nil {
+		return err
+	}
+	if err := s.apply(&j); err != nil {
+		return err
+	}
+	return s.removeJournal(name)
+}
+
+// writeJournal makes j durable in the journal folder and returns its path.
+func (s *FS) writeJournal(j *journal) (string, error) {
+	dir := filepath.Join(s.tree.base, journalDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	data, err := json.Marshal(j)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := writeTemp(dir, data, true)
+	if err != nil {
+		return "", err
+	}
+	name := filepath.Join(dir, fmt.Sprintf("%020d-%d.json", time.Now().UnixNano(), os.Getpid()))
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return name, syncPath(dir)
+}
+
+func (s *FS) removeJournal(name string) error {
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	return syncPath(filepath.Dir(name))
+}
+
+// apply writes every file of j (idempotent, so a journal can be replayed)
+// and makes them durable.
+func (s *FS) apply(j *journal) error {
+	made := map[string]bool{} // folders known to be real folders below base
+	var synced []string       // files and folders to fsync when syncfs is unavailable
+	for _, f := range j.Files {
+		if err := contained(f.Path); err != nil || !(f.Path == versionFile || strings.HasSuffix(f.Path, "/"+objectFile)) {
+			return fmt.Errorf("journal of %s names an invalid path %q", s.tree.base, f.Path)
+		}
+		full := filepath.Join(s.tree.base, f.Path)
+		dir := filepath.Dir(full)
+		if f.Content == nil {
+			if err := s.removeFile(f.Path); err != nil {
+				return err
+			}
+			synced = append(synced, dir)
+			continue
+		}
+		if err := s.mkdirs(filepath.Dir(f.Path), made); err != nil {
+			return err
+		}
+		tmp, err := writeTemp(dir, []byte(*f.Content), false)
+		if err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, full); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		synced = append(synced, full, dir)
+	}
+	return s.sync(synced)
+}
+
+// sync makes applied files durable: fsync of each for small transactions,
+// one syncfs otherwise (falling back to parallel fsyncs).
+func (s *FS) sync(paths []string) error {
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	if len(paths) > fewFiles {
+		if fd, err := s.tree.root(); err == nil && fd >= 0 && syncFS(fd) == nil {
+			return nil
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(paths))
+	sem := make(chan struct{}, 16)
+	for i, p := range paths {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := syncPath(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// removeFile deletes a store file and prunes empty folders up to refs/.
+func (s *FS) removeFile(rel string) error {
+	full := filepath.Join(s.tree.base, rel)
+	if fi, err := os.Lstat(full); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return errorf(EUnsafePath, "refusing symbolic link %s inside the store", full)
+	}
+	if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	stop := filepath.Join(s.tree.base, refsDir)
+	for dir := filepath.Dir(full); dir != stop && strings.HasPrefix(dir, stop+"/"); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break // not empty (or gone): stop pruning
+		}
+	}
+	return nil
+}
+
+// mkdirs creates the store-relative folder rel, refusing symbolic links.
+// Folders are cleaned of temp files older than an hour as they are met.
+func (s *FS) mkdirs(rel string, made map[string]bool) error {
+	if rel == "." || made[rel] {
+		return nil
+	}
+	if err := s.mkdirs(filepath.Dir(rel), made); err != nil {
+		return err
+	}
+	full := filepath.Join(s.tree.base, rel)
+	fi, err := os.Lstat(full)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.Mkdir(full, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		// A concurrent writer cannot make it a symlink: writers hold the lock.
+	case err != nil:
+		return err
+	case fi.Mode()&os.ModeSymlink != 0:
+		return errorf(EUnsafePath, "refusing symbolic link %s inside the store", full)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a folder", full)
+	default:
+		removeStaleTemps(full)
+	}
+	made[rel] = true
+	return nil
+}
+
+// removeStaleTemps deletes temp files older than an hour left in dir by
+// writers that crashed.
+func removeStaleTemps(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), tmpPrefix) || e.IsDir() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// writeTemp writes data to a new temp file in dir, fsynced when durable.
+func writeTemp(dir string, data []byte, durable bool) (string, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	name := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", err
+	}
+	return name, nil
+}
+
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// journalEntries lists the journals of unfinished transactions, oldest first.
+func journalEntries(base string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(base, journalDir))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var names []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, tmpPrefix) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// recover completes every unfinished transaction (store.md §9.3). The caller
+// holds the write lock.
+func (s *FS) recover() error {
+	names, err := journalEntries(s.tree.base)
+	if err != nil {
+		return err
+	}
+	removeStaleTemps(filepath.Join(s.tree.base, journalDir))
+	for _, n := range names {
+		path := filepath.Join(s.tree.base, journalDir, n)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var j journal
+		if err := json.Unmarshal(data, &j); err != nil {
+			return fmt.Errorf("unreadable journal %s: %w", path, err)
+		}
+		if err := s.apply(&j); err != nil {
+			return fmt.Errorf("completing transaction %q from %s: %w", j.Name, path, err)
+		}
+		if err := s.removeJournal(path); err != nil {
+			return err
+		}
+	}
+	return nil
+}

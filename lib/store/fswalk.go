@@ -1,0 +1,166 @@
+//go:build unix
+
+package store
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// walk implements tree: it lists every folder at or below refs/<prefix> that
+// directly holds @object.json. Folders are read with getdents (no stat), by
+// several goroutines at once; symbolic links are never followed.
+func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error) {
+	rel := refsDir
+	if prefix != "" {
+		rel += "/" + prefix
+	}
+	fd, err := t.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if errors.Is(err, errNoObject) || errors.Is(err, unix.ENOTDIR) || CodeOf(err) == EUnsafePath {
+		return nil, nil // nothing there, or a symlinked folder: not walked
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := &walker{
+		refs: t.base + "/" + refsDir + "/",
+		keep: keep,
+		ctx:  ctx,
+	}
+	w.cond = sync.NewCond(&w.mu)
+	w.stack = []string{prefix}
+	w.rootfd = fd
+	workers := runtime.GOMAXPROCS(0)
+	if workers > 8 {
+		workers = 8
+	}
+	if workers < 2 {
+		workers = 2
+	}
+	results := make([][]string, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = w.run()
+		}()
+	}
+	wg.Wait()
+	if w.err != nil {
+		return nil, w.err
+	}
+	var out []string
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// walker shares a stack of folders (paths below refs/) among goroutines.
+type walker struct {
+	refs   string // "<base>/refs/"
+	keep   func(string) bool
+	ctx    context.Context
+	rootfd int // the first folder, already opened and checked
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	stack []string
+	busy  int // folders being read
+	err   error
+}
+
+func (w *walker) next() (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.stack) == 0 && w.busy > 0 && w.err == nil {
+		w.cond.Wait()
+	}
+	if len(w.stack) == 0 || w.err != nil {
+		return "", false
+	}
+	d := w.stack[len(w.stack)-1]
+	w.stack = w.stack[:len(w.stack)-1]
+	w.busy++
+	return d, true
+}
+
+func (w *walker) done(children []string, err error) {
+	w.mu.Lock()
+	w.busy--
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.stack = append(w.stack, children...)
+	w.mu.Unlock()
+	w.cond.Broadcast()
+}
+
+func (w *walker) run() []string {
+	var found, children []string
+	buf := make([]byte, 32<<10)
+	for {
+		dir, ok := w.next()
+		if !ok {
+			return found
+		}
+		children = children[:0]
+		err := w.ctx.Err()
+		if err == nil {
+			children, err = w.read(dir, buf, children, &found)
+		}
+		w.done(children, err)
+	}
+}
+
+// read lists one folder: appends it to found when it holds @object.json and
+// keep accepts it, and returns its subfolders.
+func (w *walker) read(dir string, buf []byte, children []string, found *[]string) ([]string, error) {
+	var fd int
+	w.mu.Lock()
+	fd, w.rootfd = w.rootfd, -1
+	w.mu.Unlock()
+	full := w.refs + dir
+	if dir == "" {
+		full = w.refs[:len(w.refs)-1]
+	}
+	if fd < 0 {
+		var err error
+		fd, err = unix.Open(full, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
+			return children, nil // removed meanwhile, or replaced by a link
+		}
+		if err != nil {
+			return children, err
+		}
+	}
+	defer unix.Close(fd)
+	hasObject := false
+	err := readDir(fd, buf, func(name []byte, kind byte) {
+		if kind == '?' {
+			kind = lstatKind(full + "/" + string(name))
+		}
+		switch {
+		case kind == 'd':
+			if dir == "" {
+				children = append(children, string(name))
+			} else {
+				children = append(children, dir+"/"+string(name))
+			}
+		case kind == 'f' && string(name) == objectFile:
+			hasObject = true
+		}
+	})
+	if err != nil {
+		return children, err
+	}
+	if hasObject && dir != "" && w.keep(dir) {
+		*found = append(*found, dir)
+	}
+	return children, nil
+}

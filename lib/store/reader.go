@@ -1,0 +1,369 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gobwas/glob"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// maxHops bounds link resolution (store.md §5.2).
+const maxHops = 8
+
+// tree is raw read access to the files of one store in format v1: a folder,
+// or a git commit's tree. The reader builds every read operation on it.
+type tree interface {
+	view
+	// subdirs lists the names of the folders directly inside refs/<p>
+	// ("" = refs/ itself); a missing folder has none.
+	subdirs(p string) ([]string, error)
+	// walk returns every candidate (a folder holding @object.json, as its
+	// path below refs/) at or below refs/<prefix> for which keep is true.
+	// keep may be called from several goroutines.
+	walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error)
+}
+
+// reader implements the read operations of store.md §4–§7 over a tree.
+type reader struct {
+	t tree
+	// rlock is taken around each read operation; it returns the unlock.
+	rlock func() (func(), error)
+
+	mu    sync.Mutex
+	cache map[string]position // link checks, per process
+}
+
+// position is what is stored at a link position.
+type position struct {
+	stored bool
+	link   bool
+	target string
+}
+
+func newReader(t tree, rlock func() (func(), error)) *reader {
+	return &reader{t: t, rlock: rlock, cache: map[string]position{}}
+}
+
+// forget drops cached link checks after this process wrote to the store.
+func (rd *reader) forget() {
+	rd.mu.Lock()
+	clear(rd.cache)
+	rd.mu.Unlock()
+}
+
+func (rd *reader) lock() (func(), error) {
+	if rd.rlock == nil {
+		return func() {}, nil
+	}
+	return rd.rlock()
+}
+
+// Get implements Store.
+func (rd *reader) Get(ctx context.Context, r ref.Ref) (Doc, error) {
+	if err := checkReadable(r); err != nil {
+		return Doc{}, err
+	}
+	unlock, err := rd.lock()
+	if err != nil {
+		return Doc{}, err
+	}
+	res, obj, err := rd.resolve(r.Doc())
+	unlock()
+	if err != nil {
+		return Doc{}, err
+	}
+	v, err := DecodeValue(obj.body)
+	if err != nil {
+		return Doc{}, corrupt(objectPath(res.String()), err)
+	}
+	res.Fragment = r.Fragment
+	v, err = applyFragment(v, r.Fragment)
+	if err != nil {
+		return Doc{}, err
+	}
+	return Doc{Ref: res, Value: v}, nil
+}
+
+func checkReadable(r ref.Ref) error {
+	if r.IsZero() || r.IsRelative() {
+		return errors.New("the store needs an absolute ref")
+	}
+	return nil
+}
+
+// resolve follows links (§5.2) and applies the latest-release fallback
+// (§5.3). It returns the ref actually stored and its object.
+func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
+	hops := 0
+	var last string // "L -> T" of the last link followed
+	for followed := true; followed; {
+		followed = false
+		p := r.String()
+		for _, pos := range linkPositions(r) {
+			info, err := rd.position(pos)
+			if err != nil {
+				return r, nil, err
+			}
+			if !info.link {
+				continue
+			}
+			if hops++; hops > maxHops {
+				return r, nil, errorf(ELinkLoop, "too many link hops (more than %d), last at %s", maxHops, pos)
+			}
+			next, err := ref.Parse(info.target + strings.TrimPrefix(p, pos))
+			if err != nil {
+				return r, nil, corrupt(objectPath(pos), err)
+			}
+			last = pos + " -> " + info.target
+			r, followed = next, true
+			break
+		}
+	}
+	obj, err := rd.object(r.String())
+	if errors.Is(err, errNoObject) && fallsBack(r) {
+		n, ferr := rd.latestRelease(r)
+		if ferr != nil {
+			return r, nil, ferr
+		}
+		if n != "" {
+			r = r.WithRelease(ref.State, n)
+			obj, err = rd.object(r.String())
+		}
+	}
+	switch {
+	case errors.Is(err, errNoObject) && hops > 0:
+		return r, nil, notFound(" (dangling link %s)", last)
+	case errors.Is(err, errNoObject):
+		return r, nil, notFound("")
+	case err != nil:
+		return r, nil, err
+	case obj.isLink():
+		return r, nil, notFound(" (a link stored here is not followed)")
+	}
+	return r, obj, nil
+}
+
+// fallsBack reports whether r gets the latest-release fallback: local, state,
+// empty release, type none, commit or task.
+func fallsBack(r ref.Ref) bool {
+	if r.Global || r.Marker != ref.State || r.Release != "" {
+		return false
+	}
+	switch r.Type {
+	case "", ref.TypeCommit, ref.TypeTask:
+		return true
+	}
+	return false
+}
+
+// latestRelease returns the highest numbered release of r's package that
+// holds a document, or "".
+func (rd *reader) latestRelease(r ref.Ref) (string, error) {
+	pkg := r.ReleaseLevel()
+	pkg.Marker, pkg.Release = ref.NoMarker, ""
+	dir := pkg.String()
+	if pkg.File == "" {
+		dir = strings.TrimSuffix(dir, "/")
+	}
+	names, err := rd.t.subdirs(dir)
+	if err != nil {
+		return "", err
+	}
+	var nums []string
+	for _, n := range names {
+		if len(n) > 1 && n[0] == '@' && isNumber(n[1:]) {
+			nums = append(nums, n[1:])
+		}
+	}
+	slices.SortFunc(nums, compareNumbers)
+	for _, n := range slices.Backward(nums) {
+		_, err := rd.t.readObject(r.WithRelease(ref.State, n).ReleaseLevel().String())
+		if err == nil {
+			return n, nil
+		}
+		if !errors.Is(err, errNoObject) {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+func isNumber(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// compareNumbers orders decimal strings without leading zeros by value.
+func compareNumbers(a, b string) int {
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+// position reports what is stored at link position p, cached per process.
+func (rd *reader) position(p string) (position, error) {
+	rd.mu.Lock()
+	info, ok := rd.cache[p]
+	rd.mu.Unlock()
+	if ok {
+		return info, nil
+	}
+	obj, err := rd.object(p)
+	switch {
+	case errors.Is(err, errNoObject):
+	case err != nil:
+		return info, err
+	default:
+		info = position{stored: true, link: obj.isLink(), target: obj.target}
+	}
+	rd.mu.Lock()
+	rd.cache[p] = info
+	rd.mu.Unlock()
+	return info, nil
+}
+
+func (rd *reader) object(p string) (*object, error) {
+	data, err := rd.t.readObject(p)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(objectPath(p), data)
+}
+
+// Match implements Store.
+func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]string, error) {
+	pats, err := compileGlobs(globs)
+	if err != nil {
+		return nil, err
+	}
+	keep := func(c string) bool {
+		for _, p := range pats {
+			if p.Match(c) {
+				return true
+			}
+		}
+		return false
+	}
+	unlock, err := rd.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []string
+	for _, prefix := range walkScopes(globs) {
+		found, err := rd.t.walk(ctx, prefix, keep)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if noLinks {
+		return rd.dropLinked(out)
+	}
+	return out, nil
+}
+
+func compileGlobs(globs []string) ([]*glob.Pattern, error) {
+	pats := make([]*glob.Pattern, 0, len(globs))
+	for _, g := range globs {
+		p, err := ref.CompileGlob(g)
+		if err != nil {
+			return nil, err
+		}
+		pats = append(pats, p)
+	}
+	return pats, nil
+}
+
+// walkScopes returns the subtrees that must be walked for globs: each glob's
+// literal prefix, without subtrees covered by another ("" = everything).
+func walkScopes(globs []string) []string {
+	prefixes := make([]string, 0, len(globs))
+	for _, g := range globs {
+		prefixes = append(prefixes, ref.GlobLiteralPrefix(g))
+	}
+	slices.Sort(prefixes)
+	prefixes = slices.Compact(prefixes)
+	var out []string
+	for _, p := range prefixes {
+		if len(out) > 0 {
+			q := out[len(out)-1]
+			if q == "" || strings.HasPrefix(p, q+"/") {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// dropLinked removes candidates with a link stored at one of their link
+// positions (store.md §7); candidates that do not parse have none.
+func (rd *reader) dropLinked(cands []string) ([]string, error) {
+	out := cands[:0]
+	for _, c := range cands {
+		r, err := ref.Parse(c)
+		linked := false
+		if err == nil {
+			for _, pos := range linkPositions(r) {
+				info, err := rd.position(pos)
+				if err != nil {
+					return nil, err
+				}
+				if info.link {
+					linked = true
+					break
+				}
+			}
+		}
+		if !linked {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Children implements Store.
+func (rd *reader) Children(ctx context.Context, r ref.Ref) ([]string, error) {
+	if r.IsRelative() {
+		return nil, errors.New("the store needs an absolute ref")
+	}
+	p := r.Doc().String()
+	if r.IsZero() {
+		p = ""
+	}
+	unlock, err := rd.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	names, err := rd.t.subdirs(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if p == "" {
+			out = append(out, n)
+		} else {
+			out = append(out, strings.TrimSuffix(p, "/")+"/"+n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
