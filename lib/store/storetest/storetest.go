@@ -353,12 +353,12 @@ func testLinkErrors(t *testing.T, open Opener) {
 func testFallback(t *testing.T, open Opener) {
 	s, _ := open(t, map[string]string{
 		// @10 sorts before @9 bytewise; the fallback compares numbers.
-		"refs/" + pkg + "/@9/@object.json":           `{"kind":"ref","body":{"commit":"c9"}}`,
-		"refs/" + pkg + "/@10/@object.json":          `{"kind":"ref","body":{"commit":"c10"}}`,
+		"refs/" + pkg + "/@9/@object.json":             `{"kind":"ref","body":{"commit":"c9"}}`,
+		"refs/" + pkg + "/@10/@object.json":            `{"kind":"ref","body":{"commit":"c10"}}`,
 		"refs/" + pkg + "/@10/commit/c10/@object.json": `{"kind":"ref","body":{"time":"t"}}`,
-		"refs/" + pkg + "/@11/call/x/@object.json":   `{"kind":"ref","body":"a release folder without a document"}`,
-		"refs/" + pkg + "/@/custom/x/@object.json":   `{"kind":"ref","body":"package level"}`,
-		"refs/" + pkg + "/+/custom/y/@object.json":   `{"kind":"ref","body":"intent"}`,
+		"refs/" + pkg + "/@11/call/x/@object.json":     `{"kind":"ref","body":"a release folder without a document"}`,
+		"refs/" + pkg + "/@/custom/x/@object.json":     `{"kind":"ref","body":"package level"}`,
+		"refs/" + pkg + "/+/custom/y/@object.json":     `{"kind":"ref","body":"intent"}`,
 	})
 	defer s.Close()
 	tests := []struct{ in, want string }{
@@ -480,12 +480,12 @@ func testLegacy(t *testing.T, open Opener) {
 	// body_type, unsorted back-references, compact layout, root links.
 	s, read := open(t, map[string]string{
 		".ocuroot-store": `{"version":1}`,
-		"refs/example/-/legacy.ocu.star/@1/@object.json": `{"kind":"ref","body_type":"release.ReleaseInfo","links":["example/-/legacy.ocu.star/@v2","example/-/legacy.ocu.star/@v1"],"body":{"commit":"c0","package":{}}}`,
+		"refs/example/-/legacy.ocu.star/@1/@object.json":  `{"kind":"ref","body_type":"release.ReleaseInfo","links":["example/-/legacy.ocu.star/@v2","example/-/legacy.ocu.star/@v1"],"body":{"commit":"c0","package":{}}}`,
 		"refs/example/-/legacy.ocu.star/@v1/@object.json": `{"kind":"link","body":"example/-/legacy.ocu.star/@1"}`,
 		"refs/example/-/legacy.ocu.star/@v2/@object.json": "{\"body_type\":\"string\",\"body\":\"example/-/legacy.ocu.star/@1\",\"kind\":\"link\"}\n",
-		"refs/@/@object.json":                           `{"kind":"link","body":"@c0"}`,
-		"refs/@c0/@object.json":                         `{"kind":"ref","body":{"source":"b2N1cm9vdCgiMC4zLjAiKQo="}}`,
-		"refs/@/environment/staging/@object.json":       `{"kind":"ref","body":{"name":"staging","attributes":{"type":"staging"}}}`,
+		"refs/@/@object.json":                             `{"kind":"link","body":"@c0"}`,
+		"refs/@c0/@object.json":                           `{"kind":"ref","body":{"source":"b2N1cm9vdCgiMC4zLjAiKQo="}}`,
+		"refs/@/environment/staging/@object.json":         `{"kind":"ref","body":{"name":"staging","attributes":{"type":"staging"}}}`,
 	})
 	defer s.Close()
 	wantValue(t, s, "example/-/legacy.ocu.star/@v2#commit", `"c0"`)
