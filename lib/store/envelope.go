@@ -121,7 +121,7 @@ func linkBody(target string) json.RawMessage {
 
 // JSONError reports input that is not exactly one JSON value.
 type JSONError struct {
-	Offset int64 // byte offset of the problem
+	Offset int64 // byte offset of the problem, from 0
 	Err    error
 }
 
@@ -142,7 +142,8 @@ func DecodeValue(data []byte) (any, error) {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &se):
-			return nil, &JSONError{Offset: se.Offset, Err: err}
+			// Offset counts the bytes read, the offending one included.
+			return nil, &JSONError{Offset: max(se.Offset-1, 0), Err: err}
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return nil, &JSONError{Offset: int64(len(data)), Err: errors.New("unexpected end of input")}
 		default:

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+)
+
+// Globals are the global options of every tool (cli.md §1.2).
+type Globals struct {
+	Dir                string
+	StateStore         string
+	IntentStore        string
+	Repo               string
+	RepoURLOverride    string
+	RepoCommitOverride string
+	GitMaxAge          time.Duration
+	GitOffline         bool
+	GitPushAttempts    int
+	GitAuthorName      string
+	GitAuthorEmail     string
+}
+
+// globalFlags lists the global options: the only flags read from the
+// environment (OCU_<NAME>).
+var globalFlags = []string{
+	"state-store", "intent-store", "repo", "repo-url-override", "repo-commit-override",
+	"git-max-age", "git-offline", "git-push-attempts", "git-author-name", "git-author-email",
+}
+
+// Register adds the global options to fs.
+func (g *Globals) Register(fs *flag.FlagSet) {
+	fs.StringVar(&g.Dir, "C", "", "run as if started in `DIR`")
+	fs.StringVar(&g.StateStore, "state-store", "", "state store `LOCATION` (a folder, git+URL or git+URL#BRANCH)")
+	fs.StringVar(&g.IntentStore, "intent-store", "", "intent store `LOCATION`")
+	fs.StringVar(&g.Repo, "repo", "", "repo `NAME` for relative refs")
+	fs.StringVar(&g.RepoURLOverride, "repo-url-override", "", "repo `URL` used instead of the git remote origin")
+	fs.StringVar(&g.RepoCommitOverride, "repo-commit-override", "", "current commit `ID`")
+	fs.DurationVar(&g.GitMaxAge, "git-max-age", 0, "skip the git fetch when the cache is younger than `DURATION`")
+	fs.BoolVar(&g.GitOffline, "git-offline", false, "never fetch or push git stores")
+	fs.IntVar(&g.GitPushAttempts, "git-push-attempts", 8, "git push `ATTEMPTS`")
+	fs.StringVar(&g.GitAuthorName, "git-author-name", "", "git commit author `NAME`")
+	fs.StringVar(&g.GitAuthorEmail, "git-author-email", "", "git commit author `EMAIL`")
+}
+
+// ErrHelp is returned by Parse for -h and --help.
+var ErrHelp = flag.ErrHelp
+
+// errVersion is returned by Parse for --version.
+var errVersion = errors.New("version requested")
+
+// Parse parses args into fs, allowing flags before, between and after
+// positional arguments (cli.md §1.1); "--" ends flags and an argument that is
+// a JSON number ("-1") is positional. Then the global options not given on
+// the command line are read from OCU_* environment variables. It returns the
+// positional arguments. -h/--help gives ErrHelp.
+func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var version bool
+	if fs.Lookup("version") == nil {
+		fs.BoolVar(&version, "version", false, "print the version and exit")
+	}
+	var pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' || isJSONNumber(a) {
+			pos = append(pos, a)
+			continue
+		}
+		tokens := []string{a}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
+			tokens = append(tokens, args[i+1])
+			i++
+		}
+		if err := fs.Parse(tokens); err != nil {
+			return nil, err
+		}
+	}
+	if version {
+		return nil, errVersion
+	}
+	return pos, applyEnv(fs)
+}
+
+// applyEnv sets the global options that were not given as flags from their
+// OCU_* environment variables, through ff. Tool-specific flags are never
+// read from the environment.
+func applyEnv(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	env := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	env.SetOutput(io.Discard)
+	for _, name := range globalFlags {
+		if f := fs.Lookup(name); f != nil && !set[name] {
+			env.Var(f.Value, name, f.Usage)
+		}
+	}
+	if err := ff.Parse(env, nil, ff.WithEnvVarPrefix("OCU")); err != nil {
+		return fmt.Errorf("environment: %w", err)
+	}
+	return nil
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// isJSONNumber reports whether s is a JSON number such as -1 or -0.5.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i >= len(s) {
+		return false
+	}
+	if s[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}

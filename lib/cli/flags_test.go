@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		args    []string
+		pos     []string
+		query   string
+		raw     bool
+		state   string
+		wantErr string
+	}{
+		{args: []string{"a", "b"}, pos: []string{"a", "b"}},
+		{args: []string{"-q", ".x", "a"}, pos: []string{"a"}, query: ".x"},
+		{args: []string{"a", "-q", ".x", "b", "-R"}, pos: []string{"a", "b"}, query: ".x", raw: true},
+		{args: []string{"--query=.y", "a"}, pos: []string{"a"}, query: ".y"},
+		{args: []string{"-q=.y", "a"}, pos: []string{"a"}, query: ".y"},
+		{args: []string{"--raw=true", "a"}, pos: []string{"a"}, raw: true},
+		{args: []string{"--raw=false", "a"}, pos: []string{"a"}},
+		{args: []string{"a", "--", "-q", "-R"}, pos: []string{"a", "-q", "-R"}},
+		{args: []string{"+/custom/x", "-1"}, pos: []string{"+/custom/x", "-1"}},
+		{args: []string{"-0.5", "-1e3", "-"}, pos: []string{"-0.5", "-1e3", "-"}},
+		{args: []string{"--state-store", "s", "a"}, pos: []string{"a"}, state: "s"},
+		{args: []string{"-rc"}, wantErr: "flag provided but not defined: -rc"},
+		{args: []string{"a", "-q"}, wantErr: "flag needs an argument: -q"},
+		{args: []string{"-1x"}, wantErr: "flag provided but not defined: -1x"},
+	}
+	for _, tt := range tests {
+		t.Run(cmp.Diff(nil, tt.args), func(t *testing.T) {
+			var g Globals
+			var query string
+			var raw bool
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			g.Register(fs)
+			fs.StringVar(&query, "q", "", "")
+			fs.StringVar(&query, "query", "", "")
+			fs.BoolVar(&raw, "R", false, "")
+			fs.BoolVar(&raw, "raw", false, "")
+			pos, err := Parse(fs, tt.args)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := []any{pos, query, raw, g.StateStore}
+			want := []any{tt.pos, tt.query, tt.raw, tt.state}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseEnvironment(t *testing.T) {
+	t.Setenv("OCU_STATE_STORE", "from-env")
+	t.Setenv("OCU_REPO", "env-repo")
+	t.Setenv("OCU_Q", ".env")
+	t.Setenv("OCU_GIT_PUSH_ATTEMPTS", "3")
+	var g Globals
+	var query string
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	g.Register(fs)
+	fs.StringVar(&query, "q", "", "")
+	if _, err := Parse(fs, []string{"--repo", "flag-repo"}); err != nil {
+		t.Fatal(err)
+	}
+	got := []any{g.StateStore, g.Repo, g.GitPushAttempts, query}
+	want := []any{"from-env", "flag-repo", 3, ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	t.Setenv("OCU_GIT_MAX_AGE", "soon")
+	fs = flag.NewFlagSet("test", flag.ContinueOnError)
+	g.Register(fs)
+	if _, err := Parse(fs, nil); err == nil {
+		t.Error("a bad OCU_GIT_MAX_AGE was accepted")
+	}
+}
+
+func TestIsJSONNumber(t *testing.T) {
+	for s, want := range map[string]bool{
+		"-1": true, "-0.5": true, "-1e3": true, "-1E+3": true, "0": true, "-0": true,
+		"-": false, "--": false, "-01": false, "-1.": false, "-.5": false, "-x": false, "-1e": false,
+	} {
+		if got := isJSONNumber(s); got != want {
+			t.Errorf("isJSONNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+// Package get is ocu-get: it prints the documents at refs (cli.md §2.1).
+package get
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/itchyny/gojq"
+
+	"github.com/ocu-team/ocu/lib/cli"
+)
+
+const synopsis = `
+Usage: ocu-get [options] [REF...]
+
+Ocu-get prints the JSON document at each REF, or the field its #fragment
+names. Refs come from the arguments or, with none, one per line from stdin.
+One argument prints pretty JSON; several arguments, refs from stdin or -c
+print one compact line per value, in input order. A ref that cannot be read
+is reported on stderr and the others are still printed; the exit code is
+then 1 (2 if a ref was invalid).
+`
+
+// Main runs ocu-get.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(ctx, "ocu-get", args, stdin, stdout, stderr)
+}
+
+type options struct {
+	query   string
+	withRef bool
+	compact bool
+	raw     bool
+	which   bool
+	at      string
+}
+
+// Run runs ocu-get under the name prog.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	var o options
+	fs := t.FlagSet()
+	for _, name := range []string{"q", "query"} {
+		fs.StringVar(&o.query, name, "", "run the jq `EXPR` on each value ($ref holds the ref)")
+	}
+	for _, name := range []string{"r", "with-ref"} {
+		fs.BoolVar(&o.withRef, name, false, `print {"ref": REF, "value": VALUE} per value, one per line`)
+	}
+	for _, name := range []string{"c", "compact"} {
+		fs.BoolVar(&o.compact, name, false, "print one compact line per value, even for one REF")
+	}
+	for _, name := range []string{"R", "raw"} {
+		fs.BoolVar(&o.raw, name, false, "print strings without quotes")
+	}
+	for _, name := range []string{"w", "which"} {
+		fs.BoolVar(&o.which, name, false, "print the ref actually read (links followed) instead of the value")
+	}
+	fs.StringVar(&o.at, "at", "", "read git stores as of `WHEN`")
+	refs, ok := t.Parse(fs, args)
+	if !ok {
+		return t.Code()
+	}
+	return run(ctx, t, o, refs, stdin)
+}
+
+func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Reader) int {
+	var code *gojq.Code
+	if o.query != "" {
+		q, err := gojq.Parse(o.query)
+		if err == nil {
+			code, err = gojq.Compile(q, gojq.WithVariables([]string{"$ref"}))
+		}
+		if err != nil {
+			t.UsageError("invalid query %q: %v", o.query, err)
+			return t.Code()
+		}
+	}
+	if len(refs) == 0 && cli.IsTerminal(stdin) {
+		t.UsageError("%v", cli.ErrNoInput)
+		return t.Code()
+	}
+	s, err := t.Open(ctx)
+	if err != nil {
+		t.Fail("", err)
+		return t.Code()
+	}
+	defer s.Close()
+	if o.at != "" {
+		t.UsageError("--at needs a git store")
+		return t.Code()
+	}
+
+	out := cli.NewOutput(t.Stdout)
+	g := getter{t: t, s: s, o: o, code: code, out: out, compact: o.compact || o.withRef || len(refs) != 1}
+	if len(refs) > 0 {
+		for _, in := range refs {
+			if !g.get(ctx, in) {
+				break
+			}
+		}
+	} else if err := cli.Lines(stdin, out.Flush, func(in string) bool { return g.get(ctx, in) }); err != nil {
+		t.Fail("stdin", err)
+	}
+	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
+		t.Fail("stdout", err)
+	}
+	return t.Code()
+}
+
+type getter struct {
+	t       *cli.Tool
+	s       *cli.Session
+	o       options
+	code    *gojq.Code
+	out     *cli.Output
+	compact bool
+}
+
+// get prints the value at the ref in; it returns false once stdout is gone.
+func (g *getter) get(ctx context.Context, in string) bool {
+	if err := ctx.Err(); err != nil {
+		g.t.Fail("", err)
+		return false
+	}
+	r, err := g.s.Ref(in)
+	if err != nil {
+		g.t.Fail(in, err)
+		return true
+	}
+	doc, err := g.s.Store.Get(ctx, r)
+	if err != nil {
+		g.t.Fail(in, err)
+		return true
+	}
+	if g.o.which {
+		return g.out.Line(doc.Ref.String()) == nil
+	}
+	if g.code == nil {
+		return g.emit(r.String(), doc.Value)
+	}
+	iter := g.code.RunWithContext(ctx, doc.Value, r.String())
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			return true
+		}
+		if err, ok := v.(error); ok {
+			if err, ok := err.(*gojq.HaltError); ok && err.Value() == nil {
+				return true
+			}
+			g.t.Fail(in, fmt.Errorf("query: %w", err))
+			return true
+		}
+		if !g.emit(r.String(), v) {
+			return false
+		}
+	}
+}
+
+func (g *getter) emit(ref string, v any) bool {
+	var err error
+	switch {
+	case g.o.withRef:
+		err = g.out.JSON(struct {
+			Ref   string `json:"ref"`
+			Value any    `json:"value"`
+		}{ref, v}, true)
+	case g.o.raw:
+		err = g.out.Raw(v)
+	default:
+		err = g.out.JSON(v, g.compact)
+	}
+	if err != nil && g.out.Err() == nil {
+		g.t.Fail(ref, err) // a value the query made that JSON cannot hold
+		return true
+	}
+	return err == nil
+}

@@ -1,0 +1,79 @@
+// Package match is ocu-match: it lists the stored refs matching globs
+// (cli.md §2.2).
+package match
+
+import (
+	"context"
+	"io"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+const synopsis = `
+Usage: ocu-match [options] GLOB...
+
+Ocu-match prints the refs stored in the state and intent stores that match
+any GLOB, one per line, sorted bytewise and without duplicates. In a glob,
+* matches within one segment, ** across segments, ? one character,
+[abc] a class and {a,b} alternatives. Globs are never resolved against the
+repo. No match prints nothing and exits 0.
+`
+
+// Main runs ocu-match.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(ctx, "ocu-match", args, stdin, stdout, stderr)
+}
+
+// Run runs ocu-match under the name prog.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	var noLinks bool
+	var at string
+	fs := t.FlagSet()
+	for _, name := range []string{"l", "no-links"} {
+		fs.BoolVar(&noLinks, name, false, "hide links and everything stored under a link position")
+	}
+	fs.StringVar(&at, "at", "", "read git stores as of `WHEN`")
+	globs, ok := t.Parse(fs, args)
+	if !ok {
+		return t.Code()
+	}
+	if len(globs) == 0 {
+		t.UsageError("no GLOB given")
+		return t.Code()
+	}
+	for _, g := range globs {
+		if _, err := ref.CompileGlob(g); err != nil {
+			t.Errorf(cli.ExitUsage, "%v", err)
+		}
+	}
+	if t.Code() != 0 {
+		return t.Code()
+	}
+	s, err := t.Open(ctx)
+	if err != nil {
+		t.Fail("", err)
+		return t.Code()
+	}
+	defer s.Close()
+	if at != "" {
+		t.UsageError("--at needs a git store")
+		return t.Code()
+	}
+	refs, err := s.Store.Match(ctx, globs, noLinks)
+	if err != nil {
+		t.Fail("", err)
+		return t.Code()
+	}
+	out := cli.NewOutput(t.Stdout)
+	for _, r := range refs {
+		if out.Line(r) != nil {
+			break
+		}
+	}
+	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
+		t.Fail("stdout", err)
+	}
+	return t.Code()
+}

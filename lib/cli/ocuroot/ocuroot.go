@@ -1,0 +1,230 @@
+// Package ocuroot is the ocuroot multiplexer (cli.md §3): "ocuroot state get
+// REF" runs the same code as "ocu-get REF", and "ocuroot X" runs ocu-X from
+// PATH for any other X.
+package ocuroot
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/delete"
+	"github.com/ocu-team/ocu/lib/cli/get"
+	"github.com/ocu-team/ocu/lib/cli/match"
+	"github.com/ocu-team/ocu/lib/cli/set"
+)
+
+// runFunc runs a tool under a program name.
+type runFunc func(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+type verb struct {
+	run  runFunc
+	help string
+}
+
+// commands maps "command verb" to the code it runs.
+func commands() map[string]map[string]verb {
+	return map[string]map[string]verb{
+		"state": {
+			"get":    {stateGet, "print the document at REF (ocu-get)"},
+			"match":  {match.Run, "list the refs matching GLOB... (ocu-match)"},
+			"set":    {set.Run, "write intent: REF VALUE (ocu-set)"},
+			"delete": {delete.Run, "delete intent at REF (ocu-delete)"},
+		},
+	}
+}
+
+const synopsis = `
+Usage: ocuroot [global options] COMMAND [VERB] [ARGS...]
+
+Ocuroot runs the ocu tools under one name. Commands:
+`
+
+// Main runs ocuroot.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool("ocuroot", synopsis, stdout, stderr)
+	fs := t.FlagSet()
+	var version bool
+	fs.BoolVar(&version, "version", false, "print the version and exit")
+	fs.SetOutput(io.Discard)
+	globals, rest, err := leadingFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(t, fs, stdout)
+		return 0
+	}
+	if err != nil {
+		t.UsageError("%v", err)
+		return t.Code()
+	}
+	if version {
+		fmt.Fprintf(stdout, "Ocuroot version: %s\n", cli.Version())
+		return 0
+	}
+	if len(rest) == 0 {
+		usage(t, fs, stderr)
+		return cli.ExitUsage
+	}
+	cmd, rest := rest[0], rest[1:]
+	switch cmd {
+	case "version":
+		fmt.Fprintf(stdout, "Ocuroot version: %s\n", cli.Version())
+		return 0
+	case "help":
+		if len(rest) > 0 {
+			return Main(ctx, append(append(globals, rest...), "-h"), stdin, stdout, stderr)
+		}
+		usage(t, fs, stdout)
+		return 0
+	}
+	verbs, ok := commands()[cmd]
+	if !ok {
+		return external(ctx, t, cmd, append(globals, rest...), stdin, stdout, stderr)
+	}
+	if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
+		w, code := stdout, 0
+		if len(rest) == 0 {
+			w, code = stderr, cli.ExitUsage
+		}
+		fmt.Fprintf(w, "Usage: ocuroot %s VERB [ARGS...]\n\nVerbs:\n", cmd)
+		for _, name := range sortedKeys(verbs) {
+			fmt.Fprintf(w, "  %-8s %s\n", name, verbs[name].help)
+		}
+		return code
+	}
+	v, ok := verbs[rest[0]]
+	if !ok {
+		t.Errorf(cli.ExitUsage, "unknown command %q", cmd+" "+rest[0])
+		return t.Code()
+	}
+	return v.run(ctx, "ocuroot "+cmd+" "+rest[0], append(globals, rest[1:]...), stdin, stdout, stderr)
+}
+
+// leadingFlags splits off the options before COMMAND, returning them as
+// given so they can be passed on to the command (clipped: appending to them
+// never overwrites args).
+func leadingFlags(fs *flag.FlagSet, args []string) (flags, rest []string, err error) {
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" {
+			return slices.Clip(args[:i]), args[i+1:], nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		n := 1
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && i+1 < len(args) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				n = 2
+			}
+		}
+		if err := fs.Parse(args[i : i+n]); err != nil {
+			return nil, nil, err
+		}
+		i += n
+	}
+	return slices.Clip(args[:i]), args[i:], nil
+}
+
+// stateGet is "ocuroot state get": exactly one REF, or --package and
+// --release naming PACKAGE/@RELEASE.
+func stateGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var pkg, release string
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "--") || (name != "package" && name != "release") {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		if name == "package" {
+			pkg = value
+		} else {
+			release = value
+		}
+	}
+	if pkg != "" || release != "" {
+		if pkg == "" {
+			pkg = "."
+		}
+		rest = append(rest, "--", strings.TrimSuffix(pkg, "/")+"/@"+release)
+	}
+	return get.Run(ctx, prog, rest, stdin, stdout, stderr)
+}
+
+// external runs ocu-<cmd> from PATH with the remaining arguments.
+func external(ctx context.Context, t *cli.Tool, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := cli.EnvFrom(ctx)
+	path, _ := env.Lookup("PATH")
+	bin := lookPath("ocu-"+cmd, path)
+	if bin == "" || strings.ContainsAny(cmd, "/\\") {
+		t.Errorf(cli.ExitUsage, "unknown command %q", cmd)
+		return t.Code()
+	}
+	c := exec.CommandContext(ctx, bin, args...)
+	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
+	c.Env, c.Dir = env.Environ, env.Dir
+	err := c.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return ee.ExitCode()
+	}
+	t.Errorf(cli.ExitFailure, "%s: %v", bin, err)
+	return t.Code()
+}
+
+// lookPath finds an executable file named name in the PATH list path.
+func lookPath(name, path string) string {
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+func usage(t *cli.Tool, fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, strings.TrimLeft(synopsis, "\n"))
+	cmds := commands()
+	for _, c := range sortedKeys(cmds) {
+		for _, v := range sortedKeys(cmds[c]) {
+			fmt.Fprintf(w, "  %-14s %s\n", c+" "+v, cmds[c][v].help)
+		}
+	}
+	fmt.Fprintf(w, "  %-14s %s\n  %-14s %s\n  %-14s %s\n", "version", "print the version", "help [COMMAND]", "show usage",
+		"X [ARGS...]", "run ocu-X from PATH")
+	fmt.Fprintln(w, "\nGlobal options (also after COMMAND VERB):")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,191 @@
+// Package set is ocu-set: it writes intent documents (cli.md §2.3).
+package set
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/store"
+)
+
+const synopsis = `
+Usage: ocu-set [options] REF VALUE
+       ocu-set [options] REF -
+       ocu-set [options] < batch.ndjson
+
+Ocu-set writes intent: VALUE, or stdin after "-", becomes the document at
+REF, an intent ref (+/custom/NAME, +/environment/NAME, FILE/+N/custom/NAME,
+FILE/+/deploy/ENV). -f says how VALUE is read: string (stored verbatim as a
+JSON string), json, or starlark (one expression; json and struct are
+available). With no arguments, stdin is a batch: one {"ref": REF, "value":
+VALUE} object per line, all written in one transaction or none at all.
+State follows intent when it is applied (ocu-apply). Nothing is printed on
+success.
+`
+
+// Main runs ocu-set.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(ctx, "ocu-set", args, stdin, stdout, stderr)
+}
+
+// Run runs ocu-set under the name prog.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	format := ""
+	fs := t.FlagSet()
+	for _, name := range []string{"f", "format"} {
+		fs.StringVar(&format, name, "", "how VALUE is read: string (default), json or starlark")
+	}
+	pos, ok := t.Parse(fs, args)
+	if !ok {
+		return t.Code()
+	}
+	switch format {
+	case "", "string", "json", "starlark":
+	default:
+		t.UsageError("unknown format %q (expected string, json or starlark)", format)
+		return t.Code()
+	}
+	switch {
+	case len(pos) == 1:
+		t.UsageError("missing VALUE after %s (use - to read it from stdin)", pos[0])
+	case len(pos) > 2:
+		t.UsageError("too many arguments: %q", pos[2:])
+	case len(pos) == 0 && format != "":
+		t.UsageError("-f is not allowed with a batch on stdin (each line holds a JSON value)")
+	case len(pos) == 0 && cli.IsTerminal(stdin):
+		t.UsageError("no REF given (pass REF VALUE, or a batch on stdin)")
+	}
+	if t.Code() != 0 {
+		return t.Code()
+	}
+	s, err := t.Open(ctx)
+	if err != nil {
+		t.Fail("", err)
+		return t.Code()
+	}
+	defer s.Close()
+
+	var tx *store.Tx
+	if len(pos) == 2 {
+		tx = one(t, s, pos[0], pos[1], format, stdin)
+	} else {
+		tx = batch(t, s, stdin)
+	}
+	if tx == nil {
+		return t.Code()
+	}
+	if err := s.Store.Commit(ctx, tx); err != nil {
+		t.Fail("", err)
+	}
+	return t.Code()
+}
+
+// one prepares the transaction of "ocu-set REF VALUE".
+func one(t *cli.Tool, s *cli.Session, in, arg, format string, stdin io.Reader) *store.Tx {
+	r, err := s.IntentRef(in)
+	if err != nil {
+		t.Fail(in, err)
+		return nil
+	}
+	text := arg
+	if arg == "-" {
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			t.Fail("stdin", err)
+			return nil
+		}
+		text = string(b)
+		if format == "" || format == "string" {
+			text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+		}
+	}
+	v, err := parseValue(text, format)
+	if err != nil {
+		t.Errorf(cli.ExitUsage, "%s: %v", in, err)
+		return nil
+	}
+	return store.NewTx("set "+r.String()).Put(r, v)
+}
+
+func parseValue(text, format string) (any, error) {
+	switch format {
+	case "json":
+		return store.DecodeValue([]byte(text))
+	case "starlark":
+		v, err := sdk.EvalExpr(text)
+		if err != nil {
+			return nil, fmt.Errorf("invalid starlark value: %w", err)
+		}
+		return v, nil
+	}
+	return text, nil
+}
+
+// batch prepares the transaction of an NDJSON batch on stdin: every line is
+// checked before anything is written.
+func batch(t *cli.Tool, s *cli.Session, stdin io.Reader) *store.Tx {
+	tx := store.NewTx("set")
+	seen := map[string]int{}
+	n := 0
+	err := cli.Lines(stdin, nil, func(line string) bool {
+		n++
+		r, v, err := record(s, line)
+		if err != nil {
+			t.Errorf(cli.ExitCode(err), "stdin:%d: %v", n, err)
+			return true
+		}
+		key := r.String()
+		if first, ok := seen[key]; ok {
+			t.Errorf(cli.ExitUsage, "stdin:%d: %s is also set on line %d", n, key, first)
+			return true
+		}
+		seen[key] = n
+		tx.Put(r, v)
+		return true
+	})
+	if err != nil {
+		t.Fail("stdin", err)
+	}
+	if t.Code() != 0 {
+		return nil
+	}
+	if len(tx.Ops) == 1 {
+		tx.Name = "set " + tx.Ops[0].Ref.String()
+	} else {
+		tx.Name = fmt.Sprintf("set %d documents", len(tx.Ops))
+	}
+	return tx
+}
+
+// record parses one batch line: an object with exactly "ref" and "value".
+func record(s *cli.Session, line string) (ref.Ref, any, error) {
+	v, err := store.DecodeValue([]byte(line))
+	if err != nil {
+		return ref.Ref{}, nil, &cli.UsageErr{Err: err}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return ref.Ref{}, nil, cli.Usagef(`expected an object {"ref": …, "value": …}`)
+	}
+	for k := range obj {
+		if k != "ref" && k != "value" {
+			return ref.Ref{}, nil, cli.Usagef("unknown field %q (expected ref and value)", k)
+		}
+	}
+	in, ok := obj["ref"].(string)
+	if !ok {
+		return ref.Ref{}, nil, cli.Usagef(`"ref" must be a string`)
+	}
+	value, ok := obj["value"]
+	if !ok {
+		return ref.Ref{}, nil, cli.Usagef(`%s: missing "value"`, in)
+	}
+	r, err := s.IntentRef(in)
+	return r, value, cli.WithSubject(in, err)
+}
