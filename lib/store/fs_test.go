@@ -248,3 +248,41 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// openCombined seeds two filesystem stores, intent ('+') objects in the
+// second, and opens them as one Combined store.
+func openCombined(t *testing.T, files map[string]string) (store.Store, func(string) (string, bool)) {
+	t.Helper()
+	stateFiles, intentFiles := map[string]string{}, map[string]string{}
+	for p, content := range files {
+		if isIntentPath(p) {
+			intentFiles[p] = content
+		} else {
+			stateFiles[p] = content
+		}
+	}
+	state, readState := openFS(t, stateFiles)
+	intent, readIntent := openFS(t, intentFiles)
+	return store.NewCombined(state, intent), func(p string) (string, bool) {
+		if isIntentPath(p) {
+			return readIntent(p)
+		}
+		return readState(p)
+	}
+}
+
+// isIntentPath reports whether a store path holds an intent object: a
+// segment below refs/ starting with '+'.
+func isIntentPath(p string) bool {
+	if p == ".ocuroot-store" {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if strings.HasPrefix(seg, "+") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCombinedConformance(t *testing.T) { storetest.Run(t, openCombined) }
