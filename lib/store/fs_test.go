@@ -286,3 +286,34 @@ func isIntentPath(p string) bool {
 }
 
 func TestCombinedConformance(t *testing.T) { storetest.Run(t, openCombined) }
+
+func TestFSApplyLock(t *testing.T) {
+	base := t.TempDir()
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	unlock, err := s.LockApply(ctx, 0, "pid=1 host=h since=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.LockApply(ctx, 0, "pid=2 host=h since=t")
+	if store.CodeOf(err) != store.ELocked || !strings.HasSuffix(err.Error(), ".ocuroot-apply.lock (pid=1 host=h since=t)") {
+		t.Fatalf("second lock: %v", err)
+	}
+	done := make(chan error)
+	go func() {
+		unlock2, err := s.LockApply(ctx, 5*time.Second, "")
+		if err == nil {
+			unlock2()
+		}
+		done <- err
+	}()
+	time.Sleep(150 * time.Millisecond)
+	unlock()
+	if err := <-done; err != nil {
+		t.Errorf("waiting for the lock: %v", err)
+	}
+}

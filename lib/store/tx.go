@@ -53,6 +53,10 @@ func (op Op) String() string {
 type Tx struct {
 	Name string
 	Ops  []Op
+	// SupportFiles asks stores that keep support files (git, store.md
+	// §11.6) to write those whose content differs; `release new` sets it.
+	// Filesystem stores have none.
+	SupportFiles bool
 }
 
 // NewTx returns an empty transaction; name says what it does ("set", "release
