@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,6 +54,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"cmpobject": cmpObject,
+			"fixture":   fixture,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("OCUROOT_HOME", env.WorkDir+"/.ocuroot-home")
@@ -74,4 +77,32 @@ func cmpObject(ts *testscript.TestScript, neg bool, args []string) {
 	if want := ts.ReadFile(args[1]); got+"\n" != want {
 		ts.Fatalf("%s differs from %s:\n%s", args[0], args[1], got)
 	}
+}
+
+// fixture copies the repo testdata/fixtures/NAME into the current folder,
+// makes it a git repository with one commit and an origin remote, and sets
+// $H to that commit (scenarios.md §0).
+func fixture(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: fixture NAME")
+	}
+	src, err := filepath.Abs(filepath.Join("testdata", "fixtures", args[0]))
+	ts.Check(err)
+	dst := ts.MkAbs(".")
+	ts.Check(os.CopyFS(dst, os.DirFS(src)))
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dst
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			ts.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", ".")
+	git("remote", "add", "origin", "https://github.com/example/example.git")
+	git("add", "-A")
+	git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+	ts.Setenv("H", git("rev-parse", "HEAD"))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/delete"
+	"github.com/ocu-team/ocu/lib/cli/enginecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/set"
@@ -39,6 +40,17 @@ func commands() map[string]map[string]verb {
 			"match":  {match.Run, "list the refs matching GLOB... (ocu-match)"},
 			"set":    {set.Run, "write intent: REF VALUE (ocu-set)"},
 			"delete": {delete.Run, "delete intent at REF (ocu-delete)"},
+		},
+		"release": {
+			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},
+			"continue": {enginecmd.ReleaseContinue, "run the pending work of the release REF"},
+			"retry":    {enginecmd.ReleaseRetry, "retry the failed work of the release REF"},
+		},
+		"work": {
+			"continue": {enginecmd.WorkContinue, "run the pending work of the releases at the current commit"},
+		},
+		"deploy": {
+			"down": {enginecmd.DeployDown, "tear down the deployment REF"},
 		},
 	}
 }

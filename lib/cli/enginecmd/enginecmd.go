@@ -1,0 +1,386 @@
+// Package enginecmd holds the engine commands of the ocuroot multiplexer
+// (cli.md §3): release new, release continue, release retry, work continue
+// and deploy down. Each runs package code against the repo's stores while
+// holding the apply lock, printing progress on stdout.
+package enginecmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/config"
+	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// command is the part every engine command shares.
+type command struct {
+	t       *cli.Tool
+	fs      *flag.FlagSet
+	wait    time.Duration
+	logmode string
+}
+
+func newCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
+	c := &command{t: cli.NewTool(prog, synopsis, stdout, stderr)}
+	c.fs = c.t.FlagSet()
+	c.fs.DurationVar(&c.wait, "wait", 10*time.Minute, "wait up to `DURATION` for the apply lock")
+	for _, name := range []string{"l", "logmode"} {
+		c.fs.StringVar(&c.logmode, name, "", "accepted for compatibility; ignored")
+	}
+	return c
+}
+
+// session is an open engine for one command.
+type session struct {
+	cli    *cli.Session
+	engine *engine.Engine
+	unlock func()
+	// interrupted counts functions found interrupted when the lock was taken.
+	interrupted int
+	dir         string
+}
+
+// open loads the repo, builds the engine and takes the apply lock.
+func (c *command) open(ctx context.Context) (*session, error) {
+	s, err := c.t.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.Config
+	if cfg.Mode != config.ModeRepo {
+		s.Close()
+		return nil, errors.New("this command runs package code: run it inside a repo with repo.ocu.star")
+	}
+	repo, err := cfg.RepoName()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	commit, err := cfg.Commit()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	env := cli.EnvFrom(ctx)
+	home, _ := env.Lookup("OCUROOT_HOME")
+	if home == "" {
+		if h, ok := env.Lookup("HOME"); ok {
+			home = filepath.Join(h, ".ocuroot")
+		}
+	}
+	e := engine.New(engine.Config{
+		Store:      s.Store,
+		Repo:       repo,
+		Commit:     commit,
+		Root:       cfg.Root,
+		Environ:    env.Environ,
+		Secrets:    cfg.Secrets,
+		Home:       home,
+		RepoConfig: cfg.File.Source,
+	}, engine.Options{Stdout: c.t.Stdout, Stderr: c.t.Stderr})
+	unlock, n, err := e.Lock(ctx, c.wait)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &session{cli: s, engine: e, unlock: unlock, interrupted: n, dir: cfg.Dir}, nil
+}
+
+func (s *session) close() {
+	s.unlock()
+	s.cli.Close()
+}
+
+// exit returns the exit code after an engine error: 130 or 143 when a
+// signal interrupted the command.
+func (c *command) exit(ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		c.t.Errorf(cli.ExitFailure, "%v", cause)
+		if cause != nil && strings.Contains(cause.Error(), "terminated") {
+			return 143
+		}
+		return 130
+	}
+	if err != nil {
+		c.t.Fail("", err)
+	}
+	return c.t.Code()
+}
+
+// packageFile turns the FILE argument of release new into the package's
+// path relative to the repo root: a path relative to the working directory
+// when such a file exists, else a path relative to the repo root (refs.md
+// §6, end).
+func packageFile(cfg *config.Config, repo, arg string) (string, error) {
+	if r, err := ref.Parse(arg); err == nil && r.Marker != ref.NoMarker {
+		return "", cli.Usagef("release new takes a package file, not a release: %s", arg)
+	}
+	arg = strings.TrimPrefix(arg, repo+"/-/")
+	arg = strings.TrimPrefix(arg, "./-/")
+	candidates := []string{filepath.Join(cfg.Dir, arg), filepath.Join(cfg.Root, arg)}
+	for _, abs := range candidates {
+		fi, err := os.Stat(abs)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		rel, err := filepath.Rel(cfg.Root, abs)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return "", cli.Usagef("%s is outside the repo root %s", arg, cfg.Root)
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case !strings.HasSuffix(rel, ".ocu.star"):
+			return "", cli.Usagef("%s is not a package file (*.ocu.star)", rel)
+		case rel == config.FileName:
+			return "", cli.Usagef("%s is the repo configuration, not a package", rel)
+		}
+		return rel, nil
+	}
+	return "", fmt.Errorf("%s: no such package file", arg)
+}
+
+// releaseArg resolves a REF argument of release continue, release retry and
+// deploy down: its file part is a path relative to the working directory
+// when such a file exists.
+func releaseArg(cfg *config.Config, repo, arg string) (ref.Ref, error) {
+	r, err := ref.ParseTool(arg)
+	if err != nil {
+		return r, err
+	}
+	if r.Repo == "" && r.File != "" && !r.Global {
+		if fi, err := os.Stat(filepath.Join(cfg.Dir, r.File)); err == nil && !fi.IsDir() {
+			if rel, err := filepath.Rel(cfg.Root, filepath.Join(cfg.Dir, r.File)); err == nil && !strings.HasPrefix(rel, "..") {
+				r.File = filepath.ToSlash(rel)
+			}
+		}
+	}
+	return r.Resolve(ref.Ref{Repo: repo})
+}
+
+// ReleaseNew is "ocuroot release new FILE".
+func ReleaseNew(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot release new [options] FILE
+
+Release new creates the next release of the package FILE at the current
+commit and runs its work until it completes, fails, or waits for an input
+or a dependency (it then exits 0; ocu-apply or ocuroot work continue carry
+on). An environments file registers its environments instead. A second
+release at the same commit needs --force.
+`, stdout, stderr)
+	var force bool
+	var pkg string
+	for _, name := range []string{"f", "force"} {
+		c.fs.BoolVar(&force, name, false, "release even if the commit already has a release of FILE")
+	}
+	c.fs.StringVar(&pkg, "package", "", "the package `FILE` when no FILE argument is given")
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) == 0 && pkg != "" {
+		pos = []string{pkg}
+	}
+	if len(pos) != 1 {
+		c.t.UsageError("expected one package FILE")
+		return c.t.Code()
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.close()
+	file, err := packageFile(s.cli.Config, s.engine.Repo, pos[0])
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	failed, err := s.engine.ReleaseNew(ctx, file, force)
+	if failed {
+		c.t.Raise(cli.ExitFailure)
+	}
+	return c.exit(ctx, err)
+}
+
+// ReleaseContinue is "ocuroot release continue REF".
+func ReleaseContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot release continue [options] REF
+
+Release continue processes the pending tasks of the release REF (a release
+or a tag) and runs its work until it completes, fails or waits.
+`, stdout, stderr)
+	return c.withRelease(ctx, args, func(s *session, rel string) (bool, error) {
+		return s.engine.ReleaseContinue(ctx, rel)
+	})
+}
+
+// ReleaseRetry is "ocuroot release retry [REF]".
+func ReleaseRetry(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot release retry [options] [REF]
+
+Release retry starts a new run of every failed work item of the release REF
+(a release, a tag, or a package: its highest release), continuing from the
+function that failed, and runs the release. Without REF, every release at
+the current commit with failed functions is retried.
+`, stdout, stderr)
+	var running bool
+	c.fs.BoolVar(&running, "running", false, "also retry functions left running")
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) > 1 {
+		c.t.UsageError("expected at most one REF")
+		return c.t.Code()
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.close()
+	var rels []string
+	if len(pos) == 1 {
+		rel, err := c.release(ctx, s, pos[0])
+		if err != nil {
+			return c.exit(ctx, err)
+		}
+		rels = []string{rel}
+	} else if rels, err = s.engine.FailedReleasesAtCommit(ctx); err != nil {
+		return c.exit(ctx, err)
+	} else if len(rels) == 0 {
+		return c.exit(ctx, fmt.Errorf("no failed functions at commit %s", s.engine.Commit))
+	}
+	for _, rel := range rels {
+		failed, err := s.engine.ReleaseRetry(ctx, rel, running)
+		if failed {
+			c.t.Raise(cli.ExitFailure)
+		}
+		if err != nil {
+			return c.exit(ctx, err)
+		}
+	}
+	return c.exit(ctx, nil)
+}
+
+// WorkContinue is "ocuroot work continue".
+func WorkContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot work continue [options]
+
+Work continue carries on the work of the releases at the current commit:
+environment checks, deployments whose inputs changed, and pending work
+whose inputs and dependencies are ready.
+`, stdout, stderr)
+	maxRounds := 10
+	c.fs.IntVar(&maxRounds, "max-rounds", 10, "at most `N` rounds of tasks, reconcile and runs")
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) > 0 {
+		c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.close()
+	did, failures, err := s.engine.WorkContinue(ctx, maxRounds)
+	if err == nil && !did && s.interrupted == 0 {
+		fmt.Fprintln(stdout, "No work to continue")
+	}
+	if failures+s.interrupted > 0 {
+		c.t.Raise(cli.ExitFailure)
+	}
+	return c.exit(ctx, err)
+}
+
+// DeployDown is "ocuroot deploy down REF".
+func DeployDown(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot deploy down [options] REF
+
+Deploy down tears down the current deployment REF (FILE/@/deploy/ENV, or
+FILE/@N/deploy/ENV naming it): its deploy intent is deleted and the
+release's down function runs.
+`, stdout, stderr)
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) != 1 {
+		c.t.UsageError("expected one REF")
+		return c.t.Code()
+	}
+	r, err := ref.ParseTool(pos[0])
+	if err == nil && (r.Type != ref.TypeDeploy || r.Marker != ref.State) {
+		err = cli.Usagef("%s is not a deployment: expected FILE/@/deploy/ENV", pos[0])
+	}
+	if err != nil {
+		c.t.Fail(pos[0], err)
+		return c.t.Code()
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.close()
+	abs, err := releaseArg(s.cli.Config, s.engine.Repo, pos[0])
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	failed, err := s.engine.DeployDown(ctx, abs.String())
+	if failed {
+		c.t.Raise(cli.ExitFailure)
+	}
+	return c.exit(ctx, err)
+}
+
+// withRelease runs fn on the release named by the one REF argument.
+func (c *command) withRelease(ctx context.Context, args []string, fn func(*session, string) (bool, error)) int {
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) != 1 {
+		c.t.UsageError("expected one REF")
+		return c.t.Code()
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.close()
+	rel, err := c.release(ctx, s, pos[0])
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	failed, err := fn(s, rel)
+	if failed {
+		c.t.Raise(cli.ExitFailure)
+	}
+	return c.exit(ctx, err)
+}
+
+// release resolves a release, tag or package argument to R/-/F/@N.
+func (c *command) release(ctx context.Context, s *session, arg string) (string, error) {
+	r, err := releaseArg(s.cli.Config, s.engine.Repo, arg)
+	if err != nil {
+		return "", err
+	}
+	if r.Type != "" || r.Fragment != "" || r.Global {
+		return "", cli.Usagef("%s is not a release: expected FILE/@N, FILE/@TAG or FILE", arg)
+	}
+	return s.engine.ResolveRelease(ctx, r.String())
+}

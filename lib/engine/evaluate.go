@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/sdk"
+)
+
+// evaluated is a package file evaluated at a commit for one release
+// (engine.md §4).
+type evaluated struct {
+	file   string // F
+	commit string // H the code comes from
+	root   string // folder holding the repo at that commit
+	state  *pkgState
+	pkg    Package
+	envs   []Environment                 // registered (environments files)
+	funcs  map[string]*starlark.Function // FuncID.key() → top-level function
+	ids    map[*starlark.Function]FuncID
+	host   *sdk.Host
+	eval   *sdk.Evaluator
+	// sink receives the log lines of the function running now; nil while
+	// the package itself is evaluated (its prints go to stderr).
+	sink func(sdk.LogLine)
+}
+
+// isEnvironmentsFile reports whether the file only registers environments.
+func (ev *evaluated) isEnvironmentsFile() bool { return len(ev.envs) > 0 }
+
+// evaluate runs package file at commit with relative refs based on release
+// `release` (a number) of it.
+func (e *Engine) evaluate(ctx context.Context, file, commit, release string) (*evaluated, error) {
+	root, err := e.codeRoot(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s not found at commit %s", file, commit)
+		}
+		return nil, err
+	}
+	base := ref.Ref{Repo: e.Repo, File: file, Marker: ref.State, Release: release}
+	ev := &evaluated{file: file, commit: commit, root: root, funcs: map[string]*starlark.Function{}}
+	ev.state = &pkgState{file: file, base: base, stateEnvs: func() ([]Environment, error) { return e.environments(ctx) }}
+	ev.host = &sdk.Host{
+		Dir:     filepath.Join(root, filepath.FromSlash(path.Dir(file))),
+		Environ: e.Environ,
+		Secrets: e.Secrets,
+		Log:     ev.log(e),
+	}
+	builtins := starlark.StringDict{}
+	for k, v := range ev.host.Builtins() {
+		builtins[k] = v
+	}
+	for k, v := range ev.state.builtins() {
+		builtins[k] = v
+	}
+	builtins.Freeze()
+	ev.eval = &sdk.Evaluator{
+		Root:        root,
+		Predeclared: func(string) starlark.StringDict { return builtins },
+		Print:       ev.host.Print,
+	}
+	thread, stop := sdk.NewThread(ctx, file)
+	defer stop()
+	if _, err := ev.eval.ExecThread(thread, file, src); err != nil {
+		return nil, err
+	}
+	ev.state.finish()
+	ev.ids = ev.topLevel()
+	if err := ev.compile(ev.ids); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// log returns the sink of every log line of the evaluation: the running
+// function's, or stderr as "<file>> <text>" while the package evaluates.
+func (ev *evaluated) log(e *Engine) func(sdk.LogLine) {
+	return func(l sdk.LogLine) {
+		if ev.sink != nil {
+			ev.sink(l)
+			return
+		}
+		e.progress.stderrLine(ev.file + "> " + l.Text)
+	}
+}
+
+// topLevel indexes the top-level functions of every module by identity.
+func (ev *evaluated) topLevel() map[*starlark.Function]FuncID {
+	ids := map[*starlark.Function]FuncID{}
+	for _, m := range ev.eval.Modules() {
+		module := m.Path
+		if m.Load != "" {
+			module = m.Load
+		}
+		for name, v := range m.Globals {
+			fn, ok := v.(*starlark.Function)
+			if !ok || fn.Name() != name || fn.Position().Filename() != m.Path {
+				continue
+			}
+			p := fn.Position()
+			id := FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:%d", module, p.Line, p.Col)}
+			ids[fn] = id
+			ev.funcs[id.key()] = fn
+		}
+	}
+	return ids
+}
+
+// compile checks the declared work and builds the Package (engine.md §4, §5).
+func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
+	st := ev.state
+	declaresWork := len(st.items) > 0 || len(st.phases) > 0
+	switch {
+	case len(st.envs) > 0 && declaresWork:
+		return fmt.Errorf("%s declares both environments and work", ev.file)
+	case len(st.envs) > 0:
+		ev.envs = st.envs
+		return nil
+	case !declaresWork:
+		return fmt.Errorf("%s declares no work and no environments", ev.file)
+	}
+	ev.pkg = Package{Functions: map[string]FunctionEntry{}, Phases: st.phases}
+	for _, it := range st.items {
+		roles := make([]string, 0, len(it.fns))
+		for role := range it.fns {
+			roles = append(roles, role)
+		}
+		sort.Strings(roles)
+		for _, role := range roles {
+			id, ok := ids[it.fns[role]]
+			if !ok {
+				return locatedf(it.pos, "%s must be a top-level function", role)
+			}
+			ev.pkg.Functions[id.key()] = FunctionEntry{Function: id}
+			switch role {
+			case "fn":
+				it.work.Call.Fn = id
+			case "up":
+				it.work.Deploy.Up = id
+			case "down":
+				it.work.Deploy.Down = id
+			}
+		}
+	}
+	return nil
+}
+
+// function returns the top-level function id of this evaluation.
+func (ev *evaluated) function(id FuncID) (*starlark.Function, error) {
+	fn, ok := ev.funcs[id.key()]
+	if !ok {
+		return nil, fmt.Errorf("function %q (%s) not found at commit %s", id.Name, id.Pos, ev.commit)
+	}
+	return fn, nil
+}
+
+// funcID returns the id of a top-level function of this evaluation.
+func (ev *evaluated) funcID(fn *starlark.Function) (FuncID, bool) {
+	id, ok := ev.ids[fn]
+	return id, ok
+}
+
+func locatedf(pos, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if pos == "" {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s: %s", pos, msg)
+}

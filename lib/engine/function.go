@@ -1,0 +1,347 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ocu-team/ocu/lib/sdk"
+)
+
+// newChain adds chain k of work item w to b: the chain document, its pending
+// marker, and function 1 with its pending marker (engine.md §6).
+func (e *Engine) newChain(b *batch, w workRef, k int, chainType, reason string, fn FuncID, inputs Inputs, deps []string) workRef {
+	c := w.withChain(k)
+	b.create(c.chainRef(), Chain{Type: chainType, Release: w.releaseRef(), Entrypoint: c.withFn(1).fnRef(), Reason: reason})
+	b.put(c.chainRef()+"/status/"+StatusPending, Marker{Time: e.now()})
+	e.newFunction(b, c.withFn(1), fn, inputs, deps)
+	return c
+}
+
+// newFunction adds a pending function to b.
+func (e *Engine) newFunction(b *batch, f workRef, fn FuncID, inputs Inputs, deps []string) {
+	if inputs == nil {
+		inputs = Inputs{}
+	}
+	now := e.now()
+	b.create(f.fnRef(), Function{
+		Current: FunctionState{Dependencies: deps, Fn: fn, ID: strconv.Itoa(f.fn), Inputs: inputs, Status: StatusPending},
+		History: []HistoryEntry{{Status: StatusPending, Time: now}},
+	})
+	b.put(f.fnRef()+"/status/"+StatusPending, Marker{Time: now})
+}
+
+// nextChain returns the number of the next chain of work item w.
+func (e *Engine) nextChain(ctx context.Context, w workRef) (int, error) {
+	refs, err := e.match(ctx, w.item()+"/*")
+	if err != nil {
+		return 0, err
+	}
+	return nextNumber(refs), nil
+}
+
+// outcome is what running a function gave.
+type outcome struct {
+	done    *doneValue
+	next    *nextValue
+	nextID  FuncID
+	failure string // set when the function failed
+	logs    []LogLine
+}
+
+// runFunction runs one pending function whose inputs and dependencies are
+// satisfied (engine.md §9). It reports whether the function failed.
+func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bool, error) {
+	var chain Chain
+	if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+		return false, err
+	}
+	var rel Release
+	if _, err := e.get(ctx, f.releaseRef(), &rel); err != nil {
+		return false, err
+	}
+	down := chain.Type == "down"
+	lbl := label(f, down)
+
+	// Start, committed before any code runs.
+	started := e.Now()
+	fdoc.Current.Status = StatusRunning
+	fdoc.Current.Runner = &Runner{Host: e.host, Pid: e.pid, Started: timestamp(started)}
+	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: timestamp(started)})
+	b := newBatch("function started " + f.fnRef())
+	b.put(f.fnRef(), fdoc)
+	if err := e.setStatus(ctx, b, f.fnRef(), StatusRunning); err != nil {
+		return false, err
+	}
+	if f.fn == 1 && f.typ == "deploy" && !down {
+		b.put(f.intent(), DeployIntent{Type: "", Release: f.releaseRef(), Input: fdoc.Current.Inputs})
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return false, err
+	}
+	e.progress.line("%s: pending -> running", lbl)
+
+	out := e.call(ctx, f, lbl, rel.Commit, fdoc)
+	if out.done != nil && out.failure == "" {
+		if err := e.checkTags(ctx, f, out.done.tags); err != nil {
+			out.failure = err.Error()
+		}
+	}
+	elapsed := time.Since(started)
+	if err := e.finish(ctx, f, chain, fdoc, &out); err != nil {
+		return false, err
+	}
+	if out.failure != "" {
+		e.progress.line("%s: running -> failed: %s", lbl, out.failure)
+		return true, nil
+	}
+	e.progress.line("%s: running -> done (%.3fs)", lbl, elapsed.Seconds())
+	return false, nil
+}
+
+// call runs the function's code and validates its result.
+func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *Function) outcome {
+	var out outcome
+	ev, err := e.evaluation(ctx, f.file, commit, f.release)
+	if err != nil {
+		out.failure = err.Error()
+		return out
+	}
+	fn, err := ev.function(fdoc.Current.Fn)
+	if err != nil {
+		out.failure = err.Error()
+		return out
+	}
+	args, kwargs, err := callArgs(fn, fdoc)
+	if err != nil {
+		out.failure = err.Error()
+		return out
+	}
+	ev.sink = func(l sdk.LogLine) {
+		out.logs = append(out.logs, e.logLine(l))
+		e.progress.line("%s> %s", lbl, l.Text)
+	}
+	ev.state.inWork = true
+	thread, stop := sdk.NewThread(ctx, fn.Name())
+	thread.Print = ev.host.Print
+	v, err := starlark.Call(thread, fn, args, kwargs)
+	stop()
+	ev.sink, ev.state.inWork = nil, false
+
+	switch {
+	case ctx.Err() != nil:
+		out.failure = interruption(ctx)
+	case err != nil:
+		out.failure = sdk.Locate(err).Error()
+	case v == starlark.None:
+		out.failure = fmt.Sprintf("function %q returned None; return done(...) or next(...)", fn.Name())
+	default:
+		switch r := v.(type) {
+		case *doneValue:
+			if r.err != nil {
+				out.failure = r.err.Error()
+			} else {
+				out.done = r
+			}
+		case *nextValue:
+			if r.err != nil {
+				out.failure = r.err.Error()
+				break
+			}
+			id, ok := ev.funcID(r.fn)
+			if !ok {
+				out.failure = "next(): fn must be a top-level function"
+				break
+			}
+			out.next, out.nextID = r, id
+		default:
+			out.failure = fmt.Sprintf("function %q returned %s; return done(...) or next(...)", fn.Name(), v.Type())
+		}
+	}
+	out.failure = e.Secrets.Mask(out.failure)
+	return out
+}
+
+// interruption is the failure of a function whose command was interrupted.
+func interruption(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	switch {
+	case cause != nil && strings.Contains(cause.Error(), "interrupt"):
+		return "interrupted by SIGINT"
+	case cause != nil && strings.Contains(cause.Error(), "terminated"):
+		return "interrupted by SIGTERM"
+	}
+	return "interrupted"
+}
+
+// callArgs builds the arguments of a work function (engine.md §9.2): one
+// positional ctx for `def f(ctx)`, else the input values by keyword.
+func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark.Tuple, error) {
+	values := map[string]starlark.Value{}
+	for name, d := range fdoc.Current.Inputs {
+		v, _ := d.effective()
+		sv, err := sdk.ToStarlark(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("input %q: %w", name, err)
+		}
+		values[name] = sv
+	}
+	if fn.NumParams() == 1 && fn.NumKwonlyParams() == 0 && !fn.HasVarargs() && !fn.HasKwargs() {
+		if name, _ := fn.Param(0); name == "ctx" {
+			return starlark.Tuple{contextValue(fdoc.Current.ID, values)}, nil, nil
+		}
+	}
+	var kwargs []starlark.Tuple
+	for _, name := range sortedKeys(values) {
+		kwargs = append(kwargs, starlark.Tuple{starlark.String(name), values[name]})
+	}
+	return nil, kwargs, nil
+}
+
+// logLine converts a line of Starlark output into a log entry.
+func (e *Engine) logLine(l sdk.LogLine) LogLine {
+	attrs := LogAttributes{Thread: l.Thread}
+	if l.Pos.IsValid() {
+		attrs.Filename = l.Pos.Filename()
+		attrs.Line = strconv.Itoa(int(l.Pos.Line))
+		attrs.Col = strconv.Itoa(int(l.Pos.Col))
+	}
+	return LogLine{Attributes: attrs, Message: l.Text, Stream: l.Stream, Timestamp: e.now()}
+}
+
+// checkTags refuses tags naming an existing document (engine.md §9.4).
+func (e *Engine) checkTags(ctx context.Context, f workRef, tags []string) error {
+	for _, t := range tags {
+		tagRef := f.repo + "/-/" + f.file + "/@" + t
+		res, err := e.resolve(ctx, tagRef)
+		if err != nil {
+			return err
+		}
+		if res == tagRef {
+			return fmt.Errorf("invalid tag %q: a document is stored at %s", t, tagRef)
+		}
+	}
+	return nil
+}
+
+// finish records the function's outcome and, when its chain ended, the
+// chain's (engine.md §9.5).
+func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Function, out *outcome) error {
+	now := e.now()
+	b := newBatch("function finished " + f.fnRef())
+	fdoc.Current.Runner = nil
+	status := StatusComplete
+	if out.failure != "" {
+		status = StatusFailed
+		fdoc.Current.Error = out.failure
+		out.logs = append(out.logs, LogLine{
+			Attributes: LogAttributes{Thread: fdoc.Current.Fn.Name},
+			Message:    out.failure, Stream: sdk.StreamStderr, Timestamp: now,
+		})
+	}
+	if out.done != nil {
+		fdoc.Current.Outputs = out.done.outputs
+	}
+	fdoc.Current.Status = status
+	fdoc.History = append(fdoc.History, HistoryEntry{Status: status, Time: now})
+	b.put(f.fnRef(), fdoc)
+	if err := e.setStatus(ctx, b, f.fnRef(), status); err != nil {
+		return err
+	}
+	c := f.withFn(0)
+	var tagLines []LogLine
+	switch {
+	case out.failure != "":
+		if err := e.setStatus(ctx, b, c.chainRef(), StatusFailed); err != nil {
+			return err
+		}
+		if err := e.setStatus(ctx, b, c.item(), StatusFailed); err != nil {
+			return err
+		}
+	case out.next != nil:
+		e.newFunction(b, f.withFn(f.fn+1), out.nextID, out.next.inputs, nil)
+	default:
+		chain.Output = out.done.outputs
+		b.put(c.chainRef(), chain)
+		b.put(c.item(), chain)
+		if err := e.setStatus(ctx, b, c.chainRef(), StatusComplete); err != nil {
+			return err
+		}
+		if err := e.setStatus(ctx, b, c.item(), StatusComplete); err != nil {
+			return err
+		}
+		lines, err := e.tag(ctx, b, f, out.done.tags)
+		if err != nil {
+			return err
+		}
+		tagLines = lines
+		if chain.Type == "down" {
+			cur, err := e.resolve(ctx, c.current())
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(cur, c.item()+"/") {
+				b.unlink(c.current())
+			}
+		} else {
+			b.link(c.current(), c.chainRef())
+		}
+		b.link(c.current()+"/"+strconv.Itoa(c.chain), c.chainRef())
+	}
+	if len(out.logs)+len(tagLines) > 0 {
+		var logs []LogLine
+		if _, err := e.get(ctx, c.chainRef()+"/logs", &logs); err != nil {
+			return err
+		}
+		logs = append(append(logs, out.logs...), tagLines...)
+		b.put(c.chainRef()+"/logs", logs)
+	}
+	return e.commitBatch(ctx, b)
+}
+
+// tag links R/-/F/@<tag> → R/-/F/@N for each tag; a tag moved from another
+// release gets a log line.
+func (e *Engine) tag(ctx context.Context, b *batch, f workRef, tags []string) ([]LogLine, error) {
+	var lines []LogLine
+	for _, t := range tags {
+		tagRef := f.repo + "/-/" + f.file + "/@" + t
+		cur, err := e.resolve(ctx, tagRef)
+		if err != nil {
+			return nil, err
+		}
+		if cur != "" && cur != f.releaseRef() {
+			old := cur[strings.LastIndex(cur, "/@")+1:]
+			lines = append(lines, LogLine{
+				Attributes: LogAttributes{Thread: "tag"},
+				Message:    fmt.Sprintf("tag %s moved from %s to @%s", t, old, f.release),
+				Timestamp:  e.now(),
+			})
+		}
+		b.link(tagRef, f.releaseRef())
+	}
+	return lines, nil
+}
+
+// evaluation returns the package of release f@n evaluated at commit, to
+// run its functions; evaluations are kept for the rest of the command.
+func (e *Engine) evaluation(ctx context.Context, file, commit, n string) (*evaluated, error) {
+	key := file + "@" + n + "@" + commit
+	e.mu.Lock()
+	ev, ok := e.evals[key]
+	e.mu.Unlock()
+	if ok {
+		return ev, nil
+	}
+	ev, err := e.evaluate(ctx, file, commit, n)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.evals[key] = ev
+	e.mu.Unlock()
+	return ev, nil
+}

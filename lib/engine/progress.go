@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/ocu-team/ocu/lib/sdk"
+)
+
+// progress prints what the engine does (cli.md §3.3): one line per state
+// change, the work's log lines, and why work waits. Every line is masked.
+type progress struct {
+	out, err io.Writer
+	secrets  *sdk.Secrets
+	mu       sync.Mutex
+}
+
+func (p *progress) line(format string, args ...any) {
+	if p == nil || p.out == nil {
+		return
+	}
+	msg := p.secrets.Mask(fmt.Sprintf(format, args...))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range strings.SplitSeq(msg, "\n") {
+		fmt.Fprintln(p.out, l)
+	}
+}
+
+func (p *progress) stderrLine(s string) {
+	if p == nil || p.err == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.err, p.secrets.Mask(s))
+}
+
+// label names work in progress lines: "<F>@<N> build", "<F>@<N> deploy to
+// staging", "<F>@<N> teardown of staging".
+func label(w workRef, down bool) string {
+	prefix := w.file + "@" + w.release
+	switch {
+	case w.typ == "call":
+		return prefix + " " + w.name
+	case down:
+		return prefix + " teardown of " + w.name
+	}
+	return prefix + " deploy to " + w.name
+}

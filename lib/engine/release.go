@@ -1,0 +1,397 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ocu-team/ocu/lib/store"
+)
+
+// pkgRef is the package part of refs: R/-/F.
+func (e *Engine) pkgRef(file string) string { return e.Repo + "/-/" + file }
+
+// plannedChain is chain 1 of a work item of a compiled package.
+type plannedChain struct {
+	item   workRef
+	fn     FuncID
+	inputs Inputs
+	deps   []string
+}
+
+// plan compiles a package's phases into first chains (engine.md §5): the
+// items of a phase depend on every item of the nearest preceding non-empty
+// phase.
+func plan(rel releaseID, pkg Package) []plannedChain {
+	var out []plannedChain
+	var prev []Work
+	for _, ph := range pkg.Phases {
+		var deps []string
+		for _, w := range prev {
+			typ, name := w.kind()
+			deps = append(deps, rel.String()+"/"+typ+"/"+name+"/*/status/complete")
+		}
+		for _, w := range ph.Work {
+			typ, name := w.kind()
+			pc := plannedChain{
+				item: workRef{repo: rel.repo, file: rel.file, release: rel.number, typ: typ, name: name},
+				deps: deps,
+			}
+			if w.Call != nil {
+				pc.fn, pc.inputs = w.Call.Fn, w.Call.Inputs
+			} else {
+				pc.fn, pc.inputs = w.Deploy.Up, w.Deploy.Inputs
+			}
+			pc.inputs = copyInputs(pc.inputs)
+			out = append(out, pc)
+		}
+		if len(ph.Work) > 0 {
+			prev = ph.Work
+		}
+	}
+	return out
+}
+
+func copyInputs(in Inputs) Inputs {
+	out := make(Inputs, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// recordRepoConfig adds the repo config record of the current commit to b
+// (engine.md §6, §10 step 7): R/-/repo.ocu.star/@H and its link when
+// missing, and the intent twins when missing.
+func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
+	base := e.Repo + "/-/repo.ocu.star/"
+	for _, marker := range []string{"@", "+"} {
+		at := base + marker + e.Commit
+		found, err := e.get(ctx, at, nil)
+		if err != nil {
+			return err
+		}
+		if !found {
+			b.put(at, RepoConfig{Source: e.RepoConfig})
+			b.link(base+marker, at)
+		}
+	}
+	b.tx.SupportFiles = true
+	return nil
+}
+
+// ReleaseNew releases package file at the current commit (engine.md §10)
+// and runs it until it completes, fails or pauses. An environments file
+// registers its environments instead. failed reports a failed release.
+func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (failed bool, err error) {
+	if e.Commit == "" {
+		return false, errors.New("cannot determine the commit")
+	}
+	pkg := e.pkgRef(file)
+	if !force {
+		existing, err := e.match(ctx, pkg+"/@*/commit/"+e.Commit)
+		if err != nil {
+			return false, err
+		}
+		if len(existing) > 0 {
+			for _, r := range existing {
+				e.progress.line("%s", r)
+			}
+			return false, fmt.Errorf("there are already %d release(s) of %s at commit %s (listed above); use --force to create another", len(existing), file, e.Commit)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		refs, err := e.match(ctx, pkg+"/@*")
+		if err != nil {
+			return false, err
+		}
+		n := strconv.Itoa(nextNumber(refs))
+		ev, err := e.evaluate(ctx, file, e.Commit, n)
+		if err != nil {
+			return false, err
+		}
+		if ev.isEnvironmentsFile() {
+			return false, e.registerEnvironments(ctx, file, ev.envs)
+		}
+		rel := releaseID{repo: e.Repo, file: file, number: n}
+		err = e.createRelease(ctx, rel, ev.pkg)
+		if store.CodeOf(err) == store.EConflict && attempt < 5 {
+			continue // another process took N: number again
+		}
+		if err != nil {
+			return false, err
+		}
+		return e.runRelease(ctx, rel.String())
+	}
+}
+
+// createRelease writes release rel with chain 1 of every work item, in one
+// transaction.
+func (e *Engine) createRelease(ctx context.Context, rel releaseID, pkg Package) error {
+	b := newBatch("release " + rel.String())
+	if err := e.recordRepoConfig(ctx, b); err != nil {
+		return err
+	}
+	b.create(rel.String(), Release{Commit: e.Commit, Package: pkg})
+	b.put(rel.String()+"/commit/"+e.Commit, Marker{Time: e.now()})
+	chains := plan(rel, pkg)
+	for _, pc := range chains {
+		e.newChain(b, pc.item, 1, "", "", pc.fn, pc.inputs, pc.deps)
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return err
+	}
+	for _, pc := range chains {
+		e.progress.line("%s: pending", label(pc.item, false))
+	}
+	return nil
+}
+
+// runRelease runs a release until it pauses and prints its status.
+func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
+	if _, err := e.run(ctx, []string{rel}); err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := e.printWaiting(ctx, rel); err != nil {
+		return false, err
+	}
+	status, err := e.releaseStatus(ctx, rel)
+	if err != nil {
+		return false, err
+	}
+	e.progress.line("release %s: %s", rel, status)
+	return status == StatusFailed, nil
+}
+
+// registerEnvironments writes the environment intents of an environments
+// file with the repo config record, then applies each (engine.md §10 step 6).
+func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []Environment) error {
+	b := newBatch("register environments " + file)
+	if err := e.recordRepoConfig(ctx, b); err != nil {
+		return err
+	}
+	for _, env := range envs {
+		b.put("+/environment/"+env.Name, env)
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return err
+	}
+	for _, env := range envs {
+		msg, err := e.applyEnvironment(ctx, env.Name)
+		if err != nil {
+			return err
+		}
+		e.progress.line("+/environment/%s: %s", env.Name, msg)
+	}
+	return nil
+}
+
+// ResolveRelease turns a release ref (R/-/F/@N or a tag) or a package ref
+// (R/-/F: its highest numbered release) into R/-/F/@N.
+func (e *Engine) ResolveRelease(ctx context.Context, r string) (string, error) {
+	rr, err := parseAny(r)
+	if err != nil {
+		return "", err
+	}
+	if rr.Marker == 0 {
+		refs, err := e.match(ctx, r+"/@*")
+		if err != nil {
+			return "", err
+		}
+		ns := numbers(refs)
+		if len(ns) == 0 {
+			return "", fmt.Errorf("%s has no release", r)
+		}
+		return r + "/@" + strconv.Itoa(ns[len(ns)-1]), nil
+	}
+	res, err := e.resolve(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	if res == "" {
+		return "", fmt.Errorf("release %s not found", r)
+	}
+	if _, err := parseRelease(res); err != nil {
+		return "", fmt.Errorf("%s is not a release (it resolves to %s)", r, res)
+	}
+	return res, nil
+}
+
+// ReleaseContinue processes the check_envs task of a release and runs it
+// (engine.md §11.6).
+func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) {
+	if _, err := e.checkEnvs(ctx, rel); err != nil {
+		return false, err
+	}
+	return e.runRelease(ctx, rel)
+}
+
+// ReleaseRetry retries the failed functions of a release (engine.md §12):
+// each gets a new chain continuing where the failed one stopped.
+func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bool, error) {
+	chains, err := e.latestChains(ctx, rel)
+	if err != nil {
+		return false, err
+	}
+	retried := 0
+	for _, c := range chains {
+		if c.status != StatusFailed && !(running && c.status == StatusPending) {
+			continue
+		}
+		ok, err := e.retryChain(ctx, c, running)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			retried++
+		}
+	}
+	if retried == 0 {
+		return false, fmt.Errorf("no failed functions in %s", rel)
+	}
+	return e.runRelease(ctx, rel)
+}
+
+// retryChain writes chain K+1 of a failed chain K: functions before the
+// failed one copied as complete, the failed one pending again.
+func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (bool, error) {
+	old := c.item.withChain(c.k)
+	fns, err := e.match(ctx, old.chainRef()+"/functions/*")
+	if err != nil {
+		return false, err
+	}
+	count := len(numbers(fns))
+	var docs []*Function
+	failedAt := 0
+	for i := 1; i <= count; i++ {
+		var f Function
+		if _, err := e.get(ctx, old.withFn(i).fnRef(), &f); err != nil {
+			return false, err
+		}
+		docs = append(docs, &f)
+		if failedAt == 0 && (f.Current.Status == StatusFailed || (running && f.Current.Status == StatusRunning)) {
+			failedAt = i
+		}
+	}
+	if failedAt == 0 {
+		return false, nil
+	}
+	var chain Chain
+	if _, err := e.get(ctx, old.chainRef(), &chain); err != nil {
+		return false, err
+	}
+	k, err := e.nextChain(ctx, c.item)
+	if err != nil {
+		return false, err
+	}
+	nc := c.item.withChain(k)
+	now := e.now()
+	b := newBatch("retry " + old.chainRef())
+	b.create(nc.chainRef(), Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.withFn(1).fnRef(), Reason: chain.Reason})
+	b.put(nc.chainRef()+"/status/"+StatusPending, Marker{Time: now})
+	for i := 1; i < failedAt; i++ {
+		f := *docs[i-1]
+		f.Current.Runner = nil
+		f.History = append(append([]HistoryEntry(nil), f.History...), HistoryEntry{Status: StatusComplete, Time: now})
+		b.create(nc.withFn(i).fnRef(), f)
+		b.put(nc.withFn(i).fnRef()+"/status/"+StatusComplete, Marker{Time: now})
+	}
+	failed := docs[failedAt-1]
+	e.newFunction(b, nc.withFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
+	failed.Current.Status = StatusFailedRetried
+	failed.Current.Runner = nil
+	failed.History = append(failed.History, HistoryEntry{Status: StatusFailedRetried, Time: now})
+	b.put(old.withFn(failedAt).fnRef(), failed)
+	if err := e.setStatus(ctx, b, old.withFn(failedAt).fnRef(), StatusFailedRetried); err != nil {
+		return false, err
+	}
+	if err := e.setStatus(ctx, b, old.chainRef(), StatusFailedRetried); err != nil {
+		return false, err
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return false, err
+	}
+	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.chainRef())
+	return true, nil
+}
+
+// ReleasesAtCommit lists the releases of the repo at commit h (engine.md
+// §11.1): targets of R/-/**/@*/commit/H, and legacy releases "@H.<n>".
+func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, error) {
+	refs, err := e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range refs {
+		r = strings.TrimSuffix(r, "/commit/"+h)
+		if _, err := parseRelease(r); err == nil || strings.Contains(r, "/@"+h+".") {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// WorkContinue processes tasks, reconciles and runs the work of the
+// releases at the current commit, round after round until nothing happens
+// (engine.md §11.6 steps 2b–2e). failures counts functions that failed.
+func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (didSomething bool, failures int, err error) {
+	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
+	if err != nil {
+		return false, 0, err
+	}
+	for round := 0; round < maxRounds && ctx.Err() == nil; round++ {
+		active := false
+		for _, rel := range rels {
+			n, err := e.checkEnvs(ctx, rel)
+			if err != nil {
+				return didSomething, failures, err
+			}
+			active = active || n > 0
+		}
+		n, err := e.reconcile(ctx, rels)
+		if err != nil {
+			return didSomething, failures, err
+		}
+		active = active || n > 0
+		res, err := e.run(ctx, rels)
+		if err != nil {
+			return didSomething, failures, err
+		}
+		failures += res.failed
+		active = active || res.ran > 0
+		if !active {
+			break
+		}
+		didSomething = true
+	}
+	return didSomething, failures, e.printWaiting(ctx, rels...)
+}
+
+// FailedReleasesAtCommit lists the releases at the current commit with a
+// failed work item.
+func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
+	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, rel := range rels {
+		chains, err := e.latestChains(ctx, rel)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chains {
+			if c.status == StatusFailed {
+				out = append(out, rel)
+				break
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// runResult counts what a scheduler run did.
+type runResult struct {
+	ran, failed int
+}
+
+// run runs the pending functions of the releases, one at a time in ref
+// order, pass after pass until a pass runs nothing (engine.md §8, §11.4).
+func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
+	var res runResult
+	for progressed := true; progressed; {
+		progressed = false
+		for _, rel := range rels {
+			pending, err := e.pending(ctx, rel)
+			if err != nil {
+				return res, err
+			}
+			for _, f := range pending {
+				if ctx.Err() != nil {
+					return res, nil
+				}
+				fdoc, why, err := e.prepare(ctx, f)
+				if err != nil {
+					return res, err
+				}
+				if fdoc == nil || len(why) > 0 {
+					continue
+				}
+				failed, err := e.runFunction(ctx, f, fdoc)
+				if err != nil {
+					return res, err
+				}
+				res.ran++
+				if failed {
+					res.failed++
+				}
+				progressed = true
+			}
+		}
+	}
+	return res, nil
+}
+
+// pending lists the pending functions of a release in run order: refs with
+// numeric segments compared as numbers.
+func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
+	refs, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/pending")
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(refs, compareRefs)
+	var out []workRef
+	for _, r := range refs {
+		if f, err := parseWorkRef(strings.TrimSuffix(r, "/status/pending")); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// prepare refreshes a pending function's inputs (engine.md §8.2) and tells
+// why it cannot run yet: one line per missing input or unsatisfied
+// dependency. A nil function means it is no longer pending.
+func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, error) {
+	var fdoc Function
+	found, err := e.get(ctx, f.fnRef(), &fdoc)
+	if err != nil || !found || fdoc.Current.Status != StatusPending {
+		return nil, nil, err
+	}
+	changed := false
+	for name, d := range fdoc.Current.Inputs {
+		if d.Ref == "" {
+			continue
+		}
+		v, found, err := e.getValue(ctx, d.Ref)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found && v != nil && (d.Value == nil || !equalJSON(v, d.Value)) {
+			d.Value = v
+			fdoc.Current.Inputs[name] = d
+			changed = true
+		}
+	}
+	if changed {
+		b := newBatch("populating inputs")
+		b.put(f.fnRef(), fdoc)
+		if err := e.commitBatch(ctx, b); err != nil {
+			return nil, nil, err
+		}
+	}
+	var why []string
+	for _, name := range sortedKeys(fdoc.Current.Inputs) {
+		d := fdoc.Current.Inputs[name]
+		if _, ok := d.effective(); !ok {
+			why = append(why, "waiting for input "+name+" ("+d.Ref+")")
+		}
+	}
+	for _, glob := range fdoc.Current.Dependencies {
+		refs, err := e.match(ctx, glob)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(refs) == 0 {
+			why = append(why, "waiting for "+glob)
+		}
+	}
+	return &fdoc, why, nil
+}
+
+// printWaiting prints, for every function of the releases left pending,
+// what it waits for. Nothing about waiting is stored.
+func (e *Engine) printWaiting(ctx context.Context, rels ...string) error {
+	var pending []workRef
+	for _, rel := range rels {
+		p, err := e.pending(ctx, rel)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, p...)
+	}
+	for _, f := range pending {
+		_, why, err := e.prepare(ctx, f)
+		if err != nil {
+			return err
+		}
+		var chain Chain
+		if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+			return err
+		}
+		for _, w := range why {
+			e.progress.line("%s: %s", label(f, chain.Type == "down"), w)
+		}
+	}
+	return nil
+}

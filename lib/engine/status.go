@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"strings"
+)
+
+// markers returns the statuses marked below prefix/status/, latest first
+// when several are found (there should be one).
+func (e *Engine) markers(ctx context.Context, prefix string) ([]string, error) {
+	refs, err := e.match(ctx, prefix+"/status/*")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r[strings.LastIndexByte(r, '/')+1:])
+	}
+	if len(out) > 1 {
+		// Readers finding several markers use the one with the latest time.
+		latest, latestTime := 0, ""
+		for i, s := range out {
+			var m Marker
+			if found, _ := e.get(ctx, prefix+"/status/"+s, &m); found && m.Time > latestTime {
+				latest, latestTime = i, m.Time
+			}
+		}
+		out[0], out[latest] = out[latest], out[0]
+	}
+	return out, nil
+}
+
+// setStatus makes status the one marker below prefix/status/ in b.
+func (e *Engine) setStatus(ctx context.Context, b *batch, prefix, status string) error {
+	old, err := e.markers(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, s := range old {
+		if s != status {
+			b.del(prefix + "/status/" + s)
+		}
+	}
+	b.put(prefix+"/status/"+status, Marker{Time: e.now()})
+	return nil
+}
+
+// chainInfo is the latest chain of a work item.
+type chainInfo struct {
+	item   workRef // the work item
+	k      int     // latest chain number
+	status string  // its status marker
+	down   bool
+}
+
+// latestChains returns the latest chain of every work item of a release.
+func (e *Engine) latestChains(ctx context.Context, rel string) ([]chainInfo, error) {
+	refs, err := e.match(ctx, rel+"/{call,deploy}/*/*/status/*")
+	if err != nil {
+		return nil, err
+	}
+	byItem := map[string]*chainInfo{}
+	var order []string
+	for _, r := range refs {
+		w, err := parseWorkRef(strings.TrimSuffix(r, r[strings.LastIndex(r, "/status/"):]))
+		if err != nil || w.chain == 0 || w.fn != 0 {
+			continue
+		}
+		key := w.item()
+		ci, ok := byItem[key]
+		if !ok {
+			ci = &chainInfo{item: w.withChain(0)}
+			byItem[key] = ci
+			order = append(order, key)
+		}
+		if w.chain >= ci.k {
+			status := r[strings.LastIndexByte(r, '/')+1:]
+			if w.chain > ci.k || status != StatusPending { // several markers: prefer a final one
+				ci.k, ci.status = w.chain, status
+			}
+		}
+	}
+	out := make([]chainInfo, 0, len(order))
+	for _, key := range order {
+		ci := byItem[key]
+		var ch Chain
+		if _, err := e.get(ctx, ci.item.withChain(ci.k).chainRef(), &ch); err != nil {
+			return nil, err
+		}
+		ci.down = ch.Type == "down"
+		out = append(out, *ci)
+	}
+	return out, nil
+}
+
+// releaseStatus computes a release's status from the latest chain of every
+// work item, independent of ref order (engine.md §7).
+func (e *Engine) releaseStatus(ctx context.Context, rel string) (string, error) {
+	running, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/running")
+	if err != nil {
+		return "", err
+	}
+	if len(running) > 0 {
+		return StatusRunning, nil
+	}
+	chains, err := e.latestChains(ctx, rel)
+	if err != nil {
+		return "", err
+	}
+	status := StatusComplete
+	for _, c := range chains {
+		switch c.status {
+		case StatusFailed:
+			return StatusFailed, nil
+		case StatusPending:
+			status = StatusPending
+		}
+	}
+	return status, nil
+}
