@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/apply"
 	"github.com/ocu-team/ocu/lib/cli/delete"
 	"github.com/ocu-team/ocu/lib/cli/get"
 	"github.com/ocu-team/ocu/lib/cli/match"
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 		"ocu-match":  process(match.Main),
 		"ocu-set":    process(set.Main),
 		"ocu-delete": process(delete.Main),
+		"ocu-apply":  process(apply.Main),
 		"ocuroot":    process(ocuroot.Main),
 	})
 }

@@ -30,6 +30,8 @@ type Config struct {
 	RepoConfig []byte
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
+	// Deadline, when set, is when no new function starts (--timeout).
+	Deadline time.Time
 }
 
 // Engine runs releases of one repo against its stores.
@@ -47,7 +49,7 @@ type Engine struct {
 // Options configure New.
 type Options struct {
 	Stdout, Stderr io.Writer // progress lines; errors and prints outside work
-	Color          bool
+	Prog           string    // the command's name in error lines
 }
 
 // New returns an engine writing progress to o.Stdout.
@@ -59,7 +61,7 @@ func New(c Config, o Options) *Engine {
 	if n.Secrets == nil {
 		n.Secrets = new(sdk.Secrets)
 	}
-	n.progress = &progress{out: o.Stdout, err: o.Stderr, secrets: n.Secrets}
+	n.progress = &progress{out: o.Stdout, err: o.Stderr, prog: o.Prog, secrets: n.Secrets}
 	n.host, _ = os.Hostname()
 	n.pid = os.Getpid()
 	n.evals = map[string]*evaluated{}
@@ -68,26 +70,27 @@ func New(c Config, o Options) *Engine {
 
 func (e *Engine) now() string { return timestamp(e.Now()) }
 
-// Lock takes the apply lock of the state store for the engine command,
-// waiting up to wait, then marks functions of this host whose process is
-// gone as interrupted (engine.md §15). It returns the unlock function and
-// the number of functions marked.
-func (e *Engine) Lock(ctx context.Context, wait time.Duration) (func(), int, error) {
+// Lock takes the apply lock of the state store for an engine command,
+// waiting up to wait; busy after that → an error with code E_LOCKED. It
+// returns the unlock function.
+func (e *Engine) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 	l, ok := e.Store.(store.ApplyLocker)
 	if !ok {
-		return nil, 0, errors.New("the state store has no apply lock")
+		return nil, errors.New("the state store has no apply lock")
 	}
 	holder := fmt.Sprintf("pid=%d host=%s since=%s", e.pid, e.host, time.Now().UTC().Format(time.RFC3339))
-	unlock, err := l.LockApply(ctx, wait, holder)
+	return l.LockApply(ctx, wait, holder)
+}
+
+// MarkInterrupted marks the functions of the repo this host left running in
+// a process that is gone as failed (engine.md §15); engine commands call it
+// after taking the apply lock. It returns how many.
+func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
+	running, err := e.match(ctx, e.Repo+"/-/**/functions/*/status/running")
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	n, err := e.markInterrupted(ctx)
-	if err != nil {
-		unlock()
-		return nil, 0, err
-	}
-	return unlock, n, nil
+	return e.markInterruptedIn(ctx, running)
 }
 
 // get reads the document at r into dst; found is false when nothing is

@@ -13,6 +13,7 @@ import (
 // change, the work's log lines, and why work waits. Every line is masked.
 type progress struct {
 	out, err io.Writer
+	prog     string // the command's name, prefix of error lines
 	secrets  *sdk.Secrets
 	mu       sync.Mutex
 }
@@ -50,3 +51,9 @@ func label(w workRef, down bool) string {
 	}
 	return prefix + " deploy to " + w.name
 }
+
+// warn prints "<prog>: warning: <msg>" on stderr.
+func (p *progress) warn(msg string) { p.stderrLine(p.prog + ": warning: " + msg) }
+
+// errorLine prints "<prog>: <msg>" on stderr.
+func (p *progress) errorLine(msg string) { p.stderrLine(p.prog + ": " + msg) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/ocu-team/ocu/lib/store"
 )
@@ -327,14 +326,7 @@ func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, r := range refs {
-		r = strings.TrimSuffix(r, "/commit/"+h)
-		if _, err := parseRelease(r); err == nil || strings.Contains(r, "/@"+h+".") {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return (&scan{commits: refs}).releases(h), nil
 }
 
 // WorkContinue processes tasks, reconciles and runs the work of the
@@ -394,4 +386,24 @@ func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Tasks processes the check_envs tasks of the releases at the current
+// commit once; it returns how many releases had one.
+func (e *Engine) Tasks(ctx context.Context) (int, error) {
+	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, rel := range rels {
+		n, err := e.checkEnvs(ctx, rel)
+		if err != nil {
+			return done, err
+		}
+		if n > 0 {
+			done++
+		}
+	}
+	return done, nil
 }

@@ -23,7 +23,7 @@ func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
 				return res, err
 			}
 			for _, f := range pending {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || e.expired() {
 					return res, nil
 				}
 				fdoc, why, err := e.prepare(ctx, f)
@@ -69,6 +69,12 @@ func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
 // why it cannot run yet: one line per missing input or unsatisfied
 // dependency. A nil function means it is no longer pending.
 func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, error) {
+	return e.readiness(ctx, f, true)
+}
+
+// readiness is prepare; with write false the refreshed inputs are not
+// stored (triggers only look).
+func (e *Engine) readiness(ctx context.Context, f workRef, write bool) (*Function, []string, error) {
 	var fdoc Function
 	found, err := e.get(ctx, f.fnRef(), &fdoc)
 	if err != nil || !found || fdoc.Current.Status != StatusPending {
@@ -89,7 +95,7 @@ func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, e
 			changed = true
 		}
 	}
-	if changed {
+	if changed && write {
 		b := newBatch("populating inputs")
 		b.put(f.fnRef(), fdoc)
 		if err := e.commitBatch(ctx, b); err != nil {

@@ -109,44 +109,9 @@ func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 }
 
 func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int, error) {
-	target, err := e.resolve(ctx, link)
-	if err != nil || target == "" {
+	cur, f1, inputs, err := e.reconcilable(ctx, link)
+	if err != nil || inputs == nil || cur.releaseRef() != rel {
 		return 0, err
-	}
-	cur, err := parseWorkRef(target)
-	if err != nil || cur.releaseRef() != rel || cur.typ != "deploy" || cur.chain == 0 || cur.fn != 0 {
-		return 0, nil
-	}
-	if intent, err := e.get(ctx, cur.intent(), nil); err != nil || !intent {
-		return 0, err
-	}
-	busy, err := e.match(ctx, e.pkgRef(cur.file)+"/@*/deploy/"+cur.name+"/*/status/pending")
-	if err != nil || len(busy) > 0 {
-		return 0, err
-	}
-	var f1 Function
-	if _, err := e.get(ctx, cur.withFn(1).fnRef(), &f1); err != nil {
-		return 0, err
-	}
-	changed := false
-	inputs := copyInputs(f1.Current.Inputs)
-	for name, d := range inputs {
-		if d.Ref == "" || sameWorkItem(d.Ref, cur) {
-			continue
-		}
-		v, found, err := e.getValue(ctx, d.Ref)
-		if err != nil {
-			return 0, err
-		}
-		old, _ := d.effective()
-		if found && v != nil && !equalJSON(v, old) {
-			d.Value = v
-			inputs[name] = d
-			changed = true
-		}
-	}
-	if !changed {
-		return 0, nil
 	}
 	k, err := e.nextChain(ctx, cur.withChain(0))
 	if err != nil {
@@ -161,6 +126,52 @@ func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int
 	return 1, nil
 }
 
+// reconcilable checks the current deployment behind link (engine.md §11.3):
+// when reconcile would re-run it, it returns the linked chain, its
+// function 1 and the inputs with their new values; inputs is nil otherwise.
+func (e *Engine) reconcilable(ctx context.Context, link string) (workRef, *Function, Inputs, error) {
+	target, err := e.resolve(ctx, link)
+	if err != nil || target == "" {
+		return workRef{}, nil, nil, err
+	}
+	cur, err := parseWorkRef(target)
+	if err != nil || cur.typ != "deploy" || cur.chain == 0 || cur.fn != 0 {
+		return workRef{}, nil, nil, nil
+	}
+	if intent, err := e.get(ctx, cur.intent(), nil); err != nil || !intent {
+		return cur, nil, nil, err
+	}
+	busy, err := e.match(ctx, e.pkgRef(cur.file)+"/@*/deploy/"+cur.name+"/*/status/pending")
+	if err != nil || len(busy) > 0 {
+		return cur, nil, nil, err
+	}
+	var f1 Function
+	if _, err := e.get(ctx, cur.withFn(1).fnRef(), &f1); err != nil {
+		return cur, nil, nil, err
+	}
+	changed := false
+	inputs := copyInputs(f1.Current.Inputs)
+	for name, d := range inputs {
+		if d.Ref == "" || sameWorkItem(d.Ref, cur) {
+			continue
+		}
+		v, found, err := e.getValue(ctx, d.Ref)
+		if err != nil {
+			return cur, nil, nil, err
+		}
+		old, _ := d.effective()
+		if found && v != nil && !equalJSON(v, old) {
+			d.Value = v
+			inputs[name] = d
+			changed = true
+		}
+	}
+	if !changed {
+		return cur, nil, nil, nil
+	}
+	return cur, &f1, inputs, nil
+}
+
 // sameWorkItem reports whether ref r points at work item w in any release:
 // same repo, file, deploy and environment.
 func sameWorkItem(r string, w workRef) bool {
@@ -172,16 +183,10 @@ func sameWorkItem(r string, w workRef) bool {
 	return rr.Repo == w.repo && rr.File == w.file && rr.Type == w.typ && first == w.name
 }
 
-// markInterrupted marks functions of this host left running by a process
-// that is gone as failed (engine.md §15). It returns how many.
-func (e *Engine) markInterrupted(ctx context.Context) (int, error) {
-	if e.Repo == "" {
-		return 0, nil
-	}
-	refs, err := e.match(ctx, e.Repo+"/-/**/functions/*/status/running")
-	if err != nil {
-		return 0, err
-	}
+// markInterruptedIn marks the functions among running (status/running
+// markers) that this host ran in a process that is gone as failed
+// (engine.md §15). It returns how many.
+func (e *Engine) markInterruptedIn(ctx context.Context, refs []string) (int, error) {
 	marked := 0
 	for _, r := range refs {
 		f, err := parseWorkRef(strings.TrimSuffix(r, "/status/running"))

@@ -39,34 +39,35 @@ func newCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
 	return c
 }
 
-// session is an open engine for one command.
-type session struct {
-	cli    *cli.Session
-	engine *engine.Engine
+// Session is an open engine for one command.
+type Session struct {
+	CLI    *cli.Session
+	Engine *engine.Engine
 	unlock func()
-	// interrupted counts functions found interrupted when the lock was taken.
-	interrupted int
-	dir         string
+	// Interrupted counts functions found interrupted when the lock was taken.
+	Interrupted int
 }
 
-// open loads the repo, builds the engine and takes the apply lock.
-func (c *command) open(ctx context.Context) (*session, error) {
-	s, err := c.t.Open(ctx)
+// Open loads the repo and builds the engine of t's command. Commands that
+// run package code need repo mode (requireRepo); intent application works
+// in store mode too, where the repo and commit may be unknown.
+func Open(ctx context.Context, t *cli.Tool, requireRepo bool) (*Session, error) {
+	s, err := t.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cfg := s.Config
-	if cfg.Mode != config.ModeRepo {
+	if requireRepo && cfg.Mode != config.ModeRepo {
 		s.Close()
 		return nil, errors.New("this command runs package code: run it inside a repo with repo.ocu.star")
 	}
 	repo, err := cfg.RepoName()
-	if err != nil {
+	if err != nil && requireRepo {
 		s.Close()
 		return nil, err
 	}
 	commit, err := cfg.Commit()
-	if err != nil {
+	if err != nil && requireRepo {
 		s.Close()
 		return nil, err
 	}
@@ -77,6 +78,10 @@ func (c *command) open(ctx context.Context) (*session, error) {
 			home = filepath.Join(h, ".ocuroot")
 		}
 	}
+	var source []byte
+	if cfg.File != nil {
+		source = cfg.File.Source
+	}
 	e := engine.New(engine.Config{
 		Store:      s.Store,
 		Repo:       repo,
@@ -85,36 +90,69 @@ func (c *command) open(ctx context.Context) (*session, error) {
 		Environ:    env.Environ,
 		Secrets:    cfg.Secrets,
 		Home:       home,
-		RepoConfig: cfg.File.Source,
-	}, engine.Options{Stdout: c.t.Stdout, Stderr: c.t.Stderr})
-	unlock, n, err := e.Lock(ctx, c.wait)
+		RepoConfig: source,
+	}, engine.Options{Stdout: t.Stdout, Stderr: t.Stderr, Prog: t.Prog})
+	return &Session{CLI: s, Engine: e, unlock: func() {}}, nil
+}
+
+// Lock takes the apply lock, waiting up to wait.
+func (s *Session) Lock(ctx context.Context, wait time.Duration) error {
+	unlock, err := s.Engine.Lock(ctx, wait)
 	if err != nil {
+		return err
+	}
+	s.unlock = unlock
+	return nil
+}
+
+// Unlock releases the apply lock early (before triggers run).
+func (s *Session) Unlock() {
+	s.unlock()
+	s.unlock = func() {}
+}
+
+// Close releases the lock and the stores.
+func (s *Session) Close() {
+	s.unlock()
+	s.CLI.Close()
+}
+
+// open opens the session of an engine command that runs package code,
+// takes the apply lock and marks interrupted functions.
+func (c *command) open(ctx context.Context) (*Session, error) {
+	s, err := Open(ctx, c.t, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Lock(ctx, c.wait); err != nil {
 		s.Close()
 		return nil, err
 	}
-	return &session{cli: s, engine: e, unlock: unlock, interrupted: n, dir: cfg.Dir}, nil
+	if s.Interrupted, err = s.Engine.MarkInterrupted(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-func (s *session) close() {
-	s.unlock()
-	s.cli.Close()
-}
+// exit returns the exit code after an engine error.
+func (c *command) exit(ctx context.Context, err error) int { return Exit(ctx, c.t, err) }
 
-// exit returns the exit code after an engine error: 130 or 143 when a
-// signal interrupted the command.
-func (c *command) exit(ctx context.Context, err error) int {
+// Exit prints err and returns t's exit code: 130 or 143 when SIGINT or
+// SIGTERM interrupted the command.
+func Exit(ctx context.Context, t *cli.Tool, err error) int {
 	if ctx.Err() != nil {
 		cause := context.Cause(ctx)
-		c.t.Errorf(cli.ExitFailure, "%v", cause)
+		t.Errorf(cli.ExitFailure, "%v", cause)
 		if cause != nil && strings.Contains(cause.Error(), "terminated") {
 			return 143
 		}
 		return 130
 	}
 	if err != nil {
-		c.t.Fail("", err)
+		t.Fail("", err)
 	}
-	return c.t.Code()
+	return t.Code()
 }
 
 // packageFile turns the FILE argument of release new into the package's
@@ -199,12 +237,12 @@ release at the same commit needs --force.
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	defer s.close()
-	file, err := packageFile(s.cli.Config, s.engine.Repo, pos[0])
+	defer s.Close()
+	file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	failed, err := s.engine.ReleaseNew(ctx, file, force)
+	failed, err := s.Engine.ReleaseNew(ctx, file, force)
 	if failed {
 		c.t.Raise(cli.ExitFailure)
 	}
@@ -219,8 +257,8 @@ Usage: ocuroot release continue [options] REF
 Release continue processes the pending tasks of the release REF (a release
 or a tag) and runs its work until it completes, fails or waits.
 `, stdout, stderr)
-	return c.withRelease(ctx, args, func(s *session, rel string) (bool, error) {
-		return s.engine.ReleaseContinue(ctx, rel)
+	return c.withRelease(ctx, args, func(s *Session, rel string) (bool, error) {
+		return s.Engine.ReleaseContinue(ctx, rel)
 	})
 }
 
@@ -248,7 +286,7 @@ the current commit with failed functions is retried.
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	defer s.close()
+	defer s.Close()
 	var rels []string
 	if len(pos) == 1 {
 		rel, err := c.release(ctx, s, pos[0])
@@ -256,13 +294,13 @@ the current commit with failed functions is retried.
 			return c.exit(ctx, err)
 		}
 		rels = []string{rel}
-	} else if rels, err = s.engine.FailedReleasesAtCommit(ctx); err != nil {
+	} else if rels, err = s.Engine.FailedReleasesAtCommit(ctx); err != nil {
 		return c.exit(ctx, err)
 	} else if len(rels) == 0 {
-		return c.exit(ctx, fmt.Errorf("no failed functions at commit %s", s.engine.Commit))
+		return c.exit(ctx, fmt.Errorf("no failed functions at commit %s", s.Engine.Commit))
 	}
 	for _, rel := range rels {
-		failed, err := s.engine.ReleaseRetry(ctx, rel, running)
+		failed, err := s.Engine.ReleaseRetry(ctx, rel, running)
 		if failed {
 			c.t.Raise(cli.ExitFailure)
 		}
@@ -295,12 +333,12 @@ whose inputs and dependencies are ready.
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	defer s.close()
-	did, failures, err := s.engine.WorkContinue(ctx, maxRounds)
-	if err == nil && !did && s.interrupted == 0 {
+	defer s.Close()
+	did, failures, err := s.Engine.WorkContinue(ctx, maxRounds)
+	if err == nil && !did && s.Interrupted == 0 {
 		fmt.Fprintln(stdout, "No work to continue")
 	}
-	if failures+s.interrupted > 0 {
+	if failures+s.Interrupted > 0 {
 		c.t.Raise(cli.ExitFailure)
 	}
 	return c.exit(ctx, err)
@@ -335,12 +373,12 @@ release's down function runs.
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	defer s.close()
-	abs, err := releaseArg(s.cli.Config, s.engine.Repo, pos[0])
+	defer s.Close()
+	abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	failed, err := s.engine.DeployDown(ctx, abs.String())
+	failed, err := s.Engine.DeployDown(ctx, abs.String())
 	if failed {
 		c.t.Raise(cli.ExitFailure)
 	}
@@ -348,7 +386,7 @@ release's down function runs.
 }
 
 // withRelease runs fn on the release named by the one REF argument.
-func (c *command) withRelease(ctx context.Context, args []string, fn func(*session, string) (bool, error)) int {
+func (c *command) withRelease(ctx context.Context, args []string, fn func(*Session, string) (bool, error)) int {
 	pos, ok := c.t.Parse(c.fs, args)
 	if !ok {
 		return c.t.Code()
@@ -361,7 +399,7 @@ func (c *command) withRelease(ctx context.Context, args []string, fn func(*sessi
 	if err != nil {
 		return c.exit(ctx, err)
 	}
-	defer s.close()
+	defer s.Close()
 	rel, err := c.release(ctx, s, pos[0])
 	if err != nil {
 		return c.exit(ctx, err)
@@ -374,13 +412,78 @@ func (c *command) withRelease(ctx context.Context, args []string, fn func(*sessi
 }
 
 // release resolves a release, tag or package argument to R/-/F/@N.
-func (c *command) release(ctx context.Context, s *session, arg string) (string, error) {
-	r, err := releaseArg(s.cli.Config, s.engine.Repo, arg)
+func (c *command) release(ctx context.Context, s *Session, arg string) (string, error) {
+	r, err := releaseArg(s.CLI.Config, s.Engine.Repo, arg)
 	if err != nil {
 		return "", err
 	}
 	if r.Type != "" || r.Fragment != "" || r.Global {
 		return "", cli.Usagef("%s is not a release: expected FILE/@N, FILE/@TAG or FILE", arg)
 	}
-	return s.engine.ResolveRelease(ctx, r.String())
+	return s.Engine.ResolveRelease(ctx, r.String())
+}
+
+// WorkTasks is "ocuroot work tasks": the check_envs tasks of the releases
+// at the current commit, once (engine.md §11.6).
+func WorkTasks(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot work tasks [options]
+
+Work tasks processes the pending environment checks (check_envs) of the
+releases at the current commit: work items for new environments get their
+first run. Nothing runs; ocuroot work continue runs it.
+`, stdout, stderr)
+	if _, ok := c.t.Parse(c.fs, args); !ok {
+		return c.t.Code()
+	}
+	s, err := c.open(ctx)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.Close()
+	n, err := s.Engine.Tasks(ctx)
+	if err == nil && n == 0 {
+		fmt.Fprintln(stdout, "No tasks")
+	}
+	return c.exit(ctx, err)
+}
+
+// WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
+// function for every commit with outstanding work (engine.md §11.5).
+func WorkTrigger(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := newCommand(prog, `
+Usage: ocuroot work trigger [options]
+
+Work trigger finds every commit with outstanding work (pending work that
+could run, deployments whose inputs changed, environment checks) and calls
+the trigger function recorded in that commit's repo.ocu.star with the
+commit, so a CI system can run the work there. With --intent it calls, for
+each repo whose configuration is recorded in the intent store, its trigger
+with that commit. It reads state only.
+`, stdout, stderr)
+	var dryRun, intent bool
+	for _, name := range []string{"d", "dryrun", "dry-run"} {
+		c.fs.BoolVar(&dryRun, name, false, "print what would be triggered")
+	}
+	for _, name := range []string{"i", "intent"} {
+		c.fs.BoolVar(&intent, name, false, "trigger the commits recorded in the intent store")
+	}
+	if _, ok := c.t.Parse(c.fs, args); !ok {
+		return c.t.Code()
+	}
+	s, err := Open(ctx, c.t, false)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	defer s.Close()
+	dir := cli.EnvFrom(ctx).Dir
+	if intent {
+		return c.exit(ctx, s.Engine.IntentTriggers(ctx, dir, dryRun))
+	}
+	pairs, err := s.Engine.Outstanding(ctx, true)
+	if err != nil {
+		return c.exit(ctx, err)
+	}
+	s.Engine.RunTriggers(ctx, pairs, dir, dryRun)
+	return c.exit(ctx, nil)
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/apply"
 	"github.com/ocu-team/ocu/lib/cli/delete"
 	"github.com/ocu-team/ocu/lib/cli/enginecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
@@ -40,6 +41,8 @@ func commands() map[string]map[string]verb {
 			"match":  {match.Run, "list the refs matching GLOB... (ocu-match)"},
 			"set":    {set.Run, "write intent: REF VALUE (ocu-set)"},
 			"delete": {delete.Run, "delete intent at REF (ocu-delete)"},
+			"apply":  {stateApply, "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
+			"diff":   {stateDiff, "list the intent refs that differ from state (ocu-apply --dry-run)"},
 		},
 		"release": {
 			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},
@@ -47,7 +50,10 @@ func commands() map[string]map[string]verb {
 			"retry":    {enginecmd.ReleaseRetry, "retry the failed work of the release REF"},
 		},
 		"work": {
+			"any":      {workAny, "apply intent and continue all work, safe from cron (ocu-apply --wait 10m)"},
 			"continue": {enginecmd.WorkContinue, "run the pending work of the releases at the current commit"},
+			"tasks":    {enginecmd.WorkTasks, "process the environment checks of the releases at the current commit"},
+			"trigger":  {enginecmd.WorkTrigger, "call the trigger of every commit with outstanding work"},
 		},
 		"deploy": {
 			"down": {enginecmd.DeployDown, "tear down the deployment REF"},
@@ -176,6 +182,44 @@ func stateGet(ctx context.Context, prog string, args []string, stdin io.Reader, 
 		rest = append(rest, "--", strings.TrimSuffix(pkg, "/")+"/@"+release)
 	}
 	return get.Run(ctx, prog, rest, stdin, stdout, stderr)
+}
+
+// stateApply is "ocuroot state apply REF": apply only.
+func stateApply(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return apply.Run(ctx, prog, append([]string{"--no-continue", "--no-trigger"}, args...), stdin, stdout, stderr)
+}
+
+// stateDiff is "ocuroot state diff".
+func stateDiff(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return apply.Run(ctx, prog, append([]string{"--dry-run"}, args...), stdin, stdout, stderr)
+}
+
+// workAny is "ocuroot work any": ocu-apply waiting up to 10 minutes for the
+// lock; -d/--dryrun means --dry-run, --comprehensive is accepted (apply is
+// always comprehensive), and a REF argument is ignored with a warning.
+func workAny(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	boolFlags := []string{"n", "dry-run", "json", "no-continue", "no-trigger", "git-offline", "h", "help", "version"}
+	out := []string{"--wait", "10m"}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case a == "-d" || a == "--dryrun" || a == "-dryrun":
+			out = append(out, "--dry-run")
+		case a == "--comprehensive" || a == "-comprehensive":
+		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
+			if a == "--" {
+				continue
+			}
+			fmt.Fprintf(stderr, "%s: warning: ignoring %q: work any applies all intent\n", prog, a)
+		case hasValue || slices.Contains(boolFlags, name) || i+1 == len(args):
+			out = append(out, a)
+		default: // a flag and its value
+			out = append(out, a, args[i+1])
+			i++
+		}
+	}
+	return apply.Run(ctx, prog, out, stdin, stdout, stderr)
 }
 
 // external runs ocu-<cmd> from PATH with the remaining arguments.

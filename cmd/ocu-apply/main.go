@@ -1,0 +1,22 @@
+// Command ocu-apply is the ocu-apply tool; its manual is package apply (ocu-apply -h).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/apply"
+)
+
+func main() {
+	signal.Ignore(syscall.SIGPIPE) // a closed stdout is an EPIPE error the tool handles
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	wd, _ := os.Getwd()
+	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
+	code := apply.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

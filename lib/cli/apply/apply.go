@@ -1,0 +1,157 @@
+// Package apply is ocu-apply: it makes state follow intent and continues
+// the work of the current commit (cli.md §2.5, engine.md §11.6).
+package apply
+
+import (
+	"context"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/enginecmd"
+	"github.com/ocu-team/ocu/lib/engine"
+)
+
+const synopsis = `
+Usage: ocu-apply [options]            apply every intent that differs from state, then continue work
+       ocu-apply [options] REF...     apply only these intent refs, then continue work
+       ocu-apply [options] -          intent refs from stdin
+
+Ocu-apply turns intent into state: custom intent is copied to state (a
+deleted intent deletes it), a new environment gets every package deployed
+into it and a deleted one has its deployments torn down, a deploy intent
+deploys its release (or tears the deployment down when deleted). Then the
+work of the releases at the current commit continues: environment checks,
+deployments whose inputs changed, and pending work. It repeats until
+nothing changes. One ocu-apply runs at a time per store: a second one exits
+75 at once (--wait to wait), so it is safe from cron. Exit 0 when done or
+nothing to do, 1 when an intent could not be applied or work failed (the
+rest is still applied).
+`
+
+type options struct {
+	dryRun     bool
+	json       bool
+	noContinue bool
+	noTrigger  bool
+	wait       time.Duration
+	timeout    time.Duration
+	maxRounds  int
+}
+
+// Main runs ocu-apply.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(ctx, "ocu-apply", args, stdin, stdout, stderr)
+}
+
+// Run runs ocu-apply under the name prog.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	var o options
+	fs := t.FlagSet()
+	for _, name := range []string{"n", "dry-run"} {
+		fs.BoolVar(&o.dryRun, name, false, "print the intent refs that differ from state; write nothing")
+	}
+	fs.BoolVar(&o.json, "json", false, `with --dry-run: print {"ref", "action"} per line (create, update, delete)`)
+	fs.BoolVar(&o.noContinue, "no-continue", false, "apply intent only: no tasks, reconcile, runs or triggers")
+	fs.BoolVar(&o.noTrigger, "no-trigger", false, "do not call triggers for other commits")
+	fs.DurationVar(&o.wait, "wait", 0, "wait up to `DURATION` for the apply lock (default: exit 75 at once)")
+	for _, name := range []string{"timeout", "max-duration"} {
+		fs.DurationVar(&o.timeout, name, 0, "after `DURATION` start no new function or round")
+	}
+	fs.IntVar(&o.maxRounds, "max-rounds", 10, "at most `N` rounds of apply, tasks, reconcile and runs")
+	inputs, ok := t.Parse(fs, args)
+	if !ok {
+		return t.Code()
+	}
+	fromStdin := len(inputs) == 1 && inputs[0] == "-"
+	s, err := enginecmd.Open(ctx, t, false)
+	if err != nil {
+		return enginecmd.Exit(ctx, t, err)
+	}
+	defer s.Close()
+
+	var refs []string
+	if len(inputs) > 0 {
+		refs = []string{}
+		add := func(in string) bool {
+			r, err := s.CLI.IntentRef(in)
+			if err != nil {
+				t.Fail(in, err)
+			} else {
+				refs = append(refs, r.String())
+			}
+			return true
+		}
+		if fromStdin {
+			if err := cli.Lines(stdin, nil, add); err != nil {
+				t.Fail("stdin", err)
+			}
+		} else {
+			for _, in := range inputs {
+				add(in)
+			}
+		}
+		if t.Code() != 0 {
+			return t.Code() // nothing applied
+		}
+	}
+	if o.dryRun {
+		return dryRun(ctx, t, s.Engine, refs, o.json)
+	}
+	if err := s.Lock(ctx, o.wait); err != nil {
+		return enginecmd.Exit(ctx, t, err)
+	}
+	var deadline time.Time
+	if o.timeout > 0 {
+		deadline = time.Now().Add(o.timeout)
+	}
+	res, err := s.Engine.Apply(ctx, engine.ApplyOptions{
+		Refs:       refs,
+		NoContinue: o.noContinue,
+		MaxRounds:  o.maxRounds,
+		Deadline:   deadline,
+	})
+	if err != nil {
+		return enginecmd.Exit(ctx, t, err)
+	}
+	if res.Failed {
+		t.Raise(cli.ExitFailure)
+	}
+	s.Unlock()
+	if !o.noContinue && !o.noTrigger && ctx.Err() == nil {
+		pairs, err := s.Engine.Outstanding(ctx, false)
+		if err != nil {
+			return enginecmd.Exit(ctx, t, err)
+		}
+		s.Engine.RunTriggers(ctx, pairs, cli.EnvFrom(ctx).Dir, false)
+	}
+	return enginecmd.Exit(ctx, t, nil)
+}
+
+// dryRun prints the diff (only the given refs, when some are given).
+func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, asJSON bool) int {
+	changes, err := e.Diff(ctx)
+	if err != nil {
+		return enginecmd.Exit(ctx, t, err)
+	}
+	out := cli.NewOutput(t.Stdout)
+	for _, c := range changes {
+		if refs != nil && !slices.Contains(refs, c.Ref) {
+			continue
+		}
+		if asJSON {
+			err = out.JSON(c, true)
+		} else {
+			err = out.Line(c.Ref)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
+		t.Fail("stdout", err)
+	}
+	return t.Code()
+}

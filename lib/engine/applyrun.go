@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// ApplyOptions configure Apply.
+type ApplyOptions struct {
+	// Refs are the intent refs to apply; nil applies the diff.
+	Refs []string
+	// NoContinue applies intent only: no tasks, reconcile or runs.
+	NoContinue bool
+	// MaxRounds bounds the rounds (default 10).
+	MaxRounds int
+	// Deadline, when set, is when no new function or round starts.
+	Deadline time.Time
+}
+
+// ApplyResult says how an Apply went.
+type ApplyResult struct {
+	Failed bool // an intent failed to apply, a function failed, or a release could not be loaded
+}
+
+// Apply makes state follow intent (engine.md §11.6): round after round it
+// applies every intent that differs from state (or the given refs), then
+// processes the check_envs tasks of the releases at the current commit,
+// reconciles their deployments and runs their pending work, until a round
+// does nothing. The caller holds the apply lock.
+func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error) {
+	var res ApplyResult
+	if o.MaxRounds <= 0 {
+		o.MaxRounds = 10
+	}
+	e.Deadline = o.Deadline
+	s, err := e.scanStores(ctx)
+	if err != nil {
+		return res, err
+	}
+	n, err := e.markInterruptedIn(ctx, s.running)
+	if err != nil {
+		return res, err
+	}
+	res.Failed = n > 0
+	var rels []string
+	for round := 0; round < o.MaxRounds && ctx.Err() == nil && !e.expired(); round++ {
+		if round > 0 {
+			if s, err = e.scanStores(ctx); err != nil {
+				return res, err
+			}
+		}
+		active, failed, err := e.applyRound(ctx, s, o.Refs, round == 0)
+		if err != nil {
+			return res, err
+		}
+		res.Failed = res.Failed || failed
+		if o.NoContinue {
+			break
+		}
+		rels = s.releases(e.Commit)
+		for _, rel := range rels {
+			n, err := e.checkEnvs(ctx, rel)
+			if err != nil {
+				e.progress.errorLine(err.Error())
+				res.Failed = true
+				continue
+			}
+			active = active || n > 0
+		}
+		created, err := e.reconcile(ctx, rels)
+		if err != nil {
+			return res, err
+		}
+		ran, err := e.run(ctx, rels)
+		if err != nil {
+			return res, err
+		}
+		res.Failed = res.Failed || ran.failed > 0
+		if !active && created == 0 && ran.ran == 0 {
+			break
+		}
+	}
+	if !o.NoContinue {
+		if err := e.printWaiting(ctx, rels...); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// applyRound applies the diff, or refs, once. It reports whether anything
+// was applied and whether an intent failed.
+func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first bool) (active, failed bool, err error) {
+	if refs == nil {
+		changes, err := e.diff(ctx, s)
+		if err != nil {
+			return false, false, err
+		}
+		for _, c := range changes {
+			refs = append(refs, c.Ref)
+		}
+	} else {
+		refs = append([]string(nil), refs...)
+	}
+	SortIntents(refs)
+	for _, r := range refs {
+		if ctx.Err() != nil {
+			return active, failed, nil
+		}
+		msg, err := e.ApplyIntent(ctx, r)
+		if err != nil {
+			e.progress.errorLine(r + ": " + err.Error())
+			failed = true
+			continue
+		}
+		changed := msg == msgApplied || msg == msgDeleted || strings.HasPrefix(msg, msgDeleted+";") ||
+			strings.HasPrefix(msg, "Created work:") || strings.HasPrefix(msg, "down scheduled:")
+		if changed || first {
+			e.progress.line("%s: %s", r, msg)
+		}
+		active = active || changed
+	}
+	return active, failed, nil
+}
+
+// expired reports whether the deadline has passed.
+func (e *Engine) expired() bool {
+	return !e.Deadline.IsZero() && time.Now().After(e.Deadline)
+}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gobwas/glob"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// Globs of the refs the diff considers (engine.md §14).
+var (
+	intentGlobs = []string{"+/environment/*", "+/custom/**", "**/+*/custom/**", "**/+/deploy/*"}
+	stateGlobs  = []string{"@/environment/*", "@/custom/**", "**/@*/custom/**", "**/@/deploy/*"}
+)
+
+// Change is one intent ref that differs from state, with what applying it
+// does: "create", "update" or "delete".
+type Change struct {
+	Ref    string `json:"ref"`
+	Action string `json:"action"`
+}
+
+// scan is one walk of both stores collecting what apply needs.
+type scan struct {
+	intents, state []string
+	pending        []string // **/functions/*/status/pending
+	running        []string // **/functions/*/status/running
+	tasks          []string // **/task/check_envs
+	commits        []string // R/-/**/@*/commit/H: releases at the current commit
+}
+
+// scanStores lists, in one walk of each store, the refs the diff considers,
+// the markers of pending and running work and of tasks, and the releases at
+// the current commit.
+func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
+	groups := [][]string{intentGlobs, stateGlobs,
+		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}, nil}
+	if e.Repo != "" && e.Commit != "" {
+		groups[5] = []string{e.Repo + "/-/**/@*/commit/" + e.Commit, e.Repo + "/-/**/@" + e.Commit + ".*"}
+	}
+	var all []string
+	compiled := make([][]*glob.Pattern, len(groups))
+	for i, g := range groups {
+		all = append(all, g...)
+		for _, p := range g {
+			c, err := ref.CompileGlob(p)
+			if err != nil {
+				return nil, err
+			}
+			compiled[i] = append(compiled[i], c)
+		}
+	}
+	refs, err := e.Store.Match(ctx, all, false)
+	if err != nil {
+		return nil, err
+	}
+	s := &scan{}
+	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks, &s.commits}
+	for _, r := range refs {
+		for i, pats := range compiled {
+			for _, p := range pats {
+				if p.Match(r) {
+					*lists[i] = append(*lists[i], r)
+					break
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// Diff lists the intent refs whose intent differs from state (engine.md
+// §14), sorted and deduplicated, with the action applying each would take.
+func (e *Engine) Diff(ctx context.Context) ([]Change, error) {
+	s, err := e.scanStores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.diff(ctx, s)
+}
+
+// releases returns the releases at the current commit from a scan.
+func (s *scan) releases(commit string) []string {
+	var out []string
+	for _, r := range s.commits {
+		rel := strings.TrimSuffix(r, "/commit/"+commit)
+		if !slices.Contains(out, rel) {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
+	changes := map[string]string{}
+	targets := map[string]bool{}
+	for _, i := range s.intents {
+		r, err := ref.Parse(i)
+		if err != nil {
+			continue
+		}
+		kind, ok := intentKind(r)
+		if !ok {
+			continue
+		}
+		action, target, err := e.intentDiffers(ctx, r, kind)
+		if err != nil {
+			return nil, err
+		}
+		if target != "" {
+			targets[target] = true
+		}
+		if action != "" {
+			changes[i] = action
+		}
+	}
+	for _, st := range s.state {
+		if targets[st] {
+			continue
+		}
+		r, err := ref.Parse(st)
+		if err != nil || r.Marker != ref.State {
+			continue
+		}
+		if _, ok := intentKind(r.Twin()); !ok {
+			continue
+		}
+		if r.Type == ref.TypeDeploy && r.Release != "" {
+			continue // work items of releases, not current deployments
+		}
+		changes[r.Twin().String()] = "delete"
+	}
+	out := make([]Change, 0, len(changes))
+	for r, a := range changes {
+		out = append(out, Change{Ref: r, Action: a})
+	}
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Ref, b.Ref) })
+	return out, nil
+}
+
+// intentDiffers tells whether intent r differs from state, and the state
+// ref it targets ("" when it cannot be computed).
+func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action, target string, err error) {
+	switch kind {
+	case kindEnvironment, kindCustom:
+		if kind == kindEnvironment {
+			target = r.Twin().String()
+		} else if target, err = e.customTarget(ctx, r); err != nil {
+			return "create", "", nil // a missing tag or release: reported
+		}
+		v, found, err := e.getValue(ctx, r.String())
+		if err != nil || !found {
+			return "", target, err
+		}
+		cur, exists, err := e.literal(ctx, target)
+		switch {
+		case err != nil:
+			return "", target, err
+		case !exists:
+			return "create", target, nil
+		case !equalJSON(cur, v):
+			return "update", target, nil
+		}
+		return "", target, nil
+	default:
+		target = r.Twin().String()
+		p, err := e.planDeploy(ctx, r)
+		switch {
+		case err != nil:
+			return "update", target, nil // invalid intent: applying it reports why
+		case p == nil || p.action == "":
+			return "", target, nil
+		case p.current == "":
+			return "create", target, nil
+		}
+		return "update", target, nil
+	}
+}

@@ -1,0 +1,410 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// Kinds of intent, in the order they are applied (engine.md §13.8).
+const (
+	kindEnvironment = iota
+	kindCustom
+	kindDeploy
+)
+
+// intentKind classifies an intent ref; ok false for refs that are not
+// applicable intent (ocu-set's rules).
+func intentKind(r ref.Ref) (int, bool) {
+	if r.Marker != ref.Intent || r.Fragment != "" {
+		return 0, false
+	}
+	oneName := !strings.Contains(r.Subpath, "/")
+	switch {
+	case r.Type == ref.TypeEnvironment && r.Global && r.Release == "" && oneName:
+		return kindEnvironment, true
+	case r.Type == ref.TypeCustom && (!r.Global || r.Release == ""):
+		return kindCustom, true
+	case r.Type == ref.TypeDeploy && !r.Global && r.Release == "" && oneName:
+		return kindDeploy, true
+	}
+	return 0, false
+}
+
+// SortIntents orders intent refs for application: environments, then
+// custom, then deploy; by ref within a kind.
+func SortIntents(refs []string) {
+	kind := func(s string) int {
+		r, err := ref.Parse(s)
+		if err != nil {
+			return 3
+		}
+		k, _ := intentKind(r)
+		return k
+	}
+	slices.SortFunc(refs, func(a, b string) int {
+		if ka, kb := kind(a), kind(b); ka != kb {
+			return ka - kb
+		}
+		return strings.Compare(a, b)
+	})
+}
+
+// ApplyIntent applies one intent ref, present or deleted (engine.md §13),
+// and returns the message of cli.md §2.5. An error means nothing of it was
+// applied.
+func (e *Engine) ApplyIntent(ctx context.Context, intent string) (string, error) {
+	r, err := ref.Parse(intent)
+	if err != nil {
+		return "", err
+	}
+	kind, ok := intentKind(r)
+	if !ok {
+		return "", fmt.Errorf("not an applicable intent ref (expected custom, environment or deploy intent)")
+	}
+	switch kind {
+	case kindEnvironment:
+		found, err := e.get(ctx, intent, nil)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return e.applyEnvironment(ctx, r.Subpath)
+		}
+		return e.removeEnvironment(ctx, r.Subpath)
+	case kindCustom:
+		return e.applyCustom(ctx, r)
+	default:
+		return e.applyDeploy(ctx, r)
+	}
+}
+
+// customTarget returns the state ref custom intent r is applied to (engine.md
+// §13.3): its twin with the release resolved (+v1 → @1, + → @, +3 → @3).
+func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (string, error) {
+	t := r.Twin()
+	if t.Global || t.Release == "" {
+		return t.String(), nil
+	}
+	rel := t.ReleaseLevel()
+	res, err := e.resolve(ctx, rel.String())
+	if err != nil {
+		return "", err
+	}
+	if res == "" {
+		return "", fmt.Errorf("release %s not found", rel)
+	}
+	id, err := parseRelease(res)
+	if err != nil {
+		return "", fmt.Errorf("release %s not found (it names %s)", rel, res)
+	}
+	t.Release = id.number
+	return t.String(), nil
+}
+
+// applyCustom copies custom intent to state, or deletes the state of a
+// deleted intent (engine.md §13.3, §13.4).
+func (e *Engine) applyCustom(ctx context.Context, r ref.Ref) (string, error) {
+	intent := r.String()
+	v, found, err := e.getValue(ctx, intent)
+	if err != nil {
+		return "", err
+	}
+	target, err := e.customTarget(ctx, r)
+	if err != nil {
+		if !found {
+			return msgAlreadyApplied, nil // no release, so no state either
+		}
+		return "", err
+	}
+	cur, exists, err := e.literal(ctx, target)
+	if err != nil {
+		return "", err
+	}
+	b := newBatch("apply " + intent)
+	switch {
+	case found && exists && equalJSON(cur, v):
+		return msgAlreadyApplied, nil
+	case found:
+		b.put(target, v)
+	case !exists:
+		return msgAlreadyApplied, nil
+	default:
+		b.del(target)
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return "", err
+	}
+	if !found {
+		return msgDeleted, nil
+	}
+	return msgApplied, nil
+}
+
+// literal reads the document stored at exactly r (no latest-release
+// fallback, links followed only where they are stored).
+func (e *Engine) literal(ctx context.Context, r string) (any, bool, error) {
+	res, err := e.resolve(ctx, r)
+	if err != nil || res != r {
+		return nil, false, err
+	}
+	return e.getValue(ctx, r)
+}
+
+// removeEnvironment applies a deleted environment intent (engine.md §13.2):
+// every deployment to it is torn down, pending deploys to it cancelled, and
+// the environment deleted from state.
+func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, error) {
+	stateRef := "@/environment/" + name
+	found, err := e.get(ctx, stateRef, nil)
+	if err != nil || !found {
+		return msgAlreadyApplied, err
+	}
+	b := newBatch("apply +/environment/" + name)
+	links, err := e.match(ctx, "**/@/deploy/"+name)
+	if err != nil {
+		return "", err
+	}
+	var scheduled []string
+	for _, l := range links {
+		target, err := e.resolve(ctx, l)
+		if err != nil {
+			return "", err
+		}
+		cur, err := parseWorkRef(target)
+		if err != nil {
+			continue
+		}
+		b.del(cur.intent())
+		down, _, err := e.scheduleDown(ctx, b, cur, "environment")
+		if err != nil {
+			return "", err
+		}
+		if down.chain > 0 {
+			scheduled = append(scheduled, down.chainRef())
+		}
+	}
+	pending, err := e.match(ctx, "**/@*/deploy/"+name+"/*/status/pending")
+	if err != nil {
+		return "", err
+	}
+	seen := map[string]bool{}
+	for _, p := range pending {
+		w, err := parseWorkRef(strings.TrimSuffix(p, "/status/pending"))
+		if err != nil || seen[w.repo+"/-/"+w.file] {
+			continue
+		}
+		seen[w.repo+"/-/"+w.file] = true
+		if err := e.cancelUpChains(ctx, b, w, "environment"); err != nil {
+			return "", err
+		}
+	}
+	b.del(stateRef)
+	if err := e.commitBatch(ctx, b); err != nil {
+		return "", err
+	}
+	msg := msgDeleted
+	for _, s := range scheduled {
+		msg += "; down scheduled: " + s
+	}
+	return msg, nil
+}
+
+// deployPlan is what applying a present deploy intent would do.
+type deployPlan struct {
+	item    workRef // the work item in the intent's release
+	inputs  Inputs  // entry inputs
+	up      FuncID
+	action  string // "", "pending", "failed", "create"
+	current string // the chain the current link points at
+}
+
+// planDeploy validates deploy intent r and decides (engine.md §13.5).
+func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error) {
+	var di struct {
+		Type    *string        `json:"type"`
+		Release string         `json:"release"`
+		Input   map[string]any `json:"input"`
+	}
+	found, err := e.get(ctx, r.String(), &di)
+	if err != nil {
+		return nil, fmt.Errorf("invalid deploy intent: %w", err)
+	}
+	if !found {
+		return nil, nil
+	}
+	if di.Type != nil && *di.Type != "" {
+		return nil, fmt.Errorf("invalid deploy intent: type %q (expected \"\")", *di.Type)
+	}
+	relRef, err := ref.Parse(di.Release)
+	if err != nil || relRef.Repo != r.Repo || relRef.File != r.File || relRef.Marker != ref.State || relRef.Release == "" || relRef.Type != "" {
+		return nil, fmt.Errorf("invalid deploy intent: release %q must be a release of %s/-/%s (FILE/@N or a tag)", di.Release, r.Repo, r.File)
+	}
+	res, err := e.resolve(ctx, relRef.String())
+	if err != nil {
+		return nil, err
+	}
+	id, perr := parseRelease(res)
+	if res == "" || perr != nil {
+		return nil, fmt.Errorf("release %s not found", relRef)
+	}
+	var rel Release
+	if _, err := e.get(ctx, id.String(), &rel); err != nil {
+		return nil, err
+	}
+	env := r.Subpath
+	var declared *DeployWork
+	for _, ph := range rel.Package.Phases {
+		for _, w := range ph.Work {
+			if w.Deploy != nil && w.Deploy.Environment == env {
+				declared = w.Deploy
+			}
+		}
+	}
+	if declared == nil {
+		return nil, fmt.Errorf("%s declares no deploy to %s", id, env)
+	}
+	p := &deployPlan{
+		item:   workRef{repo: id.repo, file: id.file, release: id.number, typ: "deploy", name: env},
+		inputs: copyInputs(declared.Inputs),
+		up:     declared.Up,
+	}
+	for name, raw := range di.Input {
+		var d Descriptor
+		if err := decode(raw, &d); err != nil || (d.Ref == "" && d.Default == nil && d.Value == nil) {
+			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor with ref, default or value", name)
+		}
+		if d.Ref != "" {
+			if _, err := ref.Parse(d.Ref); err != nil {
+				return nil, fmt.Errorf("invalid deploy intent: input %q: %w", name, err)
+			}
+		}
+		p.inputs[name] = d
+	}
+	cur, err := e.resolve(ctx, p.item.current())
+	if err != nil {
+		return nil, err
+	}
+	p.current = cur
+	if w, err := parseWorkRef(cur); err == nil && w.releaseRef() == p.item.releaseRef() {
+		var f1 Function
+		if found, err := e.get(ctx, w.withFn(1).fnRef(), &f1); err != nil {
+			return nil, err
+		} else if found && sameInputs(f1.Current.Inputs, p.inputs) {
+			return p, nil // action "": already applied
+		}
+	}
+	latest, err := e.latestChains(ctx, p.item.releaseRef())
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range latest {
+		if c.item.item() != p.item.item() || c.down {
+			continue
+		}
+		var f1 Function
+		if _, err := e.get(ctx, c.item.withChain(c.k).withFn(1).fnRef(), &f1); err != nil {
+			return nil, err
+		}
+		if !sameInputs(f1.Current.Inputs, p.inputs) {
+			break
+		}
+		switch c.status {
+		case StatusPending:
+			p.action = "pending"
+			return p, nil
+		case StatusFailed:
+			p.action = "failed"
+			return p, nil
+		}
+	}
+	p.action = "create"
+	return p, nil
+}
+
+// sameInputs compares descriptors: doc ignored, absent = null, numbers by
+// value.
+func sameInputs(a, b Inputs) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, da := range a {
+		db, ok := b[k]
+		if !ok || da.Ref != db.Ref || !equalJSON(da.Default, db.Default) || !equalJSON(da.Value, db.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyDeploy applies a deploy intent, present (engine.md §13.5) or deleted
+// (§13.6).
+func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
+	p, err := e.planDeploy(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	if p == nil {
+		return e.deployAbsent(ctx, r)
+	}
+	rel := p.item.releaseRef()
+	switch p.action {
+	case "":
+		return msgAlreadyApplied, nil
+	case "pending":
+		return "Deploy intent already pending or in progress", nil
+	case "failed":
+		return fmt.Sprintf("deploy of %s to %s failed; run: ocuroot release retry %s", rel, p.item.name, rel), nil
+	}
+	b := newBatch("apply " + r.String())
+	if err := e.cancelUpChains(ctx, b, p.item, "intent"); err != nil {
+		return "", err
+	}
+	k, err := e.nextChain(ctx, p.item)
+	if err != nil {
+		return "", err
+	}
+	c := e.newChain(b, p.item, k, "", "", p.up, p.inputs, nil)
+	if err := e.commitBatch(ctx, b); err != nil {
+		return "", err
+	}
+	return "Created work: " + c.chainRef(), nil
+}
+
+// deployAbsent tears down the deployment of a deleted deploy intent
+// (engine.md §13.6).
+func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
+	w := workRef{repo: r.Repo, file: r.File, typ: "deploy", name: r.Subpath}
+	target, err := e.resolve(ctx, w.current())
+	if err != nil {
+		return "", err
+	}
+	b := newBatch("apply " + r.String())
+	cur, perr := parseWorkRef(target)
+	if target == "" || perr != nil {
+		if err := e.cancelUpChains(ctx, b, w, "intent"); err != nil {
+			return "", err
+		}
+		if err := e.commitBatch(ctx, b); err != nil {
+			return "", err
+		}
+		return msgAlreadyApplied, nil
+	}
+	down, notice, err := e.scheduleDown(ctx, b, cur, "intent")
+	if err != nil {
+		return "", err
+	}
+	if err := e.commitBatch(ctx, b); err != nil {
+		return "", err
+	}
+	switch {
+	case notice != "":
+		return notice, nil
+	case down.chain > 0:
+		return "down scheduled: " + down.chainRef(), nil
+	}
+	return "Deploy intent already pending or in progress", nil
+}
