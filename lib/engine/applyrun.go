@@ -44,7 +44,7 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 	}
 	res.Failed = n > 0
 	var rels []string
-	for round := 0; round < o.MaxRounds && ctx.Err() == nil && !e.expired(); round++ {
+	for round := 0; round < o.MaxRounds && ctx.Err() == nil && (round == 0 || !e.expired()); round++ {
 		if round > 0 {
 			if s, err = e.scanStores(ctx); err != nil {
 				return res, err

@@ -21,9 +21,10 @@ var (
 	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$`)
 )
 
-// starlarkKeywords may not name inputs (they could not be keyword arguments).
+// starlarkKeywords may not name inputs: go.starlark.net's keywords and
+// reserved words cannot be keyword arguments.
 var starlarkKeywords = []string{
-	"and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
+	"and", "as", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
 	"except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "load", "nonlocal",
 	"not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 }
