@@ -30,8 +30,12 @@ type Globals struct {
 // environment (OCU_<NAME>).
 var globalFlags = []string{
 	"state-store", "intent-store", "repo", "repo-url-override", "repo-commit-override",
-	"git-max-age", "git-offline", "git-push-attempts", "git-author-name", "git-author-email",
+	"git-max-age", "git-offline", "offline", "git-push-attempts", "git-author-name", "git-author-email",
 }
+
+// flagAliases are global options with two names; given either on the
+// command line, neither is read from the environment.
+var flagAliases = map[string]string{"offline": "git-offline", "git-offline": "offline"}
 
 // Register adds the global options to fs.
 func (g *Globals) Register(fs *flag.FlagSet) {
@@ -42,7 +46,8 @@ func (g *Globals) Register(fs *flag.FlagSet) {
 	fs.StringVar(&g.RepoURLOverride, "repo-url-override", "", "repo `URL` used instead of the git remote origin")
 	fs.StringVar(&g.RepoCommitOverride, "repo-commit-override", "", "current commit `ID`")
 	fs.DurationVar(&g.GitMaxAge, "git-max-age", 0, "skip the git fetch when the cache is younger than `DURATION`")
-	fs.BoolVar(&g.GitOffline, "git-offline", false, "never fetch or push git stores")
+	fs.BoolVar(&g.GitOffline, "git-offline", false, "never fetch or push git stores: read the cache, refuse writes")
+	fs.BoolVar(&g.GitOffline, "offline", false, "same as --git-offline")
 	fs.IntVar(&g.GitPushAttempts, "git-push-attempts", 8, "git push `ATTEMPTS`")
 	fs.StringVar(&g.GitAuthorName, "git-author-name", "", "git commit author `NAME`")
 	fs.StringVar(&g.GitAuthorEmail, "git-author-email", "", "git commit author `EMAIL`")
@@ -97,7 +102,12 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // read from the environment.
 func applyEnv(fs *flag.FlagSet) error {
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		if alias, ok := flagAliases[f.Name]; ok {
+			set[alias] = true
+		}
+	})
 	env := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	env.SetOutput(io.Discard)
 	for _, name := range globalFlags {

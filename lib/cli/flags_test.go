@@ -88,6 +88,40 @@ func TestParseEnvironment(t *testing.T) {
 	}
 }
 
+func TestParseOffline(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{"default", nil, nil, false},
+		{"--offline", nil, []string{"--offline"}, true},
+		{"--git-offline", nil, []string{"--git-offline"}, true},
+		{"OCU_OFFLINE", map[string]string{"OCU_OFFLINE": "1"}, nil, true},
+		{"OCU_GIT_OFFLINE", map[string]string{"OCU_GIT_OFFLINE": "true"}, nil, true},
+		{"a flag wins over the environment", map[string]string{"OCU_GIT_OFFLINE": "1"}, []string{"--offline=false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("OCU_OFFLINE", "")
+			t.Setenv("OCU_GIT_OFFLINE", "")
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var g Globals
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			g.Register(fs)
+			if _, err := Parse(fs, tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if g.GitOffline != tt.want {
+				t.Errorf("offline = %v, want %v", g.GitOffline, tt.want)
+			}
+		})
+	}
+}
+
 func TestIsJSONNumber(t *testing.T) {
 	for s, want := range map[string]bool{
 		"-1": true, "-0.5": true, "-1e3": true, "-1E+3": true, "0": true, "-0": true,

@@ -22,6 +22,7 @@ type GitSnapshot struct {
 	*reader
 	g      *Git
 	commit plumbing.Hash // zero: before the branch existed
+	when   time.Time
 }
 
 // Commit implements Store: a snapshot is never written.
@@ -31,6 +32,10 @@ func (s *GitSnapshot) Commit(context.Context, *Tx) error {
 
 // Close implements Store; the snapshot's store stays open.
 func (s *GitSnapshot) Close() error { return nil }
+
+// Time is the committer time of the snapshot's commit; zero before the
+// branch existed.
+func (s *GitSnapshot) Time() time.Time { return s.when }
 
 // Revision is the commit the snapshot reads, as hex; "" before the branch
 // existed.
@@ -169,11 +174,12 @@ func commitTime(unixSec int64, zone string) time.Time {
 	return t.UTC()
 }
 
-// At returns the store as of when (store.md §11.7, with the tags and
-// commits of the issue): "~N" (N first-parent commits before the tip), an
-// RFC 3339 time or a date YYYY-MM-DD (its start, UTC) — the last commit at or
-// before it —, a tag of the remote, or a commit hash (full, or a prefix of
-// at least 4 digits of a commit in the branch's history).
+// At returns the store as of when (store.md §11.7): "~N" (N first-parent
+// commits before the tip), an RFC 3339 time or a date YYYY-MM-DD (its start,
+// UTC) — the last commit at or before it —, a tag of the remote, or a commit
+// (its full hash, or a prefix of at least 4 hex digits of a commit in the
+// branch's history). Before the branch's first commit the store is empty.
+// An unknown tag or commit is E_NOT_FOUND.
 func (g *Git) At(ctx context.Context, when string) (*GitSnapshot, error) {
 	c, err := g.resolve(ctx, when)
 	if err != nil {
@@ -190,6 +196,7 @@ func (g *Git) At(ctx context.Context, when string) (*GitSnapshot, error) {
 			return nil, err
 		}
 		t.root = ci.tree
+		s.when = time.Unix(ci.ctime, 0).UTC()
 	}
 	s.reader = newReader(t, t.readLock)
 	return s, nil
@@ -222,10 +229,7 @@ func (g *Git) resolve(ctx context.Context, when string) (plumbing.Hash, error) {
 				h = c.parents[0]
 			}
 		}
-		if h.IsZero() {
-			return h, notFound("the branch %s has fewer than %d commits", g.branch, steps+1)
-		}
-		return h, nil
+		return h, nil // zero: before the branch existed
 	}
 	if t, ok := parseWhen(when); ok {
 		for h := tip; !h.IsZero(); {
@@ -241,7 +245,7 @@ func (g *Git) resolve(ctx context.Context, when string) (plumbing.Hash, error) {
 				h = c.parents[0]
 			}
 		}
-		return plumbing.ZeroHash, notFound("no commit of branch %s at or before %s", g.branch, t.Format(time.RFC3339))
+		return plumbing.ZeroHash, nil // before the branch existed
 	}
 	var commitErr error
 	if isHex(when) && len(when) >= 4 && len(when) <= 40 {

@@ -3,12 +3,16 @@ package get
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/itchyny/gojq"
 
 	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 const synopsis = `
@@ -20,6 +24,14 @@ One argument prints pretty JSON; several arguments, refs from stdin or -c
 print one compact line per value, in input order. A ref that cannot be read
 is reported on stderr and the others are still printed; the exit code is
 then 1 (2 if a ref was invalid).
+
+Git stores keep history. --at WHEN reads them as of WHEN: ~N (N commits
+before the tip), a time (2026-01-02T15:04:05Z) or a date (2026-01-02, its
+start in UTC) — the last commit at or before it —, a tag, or a commit.
+--history prints one line per commit that changed the document stored at
+REF (no link followed), newest first: {"author", "commit", "time",
+"value"}, with a null value where it was deleted and "link": true where a
+link was stored; -q runs on each such line.
 `
 
 // Main runs ocu-get.
@@ -34,6 +46,7 @@ type options struct {
 	raw     bool
 	which   bool
 	at      string
+	history bool
 }
 
 // Run runs ocu-get under the name prog.
@@ -56,9 +69,14 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	for _, name := range []string{"w", "which"} {
 		fs.BoolVar(&o.which, name, false, "print the ref actually read (links followed) instead of the value")
 	}
-	fs.StringVar(&o.at, "at", "", "read git stores as of `WHEN`")
+	fs.StringVar(&o.at, "at", "", "read git stores as of `WHEN` (~N, a time or date, a tag, a commit)")
+	fs.BoolVar(&o.history, "history", false, "print every version of each document in a git store, newest first, one line each")
 	refs, ok := t.Parse(fs, args)
 	if !ok {
+		return t.Code()
+	}
+	if o.history && o.which {
+		t.UsageError("-w and --history cannot be combined")
 		return t.Code()
 	}
 	return run(ctx, t, o, refs, stdin)
@@ -86,13 +104,16 @@ func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Re
 		return t.Code()
 	}
 	defer s.Close()
+	st := s.Store
 	if o.at != "" {
-		t.UsageError("--at needs a git store")
-		return t.Code()
+		if st, err = s.At(ctx, o.at); err != nil {
+			t.Fail("", err)
+			return t.Code()
+		}
 	}
 
 	out := cli.NewOutput(t.Stdout)
-	g := getter{t: t, s: s, o: o, code: code, out: out, compact: o.compact || o.withRef || len(refs) != 1}
+	g := getter{t: t, s: s, st: st, o: o, code: code, out: out, compact: o.compact || o.withRef || o.history || len(refs) != 1}
 	if len(refs) > 0 {
 		for _, in := range refs {
 			if !g.get(ctx, in) {
@@ -111,6 +132,7 @@ func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Re
 type getter struct {
 	t       *cli.Tool
 	s       *cli.Session
+	st      *store.Combined // the session's stores, or a snapshot (--at)
 	o       options
 	code    *gojq.Code
 	out     *cli.Output
@@ -128,7 +150,10 @@ func (g *getter) get(ctx context.Context, in string) bool {
 		g.t.Fail(in, err)
 		return true
 	}
-	doc, err := g.s.Store.Get(ctx, r)
+	if g.o.history {
+		return g.history(ctx, in, r)
+	}
+	doc, err := g.st.Get(ctx, r)
 	if err != nil {
 		g.t.Fail(in, err)
 		return true
@@ -136,10 +161,43 @@ func (g *getter) get(ctx context.Context, in string) bool {
 	if g.o.which {
 		return g.out.Line(doc.Ref.String()) == nil
 	}
-	if g.code == nil {
-		return g.emit(r.String(), doc.Value)
+	return g.value(ctx, in, r, doc.Value)
+}
+
+// history prints one line per version of the document at r.
+func (g *getter) history(ctx context.Context, in string, r ref.Ref) bool {
+	more := true
+	err := cli.History(ctx, g.st, r, func(rev store.Revision) error {
+		line := map[string]any{
+			"commit": rev.Commit,
+			"time":   rev.Time.Format(time.RFC3339),
+			"author": rev.Author,
+			"value":  rev.Value,
+		}
+		if rev.Link != "" {
+			line["link"] = true
+		}
+		if more = g.value(ctx, in, r, line); !more {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		g.t.Fail(in, err)
 	}
-	iter := g.code.RunWithContext(ctx, doc.Value, r.String())
+	return more
+}
+
+// errStop ends a history walk once stdout is gone.
+var errStop = errors.New("stdout closed")
+
+// value prints v, the value read at r, through the query if there is one;
+// it returns false once stdout is gone.
+func (g *getter) value(ctx context.Context, in string, r ref.Ref, v any) bool {
+	if g.code == nil {
+		return g.emit(r.String(), v)
+	}
+	iter := g.code.RunWithContext(ctx, v, r.String())
 	for {
 		v, ok := iter.Next()
 		if !ok {

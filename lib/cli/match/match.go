@@ -34,7 +34,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	for _, name := range []string{"l", "no-links"} {
 		fs.BoolVar(&noLinks, name, false, "hide links and everything stored under a link position")
 	}
-	fs.StringVar(&at, "at", "", "read git stores as of `WHEN`")
+	fs.StringVar(&at, "at", "", "read git stores as of `WHEN` (~N, a time or date, a tag, a commit; see ocu-get -h)")
 	globs, ok := t.Parse(fs, args)
 	if !ok {
 		return t.Code()
@@ -57,11 +57,14 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		return t.Code()
 	}
 	defer s.Close()
+	st := s.Store
 	if at != "" {
-		t.UsageError("--at needs a git store")
-		return t.Code()
+		if st, err = s.At(ctx, at); err != nil {
+			t.Fail("", err)
+			return t.Code()
+		}
 	}
-	refs, err := s.Store.Match(ctx, globs, noLinks)
+	refs, err := st.Match(ctx, globs, noLinks)
 	if err != nil {
 		t.Fail("", err)
 		return t.Code()
