@@ -1,0 +1,160 @@
+package view
+
+import (
+	"net/http"
+	"slices"
+	"sync"
+)
+
+// Bounds of the index.
+const (
+	readWorkers   = 4   // packages read at once
+	maxCustomRows = 200 // custom documents listed
+	previewLen    = 120 // characters of a value shown in a list
+)
+
+// indexData is the content of the index page.
+type indexData struct {
+	Counts       counts
+	Environments []*environment
+	Packages     []*pkgRow
+	Custom       []customRow
+	CustomMore   int // custom documents not listed
+	Intents      []intentDiff
+	Others       []string // top folders that are neither repo nor marker
+}
+
+// counts summarise the store.
+type counts struct {
+	Environments, Packages, Releases, Deployments, Custom int
+}
+
+// pkgRow is a package on the index: its latest release and where it is
+// deployed.
+type pkgRow struct {
+	pkg
+	LatestRef   string
+	Status      string
+	Deployments []*deployment // by environment
+	Err         string
+}
+
+// customRow is one custom document.
+type customRow struct {
+	Ref     string
+	Preview string
+}
+
+// index answers "/": environments and what is deployed in each, packages
+// with their latest release and its status, custom state and the intents
+// that differ from state.
+func (rq *request) index() {
+	rd := rq.rd
+	repos, others, err := rd.roots(rq.h.opts.Repos)
+	if err != nil {
+		rq.storeFailure("the store", err)
+		return
+	}
+	var rows []*pkgRow
+	for _, repo := range repos {
+		pkgs, err := rd.packages(repo)
+		if err != nil {
+			rq.storeFailure(repo, err)
+			return
+		}
+		for _, p := range pkgs {
+			rows = append(rows, &pkgRow{pkg: p})
+		}
+	}
+	parallel(len(rows), func(i int) { rd.fillRow(rows[i]) })
+
+	data := indexData{Others: others}
+	var deps []*deployment
+	live := false
+	for _, row := range rows {
+		data.Counts.Releases += len(row.Releases)
+		deps = append(deps, row.Deployments...)
+		live = live || liveStatus(row.Status)
+		for _, d := range row.Deployments {
+			live = live || liveStatus(d.Shown())
+			if d.Release != "" {
+				data.Counts.Deployments++
+			}
+		}
+	}
+	data.Packages = rows
+	data.Counts.Packages = len(rows)
+	if data.Environments, err = rd.environments(deps); err != nil {
+		rq.storeFailure("@/environment", err)
+		return
+	}
+	data.Counts.Environments = len(data.Environments)
+	if data.Intents, err = rd.globalIntentDiffs(); err != nil {
+		rq.storeFailure("intent", err)
+		return
+	}
+	custom, err := rd.match("@/custom/**", "+/custom/**")
+	if err != nil {
+		rq.storeFailure("custom state", err)
+		return
+	}
+	data.Counts.Custom = len(custom)
+	if len(custom) > maxCustomRows {
+		data.CustomMore = len(custom) - maxCustomRows
+		custom = custom[:maxCustomRows]
+	}
+	for _, c := range custom {
+		data.Custom = append(data.Custom, customRow{Ref: c, Preview: preview(rd.value(c))})
+	}
+	rq.render(http.StatusOK, "index", page{Title: "State", Live: live, Data: data})
+}
+
+// fillRow reads the latest release's status and the deployments of a
+// package.
+func (rd *reader) fillRow(row *pkgRow) {
+	if n := row.Latest(); n != "" {
+		row.LatestRef = row.Ref + "/@" + n
+		m, err := rd.releaseMarkers(row.LatestRef)
+		if err != nil {
+			row.Err = err.Error()
+			return
+		}
+		row.Status = rd.releaseStatus(m, row.LatestRef)
+	}
+	deps, err := rd.deployments(row.pkg)
+	if err != nil {
+		row.Err = err.Error()
+		return
+	}
+	for _, env := range sortedKeys(deps) {
+		row.Deployments = append(row.Deployments, deps[env])
+	}
+	slices.SortFunc(row.Deployments, func(a, b *deployment) int { return naturalCompare(a.Env, b.Env) })
+}
+
+// preview renders a value on one line, cut to previewLen characters.
+func preview(v any) string {
+	s := scalarText(v)
+	if r := []rune(s); len(r) > previewLen {
+		return string(r[:previewLen]) + "…"
+	}
+	return s
+}
+
+// parallel calls fn(0) … fn(n-1) on a few goroutines and waits.
+func parallel(n int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, readWorkers) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}

@@ -1,0 +1,174 @@
+package view
+
+import (
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+func TestPretty(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []token
+	}{
+		{name: "scalars", in: `[1.50, "x", true, null]`, want: []token{
+			{Text: "[\n  "}, {Class: "n", Text: "1.50"}, {Text: ",\n  "}, {Class: "s", Text: `"x"`},
+			{Text: ",\n  "}, {Class: "b", Text: "true"}, {Text: ",\n  "}, {Class: "z", Text: "null"}, {Text: "\n]"},
+		}},
+		{name: "keys sorted, nested", in: `{"b": {}, "a": []}`, want: []token{
+			{Text: "{\n  "}, {Class: "k", Text: `"a"`}, {Text: ": [],\n  "},
+			{Class: "k", Text: `"b"`}, {Text: ": {}\n}"},
+		}},
+		{name: "refs and globs linked", in: `["example/-/f/@1/call/build#output/image", "@/environment/prod", "example/-/f/@1/deploy/*/status/complete", "complete"]`, want: []token{
+			{Text: "[\n  "}, {Class: "s", Text: `"example/-/f/@1/call/build#output/image"`, Href: "/ref/example/-/f/@1/call/build%23output/image"},
+			{Text: ",\n  "}, {Class: "s", Text: `"@/environment/prod"`, Href: "/ref/@/environment/prod"},
+			{Text: ",\n  "}, {Class: "s", Text: `"example/-/f/@1/deploy/*/status/complete"`, Href: "/match/example/-/f/@1/deploy/*/status/complete"},
+			{Text: ",\n  "}, {Class: "s", Text: `"complete"`}, {Text: "\n]"},
+		}},
+		{name: "text kept as is for the template to escape", in: `"<script>\"&"`, want: []token{
+			{Class: "s", Text: `"<script>\"&"`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dec := json.NewDecoder(strings.NewReader(tt.in))
+			dec.UseNumber()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, pretty(v)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHrefFor(t *testing.T) {
+	tests := map[string]string{
+		"example/-/f/@1":                 "/ref/example/-/f/@1",
+		"+/custom/x":                     "/ref/+/custom/x",
+		"example/-/f/@1#a b":             "",
+		"https://backend.example.com/v1": "https://backend.example.com/v1",
+		"javascript:alert(1)":            "",
+		"JAVASCRIPT:alert(1)":            "",
+		"https://x.example.com/\"><b>":   "",
+		"registry.example.com/fe:1":      "",
+		"./call/build":                   "",
+		"frontend/release.ocu.star/@1":   "",
+		"**/deploy/production":           "",
+		"@/custom/*":                     "/match/@/custom/*",
+		"example/-/f/@1/custom/100%":     "/ref/example/-/f/@1/custom/100%25",
+		"":                               "",
+	}
+	for in, want := range tests {
+		if got := hrefFor(in); got != want {
+			t.Errorf("hrefFor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPathRoundTrip(t *testing.T) {
+	for _, s := range []string{
+		"example/-/frontend/release.ocu.star/@1/call/build#output/image",
+		"+/custom/a+b", "@/custom/100%", "**/deploy/{a,b}", "[!x]?", "a b/c\td", "é/ü", "x?y#z",
+	} {
+		p := escapePath(s)
+		if strings.ContainsAny(p, " \t#?%") && !strings.Contains(p, "%") {
+			t.Errorf("escapePath(%q) = %q", s, p)
+		}
+		u, err := url.Parse("http://localhost" + prefixRef + p)
+		if err != nil {
+			t.Fatalf("%q: %v", p, err)
+		}
+		got, ok := pathArg(u, prefixRef)
+		if !ok || got != s {
+			t.Errorf("escapePath(%q) = %q, decoded back to %q, %v", s, p, got, ok)
+		}
+	}
+}
+
+func TestNaturalCompare(t *testing.T) {
+	got := []string{"@10", "@9", "@", "@1", "@rc", "@2", "@01", "svc10", "svc9", "a", "@100"}
+	slices.SortFunc(got, naturalCompare)
+	want := []string{"@", "@1", "@01", "@2", "@9", "@10", "@100", "@rc", "a", "svc9", "svc10"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	tests := map[string]kind{
+		"example/-/f.ocu.star":                               kindPackage,
+		"example/-/f.ocu.star/@1":                            kindRelease,
+		"example/-/f.ocu.star/@rc":                           kindOther,
+		"example/-/f.ocu.star/+1":                            kindOther,
+		"@/environment/prod":                                 kindEnvironment,
+		"+/environment/prod":                                 kindOther,
+		"example/-/f.ocu.star/@1/deploy/prod":                kindWorkItem,
+		"example/-/f.ocu.star/@1/call/build/2":               kindChain,
+		"example/-/f.ocu.star/@1/call/build/2/logs":          kindLogs,
+		"example/-/f.ocu.star/@1/call/build/2/functions/3":   kindFunction,
+		"example/-/f.ocu.star/@1/call/build/status/complete": kindOther,
+		"example/-/f.ocu.star/@1/custom/x":                   kindOther,
+	}
+	for in, want := range tests {
+		r, err := ref.Parse(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := kindOf(r); got != want {
+			t.Errorf("kindOf(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestCrumbs(t *testing.T) {
+	tests := []struct {
+		path, fragment string
+		want           []crumb
+	}{
+		{"", "", []crumb{{"state", "/ref/"}}},
+		{"github.com/org/repo/-/a/f.ocu.star/@1", "commit", []crumb{
+			{"state", "/ref/"}, {"github.com/org/repo", "/ref/github.com/org/repo/-/"},
+			{"a", "/ref/github.com/org/repo/-/a"}, {"f.ocu.star", "/ref/github.com/org/repo/-/a/f.ocu.star"},
+			{"@1", "/ref/github.com/org/repo/-/a/f.ocu.star/@1"}, {"#commit", ""},
+		}},
+		{"@/environment/prod", "", []crumb{
+			{"state", "/ref/"}, {"@", "/ref/@"}, {"environment", "/ref/@/environment"}, {"prod", "/ref/@/environment/prod"},
+		}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, crumbs(tt.path, tt.fragment)); diff != "" {
+			t.Errorf("crumbs(%q) (-want +got):\n%s", tt.path, diff)
+		}
+	}
+}
+
+func TestFolderRef(t *testing.T) {
+	tests := map[string]bool{
+		"":                               true,
+		"example/-":                      true,
+		"example/-/f.ocu.star/@1/deploy": true,
+		"@/environment":                  true,
+		"@":                              true,
+		"github.com":                     false,
+		"example/-/f/@1/deploy/x/..":     false,
+	}
+	for in, want := range tests {
+		r, ok := folderRef(in)
+		if ok != want {
+			t.Errorf("folderRef(%q) ok = %v, want %v", in, ok, want)
+		}
+		if ok && strings.TrimSuffix(r.String(), "/") != in {
+			t.Errorf("folderRef(%q) = %q", in, r.String())
+		}
+	}
+}

@@ -1,0 +1,378 @@
+package view
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
+)
+
+// reader reads the state one request needs. Every read goes through the
+// store API; nothing is cached between requests.
+type reader struct {
+	ctx context.Context
+	s   store.Store
+}
+
+// get reads the document at the absolute ref in (links followed).
+func (rd *reader) get(in string) (store.Doc, error) {
+	r, err := ref.Parse(in)
+	if err != nil {
+		return store.Doc{}, err
+	}
+	return rd.s.Get(rd.ctx, r)
+}
+
+// value reads the document at in, or nil when it cannot be read.
+func (rd *reader) value(in string) any {
+	d, err := rd.get(in)
+	if err != nil {
+		return nil
+	}
+	return d.Value
+}
+
+// children lists the names of the folders one segment below the folder
+// path p ("" is the root), in natural order. A path that is not a ref by
+// itself, such as the type level "…/@1/deploy" or "@/environment", is
+// listed all the same; a path above a repo's "/-/" (a part of a repo name
+// holding '/') cannot be listed by the store and is found by a walk.
+func (rd *reader) children(p string) ([]string, error) {
+	var full []string
+	var err error
+	if r, ok := folderRef(p); ok {
+		full, err = rd.s.Children(rd.ctx, r)
+		if err != nil && isRepoLevel(r) {
+			full, err = rd.repoFolders(r)
+		}
+	} else {
+		full, err = rd.walkChildren(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(full))
+	for _, c := range full {
+		names = append(names, c[strings.LastIndexByte(c, '/')+1:])
+	}
+	slices.SortFunc(names, naturalCompare)
+	return slices.Compact(names), nil
+}
+
+// isRepoLevel reports whether r is a repo, "R/-/".
+func isRepoLevel(r ref.Ref) bool {
+	return !r.Global && r.Repo != "" && r.File == "" && r.Marker == ref.NoMarker && r.Type == ""
+}
+
+// repoFolders lists the folders of a repo, "R/-/…". It stands in for
+// store.Children, which refuses the repo level (the canonical form of "R/-/"
+// ends in '/', which its path check rejects): a filesystem store's folder
+// is listed directly, names only, and any other store is walked.
+func (rd *reader) repoFolders(r ref.Ref) ([]string, error) {
+	base, ok := fsBase(rd.s)
+	if !ok {
+		return rd.walkChildren(folderPath(r))
+	}
+	// r.Repo is a validated repo name: no empty, "." or ".." segment.
+	entries, err := os.ReadDir(filepath.Join(base, "refs", filepath.FromSlash(r.Repo), "-"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name()[0] != '.' {
+			out = append(out, r.Repo+"/-/"+e.Name())
+		}
+	}
+	return out, nil
+}
+
+// fsBase returns the folder of the filesystem store holding state refs.
+func fsBase(s store.Store) (string, bool) {
+	switch s := s.(type) {
+	case *store.FS:
+		return s.Base(), true
+	case *store.Combined:
+		return fsBase(s.State)
+	}
+	return "", false
+}
+
+// walkChildren lists the folders below p by matching every stored ref under
+// it: the slow path for the parts of repo names.
+func (rd *reader) walkChildren(p string) ([]string, error) {
+	if p == "" || !validPath(p) {
+		return nil, nil
+	}
+	refs, err := rd.s.Match(rd.ctx, []string{p + "/**"}, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range refs {
+		rest := strings.TrimPrefix(r, p+"/")
+		name, _, _ := strings.Cut(rest, "/")
+		out = append(out, p+"/"+name)
+	}
+	return out, nil
+}
+
+// validPath reports whether p could be the start of a stored ref: the
+// segments a ref may hold and no glob characters.
+func validPath(p string) bool {
+	_, err := ref.Parse(p + "/x")
+	return err == nil
+}
+
+// folderRef returns the ref whose store folder is p, also for the folders
+// that are no ref by themselves (a type level, "…/@1/deploy"). The root is
+// the zero Ref.
+func folderRef(p string) (ref.Ref, bool) {
+	if p == "" {
+		return ref.Ref{}, true
+	}
+	if r, err := ref.Parse(p); err == nil && !r.IsRelative() && r.Fragment == "" {
+		return r, true
+	}
+	// A type level: a valid ref once a name follows.
+	if r, err := ref.Parse(p + "/x"); err == nil && r.Subpath == "x" && r.Fragment == "" {
+		r.Subpath = ""
+		return r, r.String() == p
+	}
+	return ref.Ref{}, false
+}
+
+// match lists the stored refs matching the globs.
+func (rd *reader) match(globs ...string) ([]string, error) {
+	return rd.s.Match(rd.ctx, globs, false)
+}
+
+// marker is a status marker: its status and the time it was written.
+type marker struct {
+	Status string
+	Time   time.Time
+}
+
+// markers are the status markers found under a release or a package: the
+// names of the markers in each status folder, by the ref owning the folder
+// (a chain, a work item or a function).
+type markers map[string][]string
+
+// collect adds refs of the form OWNER/status/NAME.
+func (m markers) collect(refs []string) {
+	for _, r := range refs {
+		i := strings.LastIndex(r, "/status/")
+		if i < 0 {
+			continue
+		}
+		owner, name := r[:i], r[i+len("/status/"):]
+		if !strings.Contains(name, "/") {
+			m[owner] = append(m[owner], name)
+		}
+	}
+}
+
+// status returns the status of owner: its only marker, or, when a writer
+// left several, the one with the latest time (engine.md §7). No marker
+// gives "".
+func (rd *reader) status(m markers, owner string) string {
+	names := m[owner]
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return rd.latestMarker(owner, names).Status
+}
+
+// latestMarker reads the markers of owner and returns the latest.
+func (rd *reader) latestMarker(owner string, names []string) marker {
+	var best marker
+	for _, n := range names {
+		mk := marker{Status: n, Time: markerTime(rd.value(owner + "/status/" + n))}
+		if best.Status == "" || mk.Time.After(best.Time) {
+			best = mk
+		}
+	}
+	return best
+}
+
+// statusOf reads the status folder of owner: status and time. No marker
+// gives the zero marker.
+func (rd *reader) statusOf(owner string) marker {
+	names, err := rd.children(owner + "/status")
+	if err != nil || len(names) == 0 {
+		return marker{}
+	}
+	return rd.latestMarker(owner, names)
+}
+
+// markerTime reads the "time" of a marker document.
+func markerTime(v any) time.Time {
+	m, _ := v.(map[string]any)
+	return parseTime(m["time"])
+}
+
+// releaseMarkerGlobs are the globs that find every status marker of the
+// release rel: work items, chains and functions.
+func releaseMarkerGlobs(rel string) []string {
+	return []string{
+		rel + "/*/*/status/*",
+		rel + "/*/*/*/status/*",
+		rel + "/*/*/*/functions/*/status/*",
+	}
+}
+
+// releaseMarkers reads every status marker of the release rel in one walk
+// of its folder.
+func (rd *reader) releaseMarkers(rel string) (markers, error) {
+	refs, err := rd.match(releaseMarkerGlobs(rel)...)
+	if err != nil {
+		return nil, err
+	}
+	m := markers{}
+	m.collect(refs)
+	return m, nil
+}
+
+// Statuses (engine.md §7).
+const (
+	statusPending       = "pending"
+	statusRunning       = "running"
+	statusComplete      = "complete"
+	statusFailed        = "failed"
+	statusFailedRetried = "failed_retried"
+	statusCancelled     = "cancelled"
+)
+
+// chainPath splits the ref of a chain, REL/TYPE/NAME/K, into the work item
+// REL/TYPE/NAME and K; ok is false for anything else below rel.
+func chainPath(rel, owner string) (item string, k string, ok bool) {
+	rest, found := strings.CutPrefix(owner, rel+"/")
+	if !found {
+		return "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || !isWorkType(parts[0]) || !isNumber(parts[2]) {
+		return "", "", false
+	}
+	return rel + "/" + parts[0] + "/" + parts[1], parts[2], true
+}
+
+// isWorkType reports whether t is a type of work item: call or deploy.
+func isWorkType(t string) bool { return t == ref.TypeCall || t == ref.TypeDeploy }
+
+// releaseStatus is the status of the release rel from its markers
+// (engine.md §7): running if any function runs; else, from the latest chain
+// of every work item, failed, then pending, else complete.
+func (rd *reader) releaseStatus(m markers, rel string) string {
+	latest := map[string]string{} // work item → owner of its latest chain
+	for owner, names := range m {
+		if strings.HasPrefix(owner, rel+"/") && strings.Contains(owner, "/functions/") && slices.Contains(names, statusRunning) {
+			if rd.status(m, owner) == statusRunning {
+				return statusRunning
+			}
+		}
+		item, k, ok := chainPath(rel, owner)
+		if !ok {
+			continue
+		}
+		if cur, seen := latest[item]; !seen || compareNumbers(k, cur[strings.LastIndexByte(cur, '/')+1:]) > 0 {
+			latest[item] = owner
+		}
+	}
+	failed, pending := false, false
+	for _, owner := range latest {
+		switch rd.status(m, owner) {
+		case statusFailed:
+			failed = true
+		case statusPending, statusRunning:
+			pending = true
+		}
+	}
+	switch {
+	case failed:
+		return statusFailed
+	case pending:
+		return statusPending
+	}
+	return statusComplete
+}
+
+// liveStatus reports whether a status means work is still to be done.
+func liveStatus(status string) bool { return status == statusPending || status == statusRunning }
+
+// isNumber reports whether s is a decimal number without leading zero.
+func isNumber(s string) bool {
+	if s == "" || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// compareNumbers orders decimal numbers without leading zeros.
+func compareNumbers(a, b string) int {
+	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
+}
+
+// naturalCompare orders strings with runs of digits compared as numbers:
+// "@2" before "@10".
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := compareNumbers(na, nb); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(da, db); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// isNotFound reports whether err means nothing is stored there.
+func isNotFound(err error) bool {
+	return store.CodeOf(err) == store.ENotFound
+}
+
+// isUsage reports whether err means the request cannot be asked: an invalid
+// ref or glob.
+func isUsage(err error) bool {
+	var re *ref.Error
+	var br badRequest
+	return errors.As(err, &re) || errors.As(err, &br) || store.CodeOf(err) == store.EBadGlob || store.CodeOf(err) == store.EFragment
+}

@@ -1,0 +1,455 @@
+package view
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/ref"
+)
+
+// releaseView is a release: its phases, their work items, the runs (chains)
+// of each with their functions, inputs, outputs, errors and logs.
+type releaseView struct {
+	Ref     string // R/-/F/@N
+	Package string // R/-/F
+	File    string
+	Number  string
+	Commit  string
+	Created time.Time
+	Status  string
+	Phases  []phaseView
+	Custom  []customRow
+}
+
+// phaseView is one phase of a release.
+type phaseView struct {
+	Name  string
+	Items []*workItemView
+}
+
+// workItemView is a call or a deploy of a release and its runs.
+type workItemView struct {
+	Type   string // "call" or "deploy"
+	Name   string // call name or environment
+	Ref    string // R/-/F/@N/<type>/<name>
+	Status string
+	Runs   []*chainView
+}
+
+func (w *workItemView) live() bool {
+	for _, c := range w.Runs {
+		if liveStatus(c.Status) {
+			return true
+		}
+	}
+	return false
+}
+
+// chainView is one run of a work item.
+type chainView struct {
+	Ref       string
+	K         string
+	Down      bool
+	Reason    string
+	Status    string
+	Release   string
+	Output    []token // nil when the chain has no output
+	Functions []*functionView
+	LogsRef   string
+	Logs      []logLine
+}
+
+// functionView is one function of a chain.
+type functionView struct {
+	Ref     string
+	ID      string
+	Name    string
+	Pos     string
+	Status  string
+	Error   string
+	Inputs  []inputView
+	Outputs []token // nil until done()
+	Deps    []depView
+	Waiting []string // what a pending function waits for
+	Runner  string
+	History []historyEntry
+}
+
+// inputView is one input of a function.
+type inputView struct {
+	Name   string
+	Ref    string
+	Doc    string
+	Source string // "value", "default" or "missing"
+	Value  []token
+}
+
+// depView is one dependency glob of a function.
+type depView struct {
+	Glob string
+	Met  string // "yes", "no", or "" when not checked
+}
+
+// historyEntry is one status change of a function.
+type historyEntry struct {
+	Status string
+	Time   time.Time
+}
+
+// logLine is one line of a chain's log.
+type logLine struct {
+	Time    time.Time
+	Stream  int // 0 print, 1 shell stdout, 2 shell stderr or error
+	Thread  string
+	Where   string
+	Message string
+}
+
+// releaseView reads the release r, whose document is v.
+func (rd *reader) releaseView(r ref.Ref, v any) *releaseView {
+	rel := r.String()
+	rv := &releaseView{Ref: rel, Package: pkgOf(r), File: r.File, Number: r.Release}
+	doc, _ := v.(map[string]any)
+	rv.Commit, _ = doc["commit"].(string)
+	if rv.Commit != "" {
+		rv.Created = markerTime(rd.value(rel + "/commit/" + rv.Commit))
+	}
+	m, err := rd.releaseMarkers(rel)
+	if err != nil {
+		m = markers{}
+	}
+	rv.Status = rd.releaseStatus(m, rel)
+
+	listed := map[string]bool{}
+	pkgDoc, _ := doc["package"].(map[string]any)
+	phases, _ := pkgDoc["phases"].([]any)
+	for _, ph := range phases {
+		phm, _ := ph.(map[string]any)
+		pv := phaseView{}
+		pv.Name, _ = phm["name"].(string)
+		work, _ := phm["work"].([]any)
+		for _, w := range work {
+			typ, name := workItemOf(w)
+			if name == "" {
+				continue
+			}
+			listed[typ+"/"+name] = true
+			pv.Items = append(pv.Items, rd.workItemView(m, rel, typ, name))
+		}
+		rv.Phases = append(rv.Phases, pv)
+	}
+	// Work stored but not in the release document.
+	extra := phaseView{Name: "(not in the release document)"}
+	for _, typ := range []string{ref.TypeCall, ref.TypeDeploy} {
+		names, _ := rd.children(rel + "/" + typ)
+		for _, name := range names {
+			if !listed[typ+"/"+name] {
+				extra.Items = append(extra.Items, rd.workItemView(m, rel, typ, name))
+			}
+		}
+	}
+	if len(extra.Items) > 0 {
+		rv.Phases = append(rv.Phases, extra)
+	}
+	intent := r.WithRelease(ref.Intent, r.Release).String()
+	custom, _ := rd.match(rel+"/custom/**", intent+"/custom/**")
+	for _, c := range custom {
+		rv.Custom = append(rv.Custom, customRow{Ref: c, Preview: preview(rd.value(c))})
+	}
+	return rv
+}
+
+// workItemOf reads a work item of the release document:
+// {call: {name}} or {deploy: {environment}}.
+func workItemOf(w any) (typ, name string) {
+	m, _ := w.(map[string]any)
+	if c, ok := m["call"].(map[string]any); ok {
+		name, _ = c["name"].(string)
+		return ref.TypeCall, name
+	}
+	if d, ok := m["deploy"].(map[string]any); ok {
+		name, _ = d["environment"].(string)
+		return ref.TypeDeploy, name
+	}
+	return "", ""
+}
+
+// workItemView reads a work item and all its runs.
+func (rd *reader) workItemView(m markers, rel, typ, name string) *workItemView {
+	item := rel + "/" + typ + "/" + name
+	w := &workItemView{Type: typ, Name: name, Ref: item, Status: rd.status(m, item)}
+	names, _ := rd.children(item)
+	for _, k := range names {
+		if !isNumber(k) {
+			continue
+		}
+		c := item + "/" + k
+		w.Runs = append(w.Runs, rd.chainView(m, c, rd.value(c), true))
+	}
+	// Until a chain finishes, the work item has no marker: its latest run's
+	// status stands for it.
+	if n := len(w.Runs); n > 0 && (w.Status == "" || liveStatus(w.Runs[n-1].Status)) {
+		w.Status = w.Runs[n-1].Status
+	}
+	return w
+}
+
+// chainView reads a chain whose document is v.
+func (rd *reader) chainView(m markers, chain string, v any, withLogs bool) *chainView {
+	c := &chainView{Ref: chain, K: chain[strings.LastIndexByte(chain, '/')+1:], Status: rd.status(m, chain)}
+	if c.Status == "" {
+		c.Status = rd.statusOf(chain).Status
+	}
+	doc, _ := v.(map[string]any)
+	typ, _ := doc["type"].(string)
+	c.Down = typ == "down"
+	c.Reason, _ = doc["reason"].(string)
+	c.Release, _ = doc["release"].(string)
+	names, _ := rd.children(chain + "/functions")
+	var lastOutputs any
+	for _, id := range names {
+		if isNumber(id) {
+			f := chain + "/functions/" + id
+			v := rd.value(f)
+			c.Functions = append(c.Functions, rd.functionView(m, f, v, true))
+			cur, _ := v.(map[string]any)["current"].(map[string]any)
+			lastOutputs = cur["outputs"]
+		}
+	}
+	// The chain's output is its last function's outputs: shown once.
+	if out, ok := doc["output"]; ok && out != nil && !reflect.DeepEqual(out, lastOutputs) {
+		c.Output = pretty(out)
+	}
+	if withLogs {
+		c.LogsRef = chain + "/logs"
+		c.Logs = logLines(rd.value(c.LogsRef))
+	}
+	return c
+}
+
+// functionView reads a function whose document is v. With check, a
+// pending function's dependencies are matched and its missing inputs
+// listed: what it waits for.
+func (rd *reader) functionView(m markers, fn string, v any, check bool) *functionView {
+	f := &functionView{Ref: fn, Status: rd.status(m, fn)}
+	doc, _ := v.(map[string]any)
+	cur, _ := doc["current"].(map[string]any)
+	f.ID, _ = cur["id"].(string)
+	f.Error, _ = cur["error"].(string)
+	if f.Status == "" {
+		f.Status, _ = cur["status"].(string)
+	}
+	if fnRef, ok := cur["fn"].(map[string]any); ok {
+		f.Name, _ = fnRef["name"].(string)
+		f.Pos, _ = fnRef["pos"].(string)
+	}
+	if out, ok := cur["outputs"]; ok && out != nil {
+		f.Outputs = pretty(out)
+	}
+	if rn, ok := cur["runner"].(map[string]any); ok {
+		f.Runner = fmt.Sprintf("%s, pid %s, started %s", scalarText(rn["host"]), scalarText(rn["pid"]), formatTime(parseTime(rn["started"])))
+	}
+	pending := check && f.Status == statusPending
+	inputs, _ := cur["inputs"].(map[string]any)
+	for _, name := range sortedKeys(inputs) {
+		d, _ := inputs[name].(map[string]any)
+		in := inputView{Name: name}
+		in.Ref, _ = d["ref"].(string)
+		in.Doc, _ = d["doc"].(string)
+		switch {
+		case d["value"] != nil:
+			in.Source, in.Value = "value", pretty(d["value"])
+		case d["default"] != nil:
+			in.Source, in.Value = "default", pretty(d["default"])
+		default:
+			in.Source = "missing"
+			if pending {
+				w := "input " + name
+				if in.Ref != "" {
+					w += " (" + in.Ref + ")"
+				}
+				f.Waiting = append(f.Waiting, w)
+			}
+		}
+		f.Inputs = append(f.Inputs, in)
+	}
+	deps, _ := cur["dependencies"].([]any)
+	for _, g := range deps {
+		glob, _ := g.(string)
+		dv := depView{Glob: glob}
+		if pending {
+			dv.Met = "no"
+			if refs, err := rd.match(glob); err == nil && len(refs) > 0 {
+				dv.Met = "yes"
+			} else {
+				f.Waiting = append(f.Waiting, "dependency "+glob)
+			}
+		}
+		f.Deps = append(f.Deps, dv)
+	}
+	hist, _ := doc["history"].([]any)
+	for _, h := range hist {
+		hm, _ := h.(map[string]any)
+		s, _ := hm["status"].(string)
+		f.History = append(f.History, historyEntry{Status: s, Time: parseTime(hm["time"])})
+	}
+	return f
+}
+
+// logLines reads a log list (engine.md §6).
+func logLines(v any) []logLine {
+	list, _ := v.([]any)
+	out := make([]logLine, 0, len(list))
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		l := logLine{Time: parseTime(m["timestamp"])}
+		l.Message, _ = m["message"].(string)
+		if n, err := fmt.Sscan(scalarText(m["stream"]), &l.Stream); n != 1 || err != nil {
+			l.Stream = 0
+		}
+		attrs, _ := m["attributes"].(map[string]any)
+		l.Thread, _ = attrs["thread"].(string)
+		file, _ := attrs["filename"].(string)
+		line, _ := attrs["line"].(string)
+		if file != "" {
+			l.Where = file
+			if line != "" {
+				l.Where += ":" + line
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// parseTime reads an RFC 3339 time string; anything else is the zero time.
+func parseTime(v any) time.Time {
+	s, _ := v.(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// packageView is a package: its releases, newest first, with their status,
+// its deployments, named releases and package-level custom state.
+type packageView struct {
+	Ref         string
+	File        string
+	Releases    []releaseRow
+	Named       []string // @tag, @ and other marker folders that are no release number
+	Deployments []*deployment
+	Custom      []customRow
+	Live        bool
+}
+
+// releaseRow is a release in a package's list.
+type releaseRow struct {
+	Ref     string
+	Number  string
+	Status  string
+	Commit  string
+	Created time.Time
+}
+
+// packageView reads the package r, whose folder holds names.
+func (rd *reader) packageView(r ref.Ref, names []string) *packageView {
+	p := pkg{Ref: pkgOf(r), Repo: r.Repo, File: r.File}
+	pv := &packageView{Ref: p.Ref, File: p.File}
+	for _, n := range names {
+		if n[0] == '@' || n[0] == '+' {
+			p.Markers = append(p.Markers, n)
+			switch {
+			case n[0] == '@' && isNumber(n[1:]):
+				p.Releases = append(p.Releases, n[1:])
+			case len(n) > 1: // a tag or a named release; "@" and "+" are in Children
+				pv.Named = append(pv.Named, p.Ref+"/"+n)
+			}
+		}
+	}
+	// One walk of the package finds every status and commit marker.
+	refs, _ := rd.match(p.Ref+"/@*/*/*/*/status/*", p.Ref+"/@*/*/*/*/functions/*/status/running", p.Ref+"/@*/commit/*")
+	byRelease := map[string]markers{}
+	commits := map[string]string{}
+	for _, c := range refs {
+		rest := strings.TrimPrefix(c, p.Ref+"/@")
+		n, tail, _ := strings.Cut(rest, "/")
+		if !isNumber(n) {
+			continue
+		}
+		if h, ok := strings.CutPrefix(tail, "commit/"); ok {
+			commits[n] = h
+			continue
+		}
+		if byRelease[n] == nil {
+			byRelease[n] = markers{}
+		}
+		byRelease[n].collect([]string{c})
+	}
+	for _, n := range slices.Backward(p.Releases) {
+		rel := p.Ref + "/@" + n
+		m := byRelease[n]
+		if m == nil {
+			m = markers{}
+		}
+		row := releaseRow{Ref: rel, Number: n, Status: rd.releaseStatus(m, rel), Commit: commits[n]}
+		if row.Commit != "" {
+			row.Created = markerTime(rd.value(rel + "/commit/" + row.Commit))
+		}
+		pv.Live = pv.Live || liveStatus(row.Status)
+		pv.Releases = append(pv.Releases, row)
+	}
+	deps, _ := rd.deployments(p)
+	for _, env := range sortedKeys(deps) {
+		pv.Deployments = append(pv.Deployments, deps[env])
+	}
+	slices.SortFunc(pv.Deployments, func(a, b *deployment) int { return naturalCompare(a.Env, b.Env) })
+	custom, _ := rd.match(p.Ref+"/@/custom/**", p.Ref+"/+/custom/**")
+	for _, c := range custom {
+		pv.Custom = append(pv.Custom, customRow{Ref: c, Preview: preview(rd.value(c))})
+	}
+	return pv
+}
+
+// environmentView reads the environment name and the deployments of every
+// package to it.
+func (rd *reader) environmentView(name string, known []string) *environment {
+	repos, _, err := rd.roots(known)
+	if err != nil {
+		return nil
+	}
+	var pkgs []pkg
+	for _, repo := range repos {
+		ps, err := rd.packages(repo)
+		if err != nil {
+			return nil
+		}
+		pkgs = append(pkgs, ps...)
+	}
+	found := make([]*deployment, len(pkgs))
+	parallel(len(pkgs), func(i int) {
+		if deps, err := rd.deployments(pkgs[i]); err == nil {
+			found[i] = deps[name]
+		}
+	})
+	var deps []*deployment
+	for _, d := range found {
+		if d != nil {
+			deps = append(deps, d)
+		}
+	}
+	envs, err := rd.environments(deps)
+	if err != nil {
+		return nil
+	}
+	for _, e := range envs {
+		if e.Name == name {
+			return e
+		}
+	}
+	return nil
+}
