@@ -74,9 +74,7 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: timestamp(started)})
 	b := newBatch("function started " + f.fnRef())
 	b.put(f.fnRef(), fdoc)
-	if err := e.setStatus(ctx, b, f.fnRef(), StatusRunning); err != nil {
-		return false, err
-	}
+	e.swapStatus(b, f.fnRef(), StatusRunning, StatusPending)
 	if f.fn == 1 && f.typ == "deploy" && !down {
 		b.put(f.intent(), DeployIntent{Type: "", Release: f.releaseRef(), Input: fdoc.Current.Inputs})
 	}
@@ -249,31 +247,21 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 	fdoc.Current.Status = status
 	fdoc.History = append(fdoc.History, HistoryEntry{Status: status, Time: now})
 	b.put(f.fnRef(), fdoc)
-	if err := e.setStatus(ctx, b, f.fnRef(), status); err != nil {
-		return err
-	}
+	e.swapStatus(b, f.fnRef(), status, StatusRunning)
 	c := f.withFn(0)
 	var tagLines []LogLine
 	switch {
 	case out.failure != "":
-		if err := e.setStatus(ctx, b, c.chainRef(), StatusFailed); err != nil {
-			return err
-		}
-		if err := e.setStatus(ctx, b, c.item(), StatusFailed); err != nil {
-			return err
-		}
+		e.swapStatus(b, c.chainRef(), StatusFailed, StatusPending)
+		e.swapStatus(b, c.item(), StatusFailed, StatusComplete)
 	case out.next != nil:
 		e.newFunction(b, f.withFn(f.fn+1), out.nextID, out.next.inputs, nil)
 	default:
 		chain.Output = out.done.outputs
 		b.put(c.chainRef(), chain)
 		b.put(c.item(), chain)
-		if err := e.setStatus(ctx, b, c.chainRef(), StatusComplete); err != nil {
-			return err
-		}
-		if err := e.setStatus(ctx, b, c.item(), StatusComplete); err != nil {
-			return err
-		}
+		e.swapStatus(b, c.chainRef(), StatusComplete, StatusPending)
+		e.swapStatus(b, c.item(), StatusComplete, StatusFailed)
 		lines, err := e.tag(ctx, b, f, out.done.tags)
 		if err != nil {
 			return err

@@ -306,12 +306,8 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 	failed.Current.Runner = nil
 	failed.History = append(failed.History, HistoryEntry{Status: StatusFailedRetried, Time: now})
 	b.put(old.withFn(failedAt).fnRef(), failed)
-	if err := e.setStatus(ctx, b, old.withFn(failedAt).fnRef(), StatusFailedRetried); err != nil {
-		return false, err
-	}
-	if err := e.setStatus(ctx, b, old.chainRef(), StatusFailedRetried); err != nil {
-		return false, err
-	}
+	e.swapStatus(b, old.withFn(failedAt).fnRef(), StatusFailedRetried, StatusFailed, StatusRunning)
+	e.swapStatus(b, old.chainRef(), StatusFailedRetried, StatusFailed, StatusPending)
 	if err := e.commitBatch(ctx, b); err != nil {
 		return false, err
 	}

@@ -33,6 +33,7 @@ func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
 				if fdoc == nil || len(why) > 0 {
 					continue
 				}
+				// The refreshed inputs are stored by the start transaction.
 				failed, err := e.runFunction(ctx, f, fdoc)
 				if err != nil {
 					return res, err
@@ -67,58 +68,57 @@ func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
 
 // prepare refreshes a pending function's inputs (engine.md §8.2) and tells
 // why it cannot run yet: one line per missing input or unsatisfied
-// dependency. A nil function means it is no longer pending.
+// dependency. A nil function means it is no longer pending. Refreshed
+// inputs of a function that cannot run are stored at once ("populating
+// inputs"); those of a runnable function go with its start transaction.
 func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, error) {
-	return e.readiness(ctx, f, true)
+	fdoc, why, changed, err := e.readiness(ctx, f)
+	if err != nil || fdoc == nil || !changed || len(why) == 0 {
+		return fdoc, why, err
+	}
+	b := newBatch("populating inputs")
+	b.put(f.fnRef(), fdoc)
+	return fdoc, why, e.commitBatch(ctx, b)
 }
 
-// readiness is prepare; with write false the refreshed inputs are not
-// stored (triggers only look).
-func (e *Engine) readiness(ctx context.Context, f workRef, write bool) (*Function, []string, error) {
-	var fdoc Function
-	found, err := e.get(ctx, f.fnRef(), &fdoc)
-	if err != nil || !found || fdoc.Current.Status != StatusPending {
-		return nil, nil, err
+// readiness reads a pending function, refreshes its inputs in memory and
+// tells why it cannot run yet; changed reports refreshed inputs.
+func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why []string, changed bool, err error) {
+	var doc Function
+	found, err := e.get(ctx, f.fnRef(), &doc)
+	if err != nil || !found || doc.Current.Status != StatusPending {
+		return nil, nil, false, err
 	}
-	changed := false
-	for name, d := range fdoc.Current.Inputs {
+	for name, d := range doc.Current.Inputs {
 		if d.Ref == "" {
 			continue
 		}
 		v, found, err := e.getValue(ctx, d.Ref)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if found && v != nil && (d.Value == nil || !equalJSON(v, d.Value)) {
 			d.Value = v
-			fdoc.Current.Inputs[name] = d
+			doc.Current.Inputs[name] = d
 			changed = true
 		}
 	}
-	if changed && write {
-		b := newBatch("populating inputs")
-		b.put(f.fnRef(), fdoc)
-		if err := e.commitBatch(ctx, b); err != nil {
-			return nil, nil, err
-		}
-	}
-	var why []string
-	for _, name := range sortedKeys(fdoc.Current.Inputs) {
-		d := fdoc.Current.Inputs[name]
+	for _, name := range sortedKeys(doc.Current.Inputs) {
+		d := doc.Current.Inputs[name]
 		if _, ok := d.effective(); !ok {
 			why = append(why, "waiting for input "+name+" ("+d.Ref+")")
 		}
 	}
-	for _, glob := range fdoc.Current.Dependencies {
+	for _, glob := range doc.Current.Dependencies {
 		refs, err := e.match(ctx, glob)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		if len(refs) == 0 {
 			why = append(why, "waiting for "+glob)
 		}
 	}
-	return &fdoc, why, nil
+	return &doc, why, changed, nil
 }
 
 // printWaiting prints, for every function of the releases left pending,

@@ -5,44 +5,15 @@ import (
 	"strings"
 )
 
-// markers returns the statuses marked below prefix/status/, latest first
-// when several are found (there should be one).
-func (e *Engine) markers(ctx context.Context, prefix string) ([]string, error) {
-	refs, err := e.match(ctx, prefix+"/status/*")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		out = append(out, r[strings.LastIndexByte(r, '/')+1:])
-	}
-	if len(out) > 1 {
-		// Readers finding several markers use the one with the latest time.
-		latest, latestTime := 0, ""
-		for i, s := range out {
-			var m Marker
-			if found, _ := e.get(ctx, prefix+"/status/"+s, &m); found && m.Time > latestTime {
-				latest, latestTime = i, m.Time
-			}
-		}
-		out[0], out[latest] = out[latest], out[0]
-	}
-	return out, nil
-}
-
-// setStatus makes status the one marker below prefix/status/ in b.
-func (e *Engine) setStatus(ctx context.Context, b *batch, prefix, status string) error {
-	old, err := e.markers(ctx, prefix)
-	if err != nil {
-		return err
-	}
-	for _, s := range old {
-		if s != status {
+// swapStatus makes to the one marker below prefix/status/ in b: the
+// markers of the statuses it may replace (from) are deleted if present.
+func (e *Engine) swapStatus(b *batch, prefix, to string, from ...string) {
+	for _, s := range from {
+		if s != to {
 			b.del(prefix + "/status/" + s)
 		}
 	}
-	b.put(prefix+"/status/"+status, Marker{Time: e.now()})
-	return nil
+	b.put(prefix+"/status/"+to, Marker{Time: e.now()})
 }
 
 // chainInfo is the latest chain of a work item.

@@ -64,7 +64,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 		if err != nil {
 			continue
 		}
-		fdoc, why, err := e.readiness(ctx, f, false)
+		fdoc, why, _, err := e.readiness(ctx, f)
 		if err != nil {
 			return nil, err
 		}

@@ -317,3 +317,40 @@ func TestFSApplyLock(t *testing.T) {
 		t.Errorf("waiting for the lock: %v", err)
 	}
 }
+
+// TestMatchPruning checks that globs without "**" find the same refs when
+// the walk skips folders by segment as when it enters every folder.
+func TestMatchPruning(t *testing.T) {
+	files := map[string]string{}
+	doc := `{"kind":"ref","body":{}}`
+	for _, r := range []string{
+		"r/-/p.ocu.star/@1", "r/-/p.ocu.star/@1/commit/c1", "r/-/p.ocu.star/@2/commit/c2",
+		"r/-/p.ocu.star/@2/deploy/prod/1/status/complete", "r/-/p.ocu.star/@2/call/b/1/status/pending",
+		"r/-/q/p.ocu.star/@1/commit/c1", "r/-/p.ocu.star/@1/custom/a/b",
+	} {
+		files["refs/"+r+"/@object.json"] = doc
+	}
+	s, _ := openFS(t, files)
+	defer s.Close()
+	for _, g := range []string{
+		"r/-/p.ocu.star/@*/commit/*",
+		"r/-/p.ocu.star/@2/{call,deploy}/*/*/status/*",
+		"r/-/{p.ocu.star/@1,q/p.ocu.star/@1}/commit/*",
+		"r/-/*/p.ocu.star/@1/commit/c1",
+		"r/-/p.ocu.star/@1/custom/*/*",
+		"r/-/p.ocu.star/@[12]",
+	} {
+		pruned, err := s.Match(context.Background(), []string{g}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// "**" cannot prune: next to "**/none", the walk enters every folder.
+		all, err := s.Match(context.Background(), []string{g, "**/none"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(all, pruned); diff != "" || len(pruned) == 0 {
+			t.Errorf("%s: pruned walk differs (-all +pruned):\n%s", g, diff)
+		}
+	}
+}

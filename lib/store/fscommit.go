@@ -166,6 +166,14 @@ func (s *FS) sync(paths []string) error {
 			return nil
 		}
 	}
+	if len(paths) <= fewFiles/2 {
+		for _, p := range paths {
+			if err := syncPath(p); err != nil && !errors.Is(err, unix.ENOENT) {
+				return err
+			}
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(paths))
 	sem := make(chan struct{}, 16)
@@ -175,7 +183,7 @@ func (s *FS) sync(paths []string) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := syncPath(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := syncPath(p); err != nil && !errors.Is(err, unix.ENOENT) {
 				errs[i] = err
 			}
 		}()
@@ -202,31 +210,30 @@ func (s *FS) removeFile(rel string) error {
 	return nil
 }
 
-// mkdirs creates the store-relative folder rel, refusing symbolic links.
-// Folders are cleaned of temp files older than an hour as they are met.
+// mkdirs creates the store-relative folder rel, refusing symbolic links:
+// one openat2 (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) proves an existing
+// folder safe; missing folders are created parent first. A folder that
+// existed is cleaned of temp files older than an hour.
 func (s *FS) mkdirs(rel string, made map[string]bool) error {
 	if rel == "." || made[rel] {
 		return nil
 	}
-	if err := s.mkdirs(filepath.Dir(rel), made); err != nil {
-		return err
-	}
-	full := filepath.Join(s.tree.base, rel)
-	fi, err := os.Lstat(full)
+	fd, err := s.tree.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case err == nil:
+		unix.Close(fd)
+		removeStaleTemps(filepath.Join(s.tree.base, rel))
+	case errors.Is(err, errNoObject):
+		if err := s.mkdirs(filepath.Dir(rel), made); err != nil {
+			return err
+		}
+		full := filepath.Join(s.tree.base, rel)
 		if err := os.Mkdir(full, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
-		// A concurrent writer cannot make it a symlink: writers hold the lock.
-	case err != nil:
-		return err
-	case fi.Mode()&os.ModeSymlink != 0:
-		return errorf(EUnsafePath, "refusing symbolic link %s inside the store", full)
-	case !fi.IsDir():
-		return fmt.Errorf("%s is not a folder", full)
+		// Writers hold the lock, so nothing replaces it with a link meanwhile.
 	default:
-		removeStaleTemps(full)
+		return err
 	}
 	made[rel] = true
 	return nil
@@ -235,16 +242,21 @@ func (s *FS) mkdirs(rel string, made map[string]bool) error {
 // removeStaleTemps deletes temp files older than an hour left in dir by
 // writers that crashed.
 func removeStaleTemps(dir string) {
-	ents, err := os.ReadDir(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), tmpPrefix) || e.IsDir() {
-			continue
+	defer unix.Close(fd)
+	var stale []string
+	readDir(fd, make([]byte, 4096), func(name []byte, kind byte) {
+		if kind != 'd' && strings.HasPrefix(string(name), tmpPrefix) {
+			stale = append(stale, string(name))
 		}
-		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.Remove(filepath.Join(dir, e.Name()))
+	})
+	for _, name := range stale {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Lstat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(p)
 		}
 	}
 }
@@ -273,15 +285,18 @@ func writeTemp(dir string, data []byte, durable bool) (string, error) {
 }
 
 func syncPath(p string) error {
-	f, err := os.Open(p)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
+	err = unix.Fsync(fd)
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return &os.PathError{Op: "fsync", Path: p, Err: err}
+	}
+	return nil
 }
 
 // journalEntries lists the journals of unfinished transactions, oldest first.

@@ -15,6 +15,12 @@ import (
 // directly holds @object.json. Folders are read with getdents (no stat), by
 // several goroutines at once; symbolic links are never followed.
 func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error) {
+	return t.walkPruned(ctx, prefix, keep, nil)
+}
+
+// walkPruned implements prunedWalker: walk, entering a folder below prefix
+// only when descend accepts its path (nil accepts all).
+func (t *fsTree) walkPruned(ctx context.Context, prefix string, keep, descend func(string) bool) ([]string, error) {
 	rel := refsDir
 	if prefix != "" {
 		rel += "/" + prefix
@@ -27,9 +33,10 @@ func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool
 		return nil, err
 	}
 	w := &walker{
-		refs: t.base + "/" + refsDir + "/",
-		keep: keep,
-		ctx:  ctx,
+		refs:    t.base + "/" + refsDir + "/",
+		keep:    keep,
+		descend: descend,
+		ctx:     ctx,
 	}
 	w.cond = sync.NewCond(&w.mu)
 	w.stack = []string{prefix}
@@ -41,15 +48,21 @@ func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool
 	if workers < 2 {
 		workers = 2
 	}
+	// Small walks (most engine lookups) stay on this goroutine; once the
+	// walk has more folders waiting than one goroutine reads quickly, other
+	// workers join.
 	results := make([][]string, workers)
 	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = w.run()
-		}()
+	spawn := func() {
+		for i := 1; i < workers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = w.run(nil)
+			}()
+		}
 	}
+	results[0] = w.run(spawn)
 	wg.Wait()
 	if w.err != nil {
 		return nil, w.err
@@ -63,8 +76,9 @@ func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool
 
 // walker shares a stack of folders (paths below refs/) among goroutines.
 type walker struct {
-	refs   string // "<base>/refs/"
-	keep   func(string) bool
+	refs    string // "<base>/refs/"
+	keep    func(string) bool
+	descend func(string) bool // nil: enter every folder
 	ctx    context.Context
 	rootfd int // the first folder, already opened and checked
 
@@ -90,18 +104,26 @@ func (w *walker) next() (string, bool) {
 	return d, true
 }
 
-func (w *walker) done(children []string, err error) {
+// done records that a folder was read; it returns how many wait.
+func (w *walker) done(children []string, err error) int {
 	w.mu.Lock()
 	w.busy--
 	if err != nil && w.err == nil {
 		w.err = err
 	}
 	w.stack = append(w.stack, children...)
+	waiting := len(w.stack)
 	w.mu.Unlock()
 	w.cond.Broadcast()
+	return waiting
 }
 
-func (w *walker) run() []string {
+// parallelAt is the number of waiting folders at which a walk goes parallel.
+const parallelAt = 64
+
+// run reads folders until none is left. spawn, if not nil, is called once
+// when enough folders wait to share the walk with other goroutines.
+func (w *walker) run(spawn func()) []string {
 	var found, children []string
 	buf := make([]byte, 32<<10)
 	for {
@@ -114,7 +136,10 @@ func (w *walker) run() []string {
 		if err == nil {
 			children, err = w.read(dir, buf, children, &found)
 		}
-		w.done(children, err)
+		if w.done(children, err) >= parallelAt && spawn != nil {
+			spawn()
+			spawn = nil
+		}
 	}
 }
 
@@ -147,10 +172,12 @@ func (w *walker) read(dir string, buf []byte, children []string, found *[]string
 		}
 		switch {
 		case kind == 'd':
-			if dir == "" {
-				children = append(children, string(name))
-			} else {
-				children = append(children, dir+"/"+string(name))
+			child := string(name)
+			if dir != "" {
+				child = dir + "/" + child
+			}
+			if w.descend == nil || w.descend(child) {
+				children = append(children, child)
 			}
 		case kind == 'f' && string(name) == objectFile:
 			hasObject = true

@@ -28,6 +28,12 @@ type tree interface {
 	walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error)
 }
 
+// prunedWalker is a tree whose walk can skip folders no glob can match
+// below.
+type prunedWalker interface {
+	walkPruned(ctx context.Context, prefix string, keep, descend func(string) bool) ([]string, error)
+}
+
 // reader implements the read operations of store.md §4–§7 over a tree.
 type reader struct {
 	t tree
@@ -263,8 +269,13 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 	}
 	defer unlock()
 	var out []string
-	for _, prefix := range walkScopes(globs) {
-		found, err := rd.t.walk(ctx, prefix, keep)
+	for _, sc := range walkScopes(globs) {
+		var found []string
+		if pw, ok := rd.t.(prunedWalker); ok {
+			found, err = pw.walkPruned(ctx, sc.prefix, keep, sc.descend)
+		} else {
+			found, err = rd.t.walk(ctx, sc.prefix, keep)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -290,26 +301,116 @@ func compileGlobs(globs []string) ([]*glob.Pattern, error) {
 	return pats, nil
 }
 
+// scope is one subtree a match walks, and which folders below it can hold
+// a match.
+type scope struct {
+	prefix  string
+	descend func(dir string) bool // nil: every folder
+}
+
 // walkScopes returns the subtrees that must be walked for globs: each glob's
 // literal prefix, without subtrees covered by another ("" = everything).
-func walkScopes(globs []string) []string {
+// Globs without "**" also limit the walk below the prefix to folders whose
+// segments match theirs, segment by segment.
+func walkScopes(globs []string) []scope {
 	prefixes := make([]string, 0, len(globs))
 	for _, g := range globs {
 		prefixes = append(prefixes, ref.GlobLiteralPrefix(g))
 	}
-	slices.Sort(prefixes)
-	prefixes = slices.Compact(prefixes)
-	var out []string
-	for _, p := range prefixes {
+	sorted := slices.Clone(prefixes)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	var out []scope
+	for _, p := range sorted {
 		if len(out) > 0 {
-			q := out[len(out)-1]
+			q := out[len(out)-1].prefix
 			if q == "" || strings.HasPrefix(p, q+"/") {
 				continue
 			}
 		}
-		out = append(out, p)
+		out = append(out, scope{prefix: p})
+	}
+	// Each scope prunes by the globs it serves, when all of them can.
+	for i := range out {
+		var segs [][]*glob.Pattern
+		prunable := true
+		for j, g := range globs {
+			p := prefixes[j]
+			if p != out[i].prefix && !(out[i].prefix == "" || strings.HasPrefix(p, out[i].prefix+"/")) {
+				continue
+			}
+			s, ok := segmentPatterns(g)
+			if !ok {
+				prunable = false
+				break
+			}
+			segs = append(segs, s)
+		}
+		if prunable && len(segs) > 0 {
+			out[i].descend = descendFunc(segs)
+		}
 	}
 	return out
+}
+
+// segmentPatterns splits a glob into one pattern per '/'-separated segment,
+// when that means the same thing: no "**" and no '/' inside braces, classes
+// or escapes.
+func segmentPatterns(g string) ([]*glob.Pattern, bool) {
+	if strings.Contains(g, "**") {
+		return nil, false
+	}
+	depth := 0
+	start := 0
+	var segs []string
+	for i := 0; i < len(g); i++ {
+		switch g[i] {
+		case '\\':
+			if i+1 < len(g) && g[i+1] == '/' {
+				return nil, false
+			}
+			i++
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '/':
+			if depth > 0 {
+				return nil, false
+			}
+			segs = append(segs, g[start:i])
+			start = i + 1
+		}
+	}
+	segs = append(segs, g[start:])
+	pats := make([]*glob.Pattern, len(segs))
+	for i, s := range segs {
+		if s == "" {
+			return nil, false
+		}
+		p, err := glob.Compile(s, '/')
+		if err != nil {
+			return nil, false
+		}
+		pats[i] = p
+	}
+	return pats, true
+}
+
+// descendFunc accepts a folder when, for some glob, the folder is shallower
+// than the glob and its last segment matches the glob's segment at that
+// depth (the walk checked the segments above already).
+func descendFunc(globs [][]*glob.Pattern) func(string) bool {
+	return func(dir string) bool {
+		depth := strings.Count(dir, "/") + 1
+		last := dir[strings.LastIndexByte(dir, '/')+1:]
+		for _, segs := range globs {
+			if depth <= len(segs) && segs[depth-1].Match(last) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // dropLinked removes candidates with a link stored at one of their link
