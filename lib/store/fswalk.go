@@ -79,8 +79,8 @@ type walker struct {
 	refs    string // "<base>/refs/"
 	keep    func(string) bool
 	descend func(string) bool // nil: enter every folder
-	ctx    context.Context
-	rootfd int // the first folder, already opened and checked
+	ctx     context.Context
+	rootfd  int // the first folder, already opened and checked
 
 	mu    sync.Mutex
 	cond  *sync.Cond
