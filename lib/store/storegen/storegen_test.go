@@ -183,3 +183,26 @@ func TestGenerateRefusesExistingStore(t *testing.T) {
 		t.Fatal("second Generate into the same folder succeeded")
 	}
 }
+
+// TestGenerateIntent checks that the generated intent matches the generated
+// state: ocu-apply's diff is empty and a deploy intent reads back.
+func TestGenerateIntent(t *testing.T) {
+	state, intent := t.TempDir(), t.TempDir()
+	if _, err := Generate(state, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	st, err := GenerateIntent(intent, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Documents != 2*3 {
+		t.Errorf("%d intents, want 6", st.Documents)
+	}
+	data, err := os.ReadFile(filepath.Join(intent, "refs/example/-/svc001/release.ocu.star/+/deploy/production/@object.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"release": "example/-/svc001/release.ocu.star/@3"`) {
+		t.Errorf("intent:\n%s", data)
+	}
+}
