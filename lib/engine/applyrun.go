@@ -44,13 +44,14 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 	}
 	res.Failed = n > 0
 	var rels []string
+	failedRefs := map[string]bool{} // reported once, not retried in later rounds
 	for round := 0; round < o.MaxRounds && ctx.Err() == nil && (round == 0 || !e.expired()); round++ {
 		if round > 0 {
 			if s, err = e.scanStores(ctx); err != nil {
 				return res, err
 			}
 		}
-		active, failed, err := e.applyRound(ctx, s, o.Refs, round == 0)
+		active, failed, err := e.applyRound(ctx, s, o.Refs, round == 0, failedRefs)
 		if err != nil {
 			return res, err
 		}
@@ -91,7 +92,7 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 
 // applyRound applies the diff, or refs, once. It reports whether anything
 // was applied and whether an intent failed.
-func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first bool) (active, failed bool, err error) {
+func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first bool, failedRefs map[string]bool) (active, failed bool, err error) {
 	if refs == nil {
 		changes, err := e.diff(ctx, s)
 		if err != nil {
@@ -108,9 +109,13 @@ func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first b
 		if ctx.Err() != nil {
 			return active, failed, nil
 		}
+		if failedRefs[r] {
+			continue
+		}
 		msg, err := e.ApplyIntent(ctx, r)
 		if err != nil {
 			e.progress.errorLine(r + ": " + err.Error())
+			failedRefs[r] = true
 			failed = true
 			continue
 		}
