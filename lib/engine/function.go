@@ -84,6 +84,8 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 	e.progress.line("%s: pending -> running", lbl)
 
 	out := e.call(ctx, f, lbl, rel.Commit, fdoc)
+	// The outcome is recorded even when the command is being interrupted.
+	ctx = context.WithoutCancel(ctx)
 	if out.done != nil && out.failure == "" {
 		if err := e.checkTags(ctx, f, out.done.tags); err != nil {
 			out.failure = err.Error()
