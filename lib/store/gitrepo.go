@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -91,14 +92,17 @@ func encodeTree(entries []gitEntry) []byte {
 // maxCachedTrees bounds the parsed-tree cache of a gitRepo.
 const maxCachedTrees = 1 << 16
 
-// gitRepo is the bare cache repository of a git store, read and written with
-// go-git's storage. go-git's storage is not safe for concurrent use, so every
-// access goes through mu.
+// gitRepo is the bare cache repository of a git store. Objects are read by
+// an objectReader and written with go-git (loose objects, packs); refs are
+// go-git's. go-git's storage is not safe for concurrent use, so every access
+// to it goes through mu.
 type gitRepo struct {
-	dir string // the bare repository
+	dir     string // the bare repository
+	objects *objectReader
 
 	mu    sync.Mutex
 	st    *filesystem.Storage
+	dot   *dotgit.DotGit
 	trees map[plumbing.Hash][]gitEntry
 }
 
@@ -112,9 +116,14 @@ func openGitRepo(dir string) (*gitRepo, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
-		filesystem.Options{KeepDescriptors: true})
-	return &gitRepo{dir: dir, st: st, trees: map[plumbing.Hash][]gitEntry{}}, nil
+	fs := osfs.New(dir)
+	return &gitRepo{
+		dir:     dir,
+		objects: newObjectReader(filepath.Join(dir, "objects")),
+		st:      filesystem.NewStorage(fs, cache.NewObjectLRUDefault()),
+		dot:     dotgit.New(fs),
+		trees:   map[plumbing.Hash][]gitEntry{},
+	}, nil
 }
 
 // initBare writes a new bare repository into dir: no remote, no
@@ -141,6 +150,7 @@ func initBare(dir string) error {
 }
 
 func (r *gitRepo) close() error {
+	r.objects.close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.st.Close()
@@ -148,9 +158,7 @@ func (r *gitRepo) close() error {
 
 // read returns the content of object h, which must be of type typ.
 func (r *gitRepo) read(typ plumbing.ObjectType, h plumbing.Hash) ([]byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	got, data, err := r.readLocked(h)
+	got, data, err := r.readAny(h)
 	if err == nil && got != typ {
 		err = fmt.Errorf("git object %s is a %s, not a %s", h, got, typ)
 	}
@@ -159,38 +167,15 @@ func (r *gitRepo) read(typ plumbing.ObjectType, h plumbing.Hash) ([]byte, error)
 
 // readAny returns the type and content of object h.
 func (r *gitRepo) readAny(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.readLocked(h)
-}
-
-// readLocked reads object h; the caller holds r.mu. An object missing from
-// the indexes go-git loaded is looked for again after reloading them: `git
-// gc` run by another process may have packed it meanwhile.
-func (r *gitRepo) readLocked(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	obj, err := r.st.EncodedObject(plumbing.AnyObject, h)
-	if err != nil {
-		r.st.Reindex()
-		obj, err = r.st.EncodedObject(plumbing.AnyObject, h)
-	}
+	typ, data, err := r.objects.read(h)
 	if err != nil {
 		return 0, nil, fmt.Errorf("git object %s: %w", h, err)
 	}
-	rd, err := obj.Reader()
-	if err != nil {
-		return 0, nil, err
-	}
-	defer rd.Close()
-	data, err := io.ReadAll(rd)
-	return obj.Type(), data, err
+	return typ, data, nil
 }
 
 // has reports whether object h is stored.
-func (r *gitRepo) has(h plumbing.Hash) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.st.HasEncodedObject(h) == nil
-}
+func (r *gitRepo) has(h plumbing.Hash) bool { return r.objects.has(h) }
 
 // tree returns the entries of tree h; the zero hash is the empty tree.
 func (r *gitRepo) tree(h plumbing.Hash) ([]gitEntry, error) {
@@ -202,7 +187,7 @@ func (r *gitRepo) tree(h plumbing.Hash) ([]gitEntry, error) {
 	if es, ok := r.trees[h]; ok {
 		return es, nil
 	}
-	typ, data, err := r.readLocked(h)
+	typ, data, err := r.readAny(h)
 	if err == nil && typ != plumbing.TreeObject {
 		err = fmt.Errorf("git object %s is a %s, not a tree", h, typ)
 	}
@@ -350,14 +335,14 @@ const packThreshold = 256
 // store writes the batch's objects that are not stored yet: as loose
 // objects, or as one pack when there are many.
 func (r *gitRepo) store(b *objectBatch) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var missing []plumbing.Hash
 	for _, h := range b.order {
-		if r.st.HasEncodedObject(h) != nil {
+		if !r.objects.has(h) {
 			missing = append(missing, h)
 		}
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(missing) == 0 {
 		return nil
 	}
@@ -377,7 +362,7 @@ func (r *gitRepo) store(b *objectBatch) error {
 			return err
 		}
 	}
-	w, err := r.st.PackfileWriter()
+	w, err := r.dot.NewObjectPack()
 	if err != nil {
 		return err
 	}
@@ -400,16 +385,13 @@ func memoryObject(typ plumbing.ObjectType, data []byte) *plumbing.MemoryObject {
 // (no deltas: the objects of one commit are few and mostly new).
 func (r *gitRepo) pack(hs []plumbing.Hash) ([]byte, error) {
 	mem := memory.NewStorage()
-	r.mu.Lock()
 	for _, h := range hs {
-		typ, data, err := r.readLocked(h)
+		typ, data, err := r.readAny(h)
 		if err != nil {
-			r.mu.Unlock()
 			return nil, err
 		}
 		mem.SetEncodedObject(memoryObject(typ, data))
 	}
-	r.mu.Unlock()
 	var buf bytes.Buffer
 	if _, err := packfile.NewEncoder(&buf, mem, false).Encode(hs, 0); err != nil {
 		return nil, err
@@ -468,13 +450,20 @@ func (r *gitRepo) refsWithPrefix(prefix string) ([]*plumbing.Reference, error) {
 	return out, err
 }
 
-// updateFromPack stores the objects of a received packfile.
+// updateFromPack stores a received packfile, with its index.
 func (r *gitRepo) updateFromPack(rd io.Reader) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := packfile.UpdateObjectStorage(r.st, rd)
-	if errors.Is(err, packfile.ErrEmptyPackfile) {
-		return nil
+	w, err := r.dot.NewObjectPack()
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(w, rd)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n == 0 {
+		return nil // nothing new
 	}
 	return err
 }

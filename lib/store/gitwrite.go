@@ -595,7 +595,4 @@ func (g *Git) collectGarbage() {
 	if err := cmd.Run(); err != nil {
 		g.warn("git gc --auto in " + repo + ": " + err.Error())
 	}
-	g.repo.mu.Lock()
-	g.repo.st.Reindex()
-	g.repo.mu.Unlock()
 }

@@ -9,7 +9,9 @@
 // page cache, then for each case run the ocu command and its reference
 // alternately, -runs times each, and report the medians.
 //
-// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch.
+// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch,
+// git (git-get, git-commit, git-write: see git.go; they run on a git store of
+// their own, -git-releases releases of 50 packages, about 50,000 documents).
 // Rows over target are reported, not failed: the exit status is 1 only when
 // a command fails or gives a wrong result (checked once per case, untimed),
 // or the tools do not build; 2 on usage errors. If the tools do not build,
@@ -45,8 +47,9 @@ import (
 // command is one side of a case: a process to time.
 type command struct {
 	argv      []string
-	stdinFile string       // fed to stdin when set
-	prepare   func() error // run untimed before every run
+	stdinFile string                        // fed to stdin when set
+	prepare   func() error                  // run untimed before every run
+	inproc    func() (time.Duration, error) // timed inside this process instead of argv
 }
 
 type benchCase struct {
@@ -76,8 +79,9 @@ func run() int {
 	mdFile := flag.String("md", "", "also write the table to `FILE`")
 	packages := flag.Int("packages", 50, "packages of a generated store")
 	releases := flag.Int("releases", 60, "releases per package of a generated store")
+	gitReleases := flag.Int("git-releases", 34, "releases per package (of 50) of the git cases' store")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch (default: all)\n\nflags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, git (default: all)\n\nflags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -129,34 +133,54 @@ func run() int {
 		logf("timing the references only")
 	}
 
-	// 2. Store.
-	base, sh, err := openStore(*storeDir, filepath.Join(tmp, "store"), shape{*packages, *releases})
-	if err != nil {
-		logf("%v", err)
-		return 1
-	}
+	// 2. Stores: the filesystem store, the git store, as the cases need.
+	home := filepath.Join(tmp, "ocuroot-home")
 	var selected []*benchCase
-	for _, c := range makeCases(base, sh, bin, work) {
-		if ids[c.id] {
-			selected = append(selected, c)
+	var storeLines []string
+	if selectsFS(ids) {
+		base, sh, err := openStore(*storeDir, filepath.Join(tmp, "store"), shape{*packages, *releases})
+		if err != nil {
+			logf("%v", err)
+			return 1
 		}
-	}
-	removeBenchRefs(base) // left over from an interrupted run
-	defer removeBenchRefs(base)
+		for _, c := range makeCases(base, sh, bin, work) {
+			if ids[c.id] {
+				selected = append(selected, c)
+			}
+		}
+		removeBenchRefs(base) // left over from an interrupted run
+		defer removeBenchRefs(base)
 
-	// 3. Warm the page cache.
-	start := time.Now()
-	files, size, err := warm(base)
-	if err != nil {
-		logf("warming the page cache: %v", err)
-		return 1
+		// 3. Warm the page cache.
+		start := time.Now()
+		files, size, err := warm(base)
+		if err != nil {
+			logf("warming the page cache: %v", err)
+			return 1
+		}
+		storeLine := fmt.Sprintf("store: %s (%d packages × %d releases), %d objects, %.1f MB, read once in %s",
+			base, sh.packages, sh.releases, files, float64(size)/1e6, fmtDur(time.Since(start)))
+		logf("%s", storeLine)
+		storeLines = append(storeLines, storeLine)
 	}
-	storeLine := fmt.Sprintf("store: %s (%d packages × %d releases), %d objects, %.1f MB, read once in %s",
-		base, sh.packages, sh.releases, files, float64(size)/1e6, fmtDur(time.Since(start)))
-	logf("%s", storeLine)
+	if selectsGit(ids) {
+		const gitPackages = 50
+		fx, err := setupGit(tmp, home, gitPackages, *gitReleases)
+		if err != nil {
+			logf("git store: %v", err)
+			return 1
+		}
+		for _, c := range gitCases(fx, bin, gitPackages, *gitReleases) {
+			if ids[c.id] {
+				selected = append(selected, c)
+			}
+		}
+		storeLines = append(storeLines, fx.line())
+	}
+	storeLine := strings.Join(storeLines, "; ")
 
 	// 4. Cases.
-	env := childEnv(filepath.Join(tmp, "ocuroot-home"))
+	env := childEnv(home)
 	failed := false
 	for _, c := range selected {
 		logf("%s: %d runs each", c.name, *runs)
@@ -406,8 +430,28 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 	}
 }
 
-// caseIDs are the ids of makeCases, in order.
-var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch"}
+// caseIDs are the ids of makeCases, then of gitCases, in order.
+var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "git-get", "git-commit", "git-write"}
+
+// selectsFS and selectsGit tell whether ids select a case of the
+// filesystem store or of the git store.
+func selectsFS(ids map[string]bool) bool {
+	for id := range ids {
+		if !strings.HasPrefix(id, "git-") {
+			return true
+		}
+	}
+	return false
+}
+
+func selectsGit(ids map[string]bool) bool {
+	for id := range ids {
+		if strings.HasPrefix(id, "git-") {
+			return true
+		}
+	}
+	return false
+}
 
 // selectIDs returns the ids of the cases the arguments select (by id
 // prefix); no arguments select all.
@@ -559,6 +603,10 @@ func execute(c command, env []string, dir string, capture bool) (time.Duration, 
 		if err := c.prepare(); err != nil {
 			return 0, nil, fmt.Errorf("prepare: %w", err)
 		}
+	}
+	if c.inproc != nil {
+		d, err := c.inproc()
+		return d, nil, err
 	}
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Env = env
