@@ -304,6 +304,40 @@ func (g *Git) Close() error {
 	return errors.Join(errs...)
 }
 
+// LockApply implements ApplyLocker: the apply lock of a git state store is
+// <cache>/.ocuroot-apply.lock (store.md §11.1). It serialises the engine
+// commands of one machine (one OCUROOT_HOME); writers elsewhere are kept
+// consistent by the push protocol.
+func (g *Git) LockApply(ctx context.Context, wait time.Duration, holder string) (func(), error) {
+	return lockFile(ctx, filepath.Join(g.dir, applyLock), wait, holder)
+}
+
+// Refresh brings a long-running reader up to date (store.md §11.2): when
+// the last fetch by any process is older than max(5s, MaxAge) it fetches,
+// and reads move to the newest tip the cache knows. Offline it only looks
+// at the cache.
+func (g *Git) Refresh(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	unlock, err := g.lock(unix.LOCK_EX)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	meta, _ := g.readMeta()
+	if !g.opts.Offline && time.Since(meta.Fetched) >= max(5*time.Second, g.opts.MaxAge) {
+		if err := g.fetch(ctx); err != nil {
+			return err
+		}
+	}
+	tip, _, err := g.repo.ref(g.tracking())
+	if err != nil {
+		return err
+	}
+	defer g.reader.forget()
+	return g.moveTo(tip)
+}
+
 // lock takes the cache lock (LOCK_EX or LOCK_SH) and returns the unlock.
 func (g *Git) lock(how int) (func(), error) {
 	if err := flock(g.lockFile, how); err != nil {

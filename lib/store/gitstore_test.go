@@ -577,3 +577,91 @@ func TestGitHistoryAndAt(t *testing.T) {
 		})
 	}
 }
+
+func TestGitSupportFiles(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	o.SupportFiles = map[string]string{"a.txt": "a1", "b/c.txt": "c1"}
+	set(t, openGit(t, o), "+/custom/x", 1)
+	gitCLI(t, remote, "log", "-1", "state") // the branch exists
+
+	tests := []struct {
+		name    string
+		support map[string]string
+		flag    bool
+		lines   string // the support lines of the new commit's message
+	}{
+		{"unchanged", map[string]string{"a.txt": "a1", "b/c.txt": "c1"}, true, ""},
+		{"not asked for", map[string]string{"a.txt": "a2"}, false, ""},
+		{"one differs", map[string]string{"a.txt": "a2", "b/c.txt": "c1"}, true, "support a.txt\n"},
+		{"a new one", map[string]string{"a.txt": "a2", "d.txt": "d"}, true, "support d.txt\n"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := o
+			o.SupportFiles = tt.support
+			tx := store.NewTx("release").Put(storetest.R(t, "+/custom/x"), i+2)
+			tx.SupportFiles = tt.flag
+			if err := openGit(t, o).Commit(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			var lines string
+			for _, l := range strings.Split(gitCLI(t, remote, "log", "-1", "--format=%b", "state"), "\n") {
+				if strings.HasPrefix(l, "support ") {
+					lines += l + "\n"
+				}
+			}
+			if lines != tt.lines {
+				t.Errorf("support lines %q, want %q", lines, tt.lines)
+			}
+		})
+	}
+	for p, want := range map[string]string{"a.txt": "a2", "b/c.txt": "c1", "d.txt": "d"} {
+		if got, _ := readRemote(t, remote, "state", p); got != want {
+			t.Errorf("%s = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestGitApplyLock(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	a, b := openGit(t, o), openGit(t, o)
+	unlock, err := a.LockApply(ctx, 0, "pid=1 host=h since=s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.LockApply(ctx, 0, "pid=2")
+	if store.CodeOf(err) != store.ELocked || !strings.Contains(err.Error(), filepath.Join(a.CacheDir(), ".ocuroot-apply.lock")+" (pid=1 host=h since=s)") {
+		t.Errorf("second lock: %v", err)
+	}
+	unlock()
+	unlock2, err := b.LockApply(ctx, 0, "pid=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock2()
+}
+
+func TestGitRefresh(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	set(t, openGit(t, o), "+/custom/a", "old")
+	reader := openGit(t, o)
+	pushFiles(t, remote, "state", strs(map[string]string{"refs/+/custom/a/@object.json": `{"kind":"ref","body":"new"}`}), "cli")
+	// Fetched less than 5 s ago: the cache is not refetched.
+	if err := reader.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := value(t, reader, "+/custom/a"); v != "old" {
+		t.Errorf("after a refresh within 5 s: %v", v)
+	}
+	// Another command of the same cache fetched meanwhile: seen at once.
+	openGit(t, o)
+	if err := reader.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := value(t, reader, "+/custom/a"); v != "new" {
+		t.Errorf("after another command fetched: %v", v)
+	}
+}

@@ -101,7 +101,11 @@ func (g *Git) build(tip plumbing.Hash, tx *Tx, from *commitInfo) (plumbing.Hash,
 		}
 	}
 	changes, err := tx.evaluate(&gitTree{repo: g.repo, root: root})
-	if err != nil || len(changes) == 0 {
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	support, err := g.supportChanges(root, tx)
+	if err != nil || len(changes)+len(support) == 0 {
 		return plumbing.ZeroHash, false, err
 	}
 	b := newObjectBatch()
@@ -124,6 +128,10 @@ func (g *Git) build(tip plumbing.Hash, tx *Tx, from *commitInfo) (plumbing.Hash,
 	for _, c := range changes {
 		edit.set(objectPath(c.ref), c.data)
 	}
+	for _, p := range support {
+		edit.set(p, []byte(g.opts.SupportFiles[p]))
+		lines = append(lines, "support "+p)
+	}
 	newRoot, err := g.repo.applyEdits(b, root, edit)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
@@ -140,6 +148,27 @@ func (g *Git) build(tip plumbing.Hash, tx *Tx, from *commitInfo) (plumbing.Hash,
 		return plumbing.ZeroHash, false, err
 	}
 	return c, true, nil
+}
+
+// supportChanges lists the support files a transaction asking for them
+// (Tx.SupportFiles) writes: those whose content at the tip tree root
+// differs, sorted. A new branch gets them in its root commit.
+func (g *Git) supportChanges(root plumbing.Hash, tx *Tx) ([]string, error) {
+	if !tx.SupportFiles || root.IsZero() {
+		return nil, nil
+	}
+	var out []string
+	for p, content := range g.opts.SupportFiles {
+		data, err := g.repo.fileAt(root, p)
+		if err != nil && !errors.Is(err, errNoObject) {
+			return nil, err
+		}
+		if err != nil || string(data) != content {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // createCommit adds to b the root commit of a new branch: .ocuroot-store
@@ -442,8 +471,10 @@ func (g *Git) txFromCommit(kc *commitInfo) (*Tx, error) {
 	for line := range strings.SplitSeq(body, "\n") {
 		verb, arg, _ := strings.Cut(line, " ")
 		switch verb {
-		case "", "version", "support":
+		case "", "version":
 			continue
+		case "support":
+			tx.SupportFiles = true
 		case "set":
 			r, err := ref.Parse(arg)
 			if err != nil {
