@@ -1,0 +1,22 @@
+// Command ocu-view is the ocu-view tool; its manual is package view (ocu-view -h).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/cli/view"
+)
+
+func main() {
+	signal.Ignore(syscall.SIGPIPE) // a closed stdout is an EPIPE error the tool handles
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	wd, _ := os.Getwd()
+	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
+	code := view.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,166 @@
+package view
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/cli"
+	webview "github.com/ocu-team/ocu/lib/view"
+)
+
+const synopsis = `
+Usage: ocu-view [options]
+
+Ocu-view serves a read-only web UI of the repo's state and intent stores and
+prints its URL. It listens on 127.0.0.1:3000, or on the next free port up to
+3100 when 3000 is busy; --addr chooses the address, used as given. It serves
+until interrupted (SIGINT, SIGTERM), then exits 0.
+
+Pages: / (environments and what is deployed in each, packages with their
+latest release and its status, custom state, intent that differs from
+state), /ref/REF (any document, a package, a release with its runs and logs,
+an environment), /match/GLOB, /work (pending and running functions), and
+JSON at /api/get/REF and /api/match/GLOB. Only GET and HEAD are served.
+An address other than loopback is served without authentication: a warning
+says so.
+`
+
+// Default listening addresses (cli.md §2.6).
+const (
+	defaultHost  = "127.0.0.1"
+	firstPort    = 3000
+	lastPort     = 3100
+	reopenAfter  = 5 * time.Second // stores are reopened (git refetched) at most this often
+	shutdownWait = 5 * time.Second // in-flight requests finish within this after an interrupt
+)
+
+// Main runs ocu-view.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(ctx, "ocu-view", args, stdin, stdout, stderr)
+}
+
+// Run runs ocu-view under the name prog ("ocuroot state view").
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	var addr string
+	fs := t.FlagSet()
+	fs.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")
+	rest, ok := t.Parse(fs, args)
+	if !ok {
+		return t.Code()
+	}
+	if len(rest) > 0 {
+		t.UsageError("unexpected argument %q", rest[0])
+		return t.Code()
+	}
+	if addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			t.UsageError("invalid --addr %q: %v", addr, err)
+			return t.Code()
+		}
+	}
+	s, err := t.Open(ctx)
+	if err != nil {
+		t.Fail("", err)
+		return t.Code()
+	}
+	var repos []string
+	if name, err := s.Config.RepoName(); err == nil {
+		repos = []string{name}
+	}
+	st := &stores{open: t.Open, maxAge: reopenAfter}
+	st.keep(s)
+	defer st.close()
+
+	ln, err := listen(ctx, addr)
+	if err != nil {
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Err != nil {
+			err = oe.Err // "bind: address already in use": the subject names the address
+		}
+		t.Fail(listenSubject(addr), err)
+		return t.Code()
+	}
+	bound := ln.Addr().String()
+	loopback := isLoopback(ln.Addr())
+	if !loopback {
+		t.Warn("serving " + bound + " without authentication")
+	}
+	h, err := webview.New(webview.Options{Open: st.get, Repos: repos, LoopbackOnly: loopback})
+	if err != nil {
+		ln.Close()
+		t.Fail("", err)
+		return t.Code()
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          log.New(t.Stderr, t.Prog+": ", 0),
+	}
+	fmt.Fprintf(t.Stdout, "Your state view is ready and waiting! Open your browser to: http://%s\n", bound)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+		defer cancel()
+		srv.Shutdown(stop)
+		<-served
+		return t.Code()
+	case err := <-served:
+		t.Fail("serving "+bound, err)
+		return t.Code()
+	}
+}
+
+// listen listens on addr, or by default on the first free port of
+// 127.0.0.1:3000…3100.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	if addr != "" {
+		return lc.Listen(ctx, "tcp", addr)
+	}
+	return listenRange(ctx, defaultHost, firstPort, lastPort)
+}
+
+// listenRange listens on the first port from first to last that is free on
+// host.
+func listenRange(ctx context.Context, host string, first, last int) (net.Listener, error) {
+	var lc net.ListenConfig
+	var err error
+	for port := first; port <= last; port++ {
+		var ln net.Listener
+		ln, err = lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return ln, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("no free port from %d to %d: %w", first, last, err)
+}
+
+// listenSubject names the address a listen failure is about.
+func listenSubject(addr string) string {
+	if addr == "" {
+		return net.JoinHostPort(defaultHost, strconv.Itoa(firstPort))
+	}
+	return addr
+}
+
+// isLoopback reports whether a listening address accepts connections from
+// this machine only.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
