@@ -208,7 +208,7 @@ func (g *Git) open(ctx context.Context) error {
 		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
 	}
 	if !ok && !g.opts.CreateBranch {
-		return errorf(EGitNoBranch, "git store %s: branch %q does not exist and create_branch=False", g.opts.URL, g.branch)
+		return g.noBranch()
 	}
 	if err := g.moveTo(tip); err != nil {
 		return err
@@ -219,6 +219,10 @@ func (g *Git) open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (g *Git) noBranch() error {
+	return errorf(EGitNoBranch, "git store %s: branch %q does not exist and create_branch=False", g.opts.URL, g.branch)
 }
 
 // branchName is the branch for messages.
@@ -239,7 +243,7 @@ func (g *Git) moveTo(tip plumbing.Hash) error {
 			return fmt.Errorf("git store %s: %w", g.opts.URL, err)
 		}
 		root = c.tree
-		if err := checkGitVersion(g.repo, root); err != nil {
+		if err := g.checkVersion(root); err != nil {
 			return err
 		}
 	}
@@ -249,9 +253,9 @@ func (g *Git) moveTo(tip plumbing.Hash) error {
 	return nil
 }
 
-// checkGitVersion reads .ocuroot-store of a tree: missing or version 1.
-func checkGitVersion(repo *gitRepo, root plumbing.Hash) error {
-	data, err := repo.fileAt(root, versionFile)
+// checkVersion reads .ocuroot-store of a tree: missing or version 1.
+func (g *Git) checkVersion(root plumbing.Hash) error {
+	data, err := g.repo.fileAt(root, versionFile)
 	if errors.Is(err, errNoObject) {
 		return nil
 	}
@@ -262,10 +266,10 @@ func checkGitVersion(repo *gitRepo, root plumbing.Hash) error {
 	m, _ := v.(map[string]any)
 	n, ok := m["version"]
 	if err != nil || !ok {
-		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", versionFile)
+		return errorf(EVersion, "git store %s (branch %s): unreadable store version file %s (ocu reads and writes version 1)", g.opts.URL, g.branch, versionFile)
 	}
 	if fmt.Sprint(n) != "1" {
-		return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", n)
+		return errorf(EVersion, "git store %s (branch %s): unsupported store format version %v (ocu reads and writes version 1)", g.opts.URL, g.branch, n)
 	}
 	return nil
 }

@@ -192,7 +192,7 @@ func (g *Git) At(ctx context.Context, when string) (*GitSnapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkGitVersion(g.repo, ci.tree); err != nil {
+		if err := g.checkVersion(ci.tree); err != nil {
 			return nil, err
 		}
 		t.root = ci.tree

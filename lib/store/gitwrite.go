@@ -96,7 +96,7 @@ func (g *Git) build(tip plumbing.Hash, tx *Tx, from *commitInfo) (plumbing.Hash,
 			return plumbing.ZeroHash, false, err
 		}
 		root = c.tree
-		if err := checkGitVersion(g.repo, root); err != nil {
+		if err := g.checkVersion(root); err != nil {
 			return plumbing.ZeroHash, false, err
 		}
 	}
@@ -107,6 +107,9 @@ func (g *Git) build(tip plumbing.Hash, tx *Tx, from *commitInfo) (plumbing.Hash,
 	support, err := g.supportChanges(root, tx)
 	if err != nil || len(changes)+len(support) == 0 {
 		return plumbing.ZeroHash, false, err
+	}
+	if tip.IsZero() && !g.opts.CreateBranch {
+		return plumbing.ZeroHash, false, g.noBranch()
 	}
 	b := newObjectBatch()
 	sig := signature{name: g.opts.AuthorName, email: g.opts.AuthorEmail, when: g.now()}
@@ -241,7 +244,11 @@ func (g *Git) pushAll(ctx context.Context, kept []keptChange) error {
 			var e *Error
 			if errors.As(err, &e) && (e.Code == EGitPush || e.Code == EGitRemote || e.Code == EGitAuth) {
 				left := len(kept) - i
-				what := fmt.Sprintf("the change is kept in %s as %s (commit %s)", filepath.Join(g.dir, "repo"), k.name, shortHash(k.commit))
+				c := k.commit
+				if h, ok, _ := g.repo.ref(k.name); ok {
+					c = h // replayed meanwhile
+				}
+				what := fmt.Sprintf("the change is kept in %s as %s (commit %s)", filepath.Join(g.dir, "repo"), k.name, shortHash(c))
 				if left > 1 {
 					what = fmt.Sprintf("%d changes are kept in %s as %s… (oldest first)", left, filepath.Join(g.dir, "repo"), unpushedPrefix)
 				}
@@ -285,7 +292,7 @@ func (g *Git) pushOne(ctx context.Context, k keptChange) error {
 				return err
 			}
 			if !ok {
-				return g.repo.removeRef(k.name) // nothing left to change on the new tip
+				return g.pushed(k.name, tip) // nothing left to change on the new tip
 			}
 			if kc, err = g.repo.commit(nc); err != nil {
 				return err
