@@ -267,7 +267,10 @@ func (s *session) close() {
 	}
 }
 
-func (s *session) open(u string) { s.t.Helper(); s.do(http.MethodPost, "/url", map[string]string{"url": u}, nil) }
+func (s *session) open(u string) {
+	s.t.Helper()
+	s.do(http.MethodPost, "/url", map[string]string{"url": u}, nil)
+}
 
 func (s *session) url() string {
 	s.t.Helper()
