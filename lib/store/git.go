@@ -51,8 +51,9 @@ type GitOptions struct {
 	// root commit holding .ocuroot-store and the support files). Without
 	// it a missing branch is E_GIT_NO_BRANCH on every access.
 	CreateBranch bool
-	// SupportFiles are written at the branch root when the branch is
-	// created: path → content.
+	// SupportFiles are written at the branch root (path → content) when
+	// the branch is created, and by transactions with Tx.SupportFiles set
+	// wherever their content differs. ocu never deletes them.
 	SupportFiles map[string]string
 	// Home is the cache root ($OCUROOT_HOME); the cache of this store is
 	// <Home>/stores/<key>.
@@ -81,16 +82,20 @@ type GitOptions struct {
 }
 
 // Git is a git store (store.md §11): the store's tree on one branch of a
-// remote repository, read from and written to a bare cache repository in
-// <Home>/stores/<key>/repo with go-git plumbing — no work tree, no index.
+// remote repository, kept in a bare cache repository
+// <Home>/stores/<key>/repo — no work tree, no index. The cache is written
+// only under its lock (<Home>/stores/<key>/.ocuroot-lock), by one process
+// at a time.
 //
 // Opening fetches the branch once (unless offline or fresh enough), so all
-// reads of a command see one commit. Commit builds one commit per
-// transaction on the branch tip, keeps it as refs/ocu/unpushed/<nanos>,
-// pushes it without force and, when the remote has moved, fetches, replays
-// the transaction's operations on the new tip and pushes again, with
-// backoff, a bounded number of times. A change that could not be pushed
-// stays in the cache and is pushed first by the next command.
+// reads of a command see one commit: they read its trees straight from the
+// cache's objects, without the lock (objects never change; a pack that
+// `git gc` removes stays mapped). Commit builds one commit per transaction
+// on the branch tip from objects (go-git plumbing), keeps it as
+// refs/ocu/unpushed/<nanos>, pushes it without force and, when the remote
+// has moved, pauses, fetches, replays the transaction's operations on the
+// new tip and pushes again, a bounded number of times. A change that could
+// not be pushed stays in the cache and the next command pushes it first.
 type Git struct {
 	*reader
 	opts   GitOptions
@@ -217,6 +222,7 @@ func (g *Git) open(ctx context.Context) error {
 		if err := g.pushKept(ctx); err != nil {
 			g.warn(err.Error())
 		}
+		g.collectGarbage() // fetches add packs too
 	}
 	return nil
 }

@@ -665,3 +665,53 @@ func TestGitRefresh(t *testing.T) {
 		t.Errorf("after another command fetched: %v", v)
 	}
 }
+
+// TestGitGarbageCollection: when packs pile up in the cache, a write runs
+// `git gc --auto`; a reader opened before keeps reading.
+func TestGitGarbageCollection(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	files := map[string]string{}
+	for i := range 20 {
+		files[fmt.Sprintf("refs/+/custom/d%d/@object.json", i)] = fmt.Sprintf(`{"kind":"ref","body":%d}`, i)
+	}
+	pushFiles(t, remote, "state", strs(files), "seed")
+	reader := openGit(t, o)
+	if v := value(t, reader, "+/custom/d1"); fmt.Sprint(v) != "1" {
+		t.Fatalf("d1 = %v", v)
+	}
+	repo := filepath.Join(reader.CacheDir(), "repo")
+	for i := range 55 {
+		cmd := gitCmd(repo, "hash-object", "-w", "--stdin")
+		cmd.Stdin = strings.NewReader(fmt.Sprintf("filler %d\n", i))
+		h, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pack := gitCmd(repo, "pack-objects", "-q", "objects/pack/pack")
+		pack.Stdin = strings.NewReader(string(h))
+		if out, err := pack.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	packs := func() int {
+		m, _ := filepath.Glob(filepath.Join(repo, "objects", "pack", "*.pack"))
+		return len(m)
+	}
+	if n := packs(); n < 55 {
+		t.Fatalf("%d packs before", n)
+	}
+	set(t, openGit(t, o), "+/custom/new", true)
+	if n := packs(); n > 5 {
+		t.Errorf("%d packs after a write, want them repacked", n)
+	}
+	for i := range 20 {
+		if v := value(t, reader, fmt.Sprintf("+/custom/d%d", i)); fmt.Sprint(v) != fmt.Sprint(i) {
+			t.Errorf("d%d = %v after gc", i, v)
+		}
+	}
+	if v := value(t, openGit(t, o), "+/custom/new"); v != true {
+		t.Errorf("new = %v", v)
+	}
+	fsck(t, repo)
+}

@@ -610,18 +610,21 @@ func (g *Git) newObjects(c, base plumbing.Hash) ([]plumbing.Hash, error) {
 	return out, nil
 }
 
-// looseLimit is the count of loose objects in objects/17 above which `git
-// gc --auto` is run (git's own heuristic: gc.auto 6700 / 256).
-const looseLimit = 27
+// Limits above which `git gc --auto` is run, git's own: loose objects in
+// objects/17 (gc.auto 6700 / 256) and packs (gc.autoPackLimit).
+const (
+	looseLimit = 27
+	packLimit  = 50
+)
 
-// collectGarbage runs `git gc --auto` on the cache when loose objects pile
-// up, if the git binary exists. The caller holds the cache lock
-// exclusively; failures are ignored (the cache stays usable).
+// collectGarbage runs `git gc --auto` on the cache when loose objects or
+// packs pile up, if the git binary exists. The caller holds the cache lock
+// exclusively; a failure is only a warning (the cache stays usable).
 func (g *Git) collectGarbage() {
 	repo := filepath.Join(g.dir, "repo")
 	ents, err := os.ReadDir(filepath.Join(repo, "objects", "17"))
 	packs, _ := filepath.Glob(filepath.Join(repo, "objects", "pack", "*.pack"))
-	if (err != nil || len(ents) <= looseLimit) && len(packs) <= 40 {
+	if (err != nil || len(ents) <= looseLimit) && len(packs) <= packLimit {
 		return
 	}
 	gitBin, err := exec.LookPath("git")
