@@ -37,6 +37,29 @@ type objectReader struct {
 	scanned bool
 	cache   map[objectKey]cachedObject // resolved delta bases
 	cached  int                        // bytes in cache
+	src     bytes.Reader               // what zr inflates
+	zr      io.ReadCloser              // reused: a zlib reader allocates 40 KB
+}
+
+// inflate decompresses size bytes of zlib data at the start of data (size
+// < 0: all of it). The caller holds r.mu.
+func (r *objectReader) inflate(data []byte, size int64) ([]byte, error) {
+	r.src.Reset(data)
+	if r.zr == nil {
+		zr, err := zlib.NewReader(&r.src)
+		if err != nil {
+			return nil, err
+		}
+		r.zr = zr
+	} else if err := r.zr.(zlib.Resetter).Reset(&r.src, nil); err != nil {
+		return nil, err
+	}
+	if size < 0 {
+		return io.ReadAll(r.zr)
+	}
+	out := make([]byte, size)
+	_, err := io.ReadFull(r.zr, out)
+	return out, err
 }
 
 type objectKey struct {
@@ -239,11 +262,7 @@ func (r *objectReader) loose(h plumbing.Hash) (plumbing.ObjectType, []byte, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
-	}
-	data, err := io.ReadAll(zr)
+	data, err := r.inflate(raw, -1)
 	if err != nil {
 		return 0, nil, fmt.Errorf("loose object %s: %w", h, err)
 	}
@@ -330,12 +349,8 @@ func (r *objectReader) packed(p *packFile, off int64, depth int) (plumbing.Objec
 	default:
 		return 0, nil, bad(fmt.Sprintf("unknown object type %d", typ))
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(p.pack[pos:]))
+	data, err := r.inflate(p.pack[pos:], size)
 	if err != nil {
-		return 0, nil, bad(err.Error())
-	}
-	data := make([]byte, size)
-	if _, err := io.ReadFull(zr, data); err != nil {
 		return 0, nil, bad(err.Error())
 	}
 	if base != nil {
