@@ -715,3 +715,15 @@ func TestGitGarbageCollection(t *testing.T) {
 	}
 	fsck(t, repo)
 }
+
+func TestGitFileURL(t *testing.T) {
+	remote := newRemote(t)
+	s := openGit(t, gitOptions(t, "file://"+remote, "state"))
+	set(t, s, "+/custom/a", "via file://")
+	if got, _ := readRemote(t, remote, "state", "refs/+/custom/a/@object.json"); !strings.Contains(got, "via file://") {
+		t.Errorf("remote holds %q", got)
+	}
+	if v := value(t, openGit(t, gitOptions(t, remote, "state")), "+/custom/a"); v != "via file://" {
+		t.Errorf("read back through the path: %v", v)
+	}
+}
