@@ -45,19 +45,33 @@ func (rd *reader) value(in string) any {
 // itself, such as the type level "…/@1/deploy" or "@/environment", is
 // listed all the same; a path above a repo's "/-/" (a part of a repo name
 // holding '/') cannot be listed by the store and is found by a walk.
+// Folders without a marker are listed in both the state and the intent
+// store.
 func (rd *reader) children(p string) ([]string, error) {
 	var full []string
-	var err error
-	if r, ok := folderRef(p); ok {
-		full, err = rd.s.Children(rd.ctx, r)
-		if err != nil && isRepoLevel(r) {
-			full, err = rd.repoFolders(r)
+	r, ok := folderRef(p)
+	if !ok {
+		var err error
+		if full, err = rd.walkChildren(rd.s, p); err != nil {
+			return nil, err
 		}
-	} else {
-		full, err = rd.walkChildren(p)
 	}
-	if err != nil {
-		return nil, err
+	stores := []store.Store{rd.s}
+	if c, isCombined := rd.s.(*store.Combined); isCombined && c.State != c.Intent && !r.IsZero() && r.Marker == ref.NoMarker {
+		stores = []store.Store{c.State, c.Intent}
+	}
+	for _, s := range stores {
+		if !ok {
+			break
+		}
+		list, err := s.Children(rd.ctx, r)
+		if err != nil && isRepoLevel(r) {
+			list, err = rd.repoFolders(s, r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		full = append(full, list...)
 	}
 	names := make([]string, 0, len(full))
 	for _, c := range full {
@@ -76,10 +90,10 @@ func isRepoLevel(r ref.Ref) bool {
 // store.Children, which refuses the repo level (the canonical form of "R/-/"
 // ends in '/', which its path check rejects): a filesystem store's folder
 // is listed directly, names only, and any other store is walked.
-func (rd *reader) repoFolders(r ref.Ref) ([]string, error) {
-	base, ok := fsBase(rd.s)
+func (rd *reader) repoFolders(s store.Store, r ref.Ref) ([]string, error) {
+	base, ok := fsBase(s)
 	if !ok {
-		return rd.walkChildren(folderPath(r))
+		return rd.walkChildren(s, folderPath(r))
 	}
 	// r.Repo is a validated repo name: no empty, "." or ".." segment.
 	entries, err := os.ReadDir(filepath.Join(base, "refs", filepath.FromSlash(r.Repo), "-"))
@@ -98,7 +112,8 @@ func (rd *reader) repoFolders(r ref.Ref) ([]string, error) {
 	return out, nil
 }
 
-// fsBase returns the folder of the filesystem store holding state refs.
+// fsBase returns the folder of a filesystem store (the state store of a
+// combined store, which refs without marker are routed to).
 func fsBase(s store.Store) (string, bool) {
 	switch s := s.(type) {
 	case *store.FS:
@@ -109,13 +124,13 @@ func fsBase(s store.Store) (string, bool) {
 	return "", false
 }
 
-// walkChildren lists the folders below p by matching every stored ref under
-// it: the slow path for the parts of repo names.
-func (rd *reader) walkChildren(p string) ([]string, error) {
+// walkChildren lists the folders below p in s by matching every stored ref
+// under it: the slow path for the parts of repo names.
+func (rd *reader) walkChildren(s store.Store, p string) ([]string, error) {
 	if p == "" || !validPath(p) {
 		return nil, nil
 	}
-	refs, err := rd.s.Match(rd.ctx, []string{p + "/**"}, false)
+	refs, err := s.Match(rd.ctx, []string{p + "/**"}, false)
 	if err != nil {
 		return nil, err
 	}

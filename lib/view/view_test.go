@@ -170,7 +170,7 @@ func TestPages(t *testing.T) {
 		}, excludes: []string{"Releases"}},
 		{name: "package", path: "/ref/" + fe, code: 200, contains: []string{
 			"Releases", `href="/ref/` + fe + `/@1"`, "2025-06-02 09:01:40 UTC", "Deployments",
-			`href="/ref/@/environment/staging"`,
+			`href="/ref/@/environment/staging"`, `href="/ref/` + fe + `/&#43;"`,
 		}, excludes: []string{"No document here"}},
 		{name: "fragment", path: "/ref/" + fe + "/@1%23package/phases/1/name", code: 200, contains: []string{
 			`<span class="s">&#34;staging&#34;</span>`, `<span class="here">#package/phases/1/name</span>`,
