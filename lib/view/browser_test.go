@@ -71,9 +71,7 @@ func TestBrowser(t *testing.T) {
 	// Follow the frontend's latest release from the packages table.
 	const rel = "/ref/example/-/frontend/release.ocu.star/@1"
 	b.click(b.find(`.packages a[href="` + rel + `"]`))
-	if got := b.path(); got != rel {
-		t.Fatalf("at %s after clicking the release, want %s", got, rel)
-	}
+	b.waitPath(rel)
 	page := b.text(b.find("main"))
 	for _, want := range []string{
 		"complete Release @1 of frontend/release.ocu.star", "Phase staging", "Phase production",
@@ -92,9 +90,7 @@ func TestBrowser(t *testing.T) {
 	// Open the log of the staging deploy.
 	const logs = rel + "/deploy/staging/1/logs"
 	b.click(b.find(`a[href="` + logs + `"]`))
-	if got := b.path(); got != logs {
-		t.Fatalf("at %s after clicking the log, want %s", got, logs)
-	}
+	b.waitPath(logs)
 	if got := b.text(b.find("table.log")); !strings.Contains(got, "deploying registry.example.com/frontend:1 to staging") {
 		t.Errorf("the log shows %q", got)
 	}
@@ -113,9 +109,7 @@ func TestBrowser(t *testing.T) {
 	// The search box finds refs.
 	b.typeText(b.find(`header input[name="glob"]`), "**/deploy/production")
 	b.click(b.find("header form.search button"))
-	if got := b.path(); got != "/match/**/deploy/production" {
-		t.Errorf("at %s after searching", got)
-	}
+	b.waitPath("/match/**/deploy/production")
 	if got := b.text(b.find("ul.refs")); !strings.Contains(got, "example/-/backend/release.ocu.star/@1/deploy/production") {
 		t.Errorf("matches: %q", got)
 	}
@@ -123,8 +117,9 @@ func TestBrowser(t *testing.T) {
 	// Auto-refresh, offered while work runs.
 	b.open(srv.URL + "/")
 	b.click(b.find("a.refresh"))
-	if got := b.text(b.find("a.refresh")); got != "Auto-refresh: on" || !strings.HasSuffix(b.url(), "/?refresh=1") {
-		t.Errorf("after the toggle: %q at %s", got, b.url())
+	b.waitURL(func(u string) bool { return strings.HasSuffix(u, "/?refresh=1") })
+	if got := b.text(b.find("a.refresh")); got != "Auto-refresh: on" {
+		t.Errorf("after the toggle: %q", got)
 	}
 	b.close()
 
@@ -287,6 +282,38 @@ func (s *session) path() string {
 		s.t.Fatal(err)
 	}
 	return u.Path
+}
+
+// waitPath waits until the page shown is at path want: a click starts a
+// navigation the browser may finish after the click returns (a form's
+// submission, a redirect).
+func (s *session) waitPath(want string) {
+	s.t.Helper()
+	s.waitURL(func(u string) bool {
+		p, err := url.Parse(u)
+		return err == nil && p.Path == want
+	})
+}
+
+// waitURL waits until the URL of the page shown satisfies ok, and for the
+// page to be loaded.
+func (s *session) waitURL(ok func(string) bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		u := s.url()
+		if ok(u) {
+			var state string
+			s.do(http.MethodPost, "/execute/sync", map[string]any{"script": "return document.readyState", "args": []any{}}, &state)
+			if state == "complete" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("still at %s", u)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func (s *session) title() string {
