@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // newChain adds chain k of work item w to b: the chain document, its pending
@@ -67,18 +68,30 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 	down := chain.Type == "down"
 	lbl := label(f, down)
 
-	// Start, committed before any code runs.
+	// Start, committed before any code runs. It claims the function: the
+	// commit fails if the function changed since it was read (another
+	// runner sharing a git store claimed or finished it first).
+	stored, _, err := e.getValue(ctx, f.fnRef())
+	if err != nil {
+		return false, err
+	}
 	started := e.Now()
 	fdoc.Current.Status = StatusRunning
 	fdoc.Current.Runner = &Runner{Host: e.host, Pid: e.pid, Started: timestamp(started)}
 	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: timestamp(started)})
 	b := newBatch("function started " + f.fnRef())
+	if r, ok := b.parse(f.fnRef()); ok {
+		b.tx.Expect(r, stored)
+	}
 	b.put(f.fnRef(), fdoc)
 	e.swapStatus(b, f.fnRef(), StatusRunning, StatusPending)
 	if f.fn == 1 && f.typ == "deploy" && !down {
 		b.put(f.intent(), DeployIntent{Type: "", Release: f.releaseRef(), Input: fdoc.Current.Inputs})
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commitBatch(ctx, b); store.CodeOf(err) == store.EConflict {
+		e.progress.line("%s: claimed by another runner", lbl)
+		return false, nil
+	} else if err != nil {
 		return false, err
 	}
 	e.progress.line("%s: pending -> running", lbl)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,7 @@ const (
 	OpDelete
 	OpLink
 	OpUnlink
+	OpExpect
 )
 
 // Op is one write operation of a transaction.
@@ -26,7 +28,7 @@ type Op struct {
 	Kind       OpKind
 	Ref        ref.Ref // the document (Put, Delete) or the link (Link, Unlink)
 	Target     ref.Ref // Link only
-	Value      any     // Put only: any JSON-encodable value
+	Value      any     // Put: any JSON-encodable value; Expect: the value expected, nil for nothing stored
 	CreateOnly bool    // Put only: fail with E_CONFLICT when anything is stored at Ref
 	MissingOK  bool    // Delete only: nothing stored is not an error
 }
@@ -42,6 +44,8 @@ func (op Op) String() string {
 		return "link " + op.Ref.String() + " -> " + op.Target.String()
 	case OpUnlink:
 		return "unlink " + op.Ref.String()
+	case OpExpect:
+		return "expect " + op.Ref.String()
 	}
 	return fmt.Sprintf("op(%d) %s", op.Kind, op.Ref)
 }
@@ -90,6 +94,15 @@ func (tx *Tx) Link(link, target ref.Ref) *Tx {
 // Unlink removes the link stored at link, if any.
 func (tx *Tx) Unlink(link ref.Ref) *Tx {
 	tx.Ops = append(tx.Ops, Op{Kind: OpUnlink, Ref: link})
+	return tx
+}
+
+// Expect makes the transaction fail with E_CONFLICT unless the document
+// stored at exactly r equals v when it commits (v nil: nothing stored). A
+// store that replays the transaction on newer content (git) checks it
+// again, so a writer can claim work: whoever changed it first wins.
+func (tx *Tx) Expect(r ref.Ref, v any) *Tx {
+	tx.Ops = append(tx.Ops, Op{Kind: OpExpect, Ref: r, Value: v})
 	return tx
 }
 
@@ -152,6 +165,10 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 			links = append(links, pending{p, op.Target.String()})
 		case OpUnlink:
 			if err := ev.remove(p, true, true); err != nil {
+				return nil, opError(op, err)
+			}
+		case OpExpect:
+			if err := ev.expect(p, op.Value); err != nil {
 				return nil, opError(op, err)
 			}
 		default:
@@ -333,6 +350,43 @@ func (ev *evaluation) link(l ref.Ref, target string) error {
 	}
 	ev.set(p, &object{kind: kindLink, body: linkBody(target), target: target})
 	return nil
+}
+
+// expect checks the object at p against v (nil: nothing stored).
+func (ev *evaluation) expect(p string, v any) error {
+	cur, err := ev.get(p)
+	if err != nil {
+		return err
+	}
+	changed := errorf(EConflict, "changed by another writer")
+	switch {
+	case v == nil && cur == nil:
+		return nil
+	case v == nil || cur == nil || cur.isLink():
+		return changed
+	}
+	want, err := canonical(v)
+	if err != nil {
+		return err
+	}
+	got, err := canonical(json.RawMessage(cur.body))
+	if err != nil || !bytes.Equal(got, want) {
+		return changed
+	}
+	return nil
+}
+
+// canonical encodes a JSON value compactly with object keys sorted.
+func canonical(v any) ([]byte, error) {
+	raw, err := marshalValue(v)
+	if err != nil {
+		return nil, err
+	}
+	generic, err := DecodeValue(raw)
+	if err != nil {
+		return nil, err
+	}
+	return marshalValue(generic)
 }
 
 func (ev *evaluation) dropBackref(target, link string) error {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Corrupt", func(t *testing.T) { testCorrupt(t, open) })
 	t.Run("Children", func(t *testing.T) { testChildren(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open) })
+	t.Run("Expect", func(t *testing.T) { testExpect(t, open) })
 }
 
 // R parses a ref or fails the test.
@@ -580,4 +581,25 @@ func testConcurrent(t *testing.T, open Opener) {
 	if got := match(t, s, false, "+/custom/k*"); len(got) != len(errs) {
 		t.Errorf("%d documents landed, want %d: %v", len(got), len(errs), got)
 	}
+}
+
+func testExpect(t *testing.T, open Opener) {
+	s, _ := open(t, nil)
+	defer s.Close()
+	commit(t, s, store.NewTx("seed").Put(R(t, "+/custom/claim"), J(t, `{"status":"pending","n":1}`)))
+	// The expected value matches: the transaction commits.
+	commit(t, s, store.NewTx("claim").
+		Expect(R(t, "+/custom/claim"), J(t, `{"n":1,"status":"pending"}`)).
+		Put(R(t, "+/custom/claim"), J(t, `{"status":"running","n":1}`)))
+	wantValue(t, s, "+/custom/claim#status", `"running"`)
+	// It changed meanwhile: nothing is written.
+	err := s.Commit(context.Background(), store.NewTx("late claim").
+		Expect(R(t, "+/custom/claim"), J(t, `{"status":"pending","n":1}`)).
+		Put(R(t, "+/custom/claim"), J(t, `{"status":"mine"}`)))
+	wantErr(t, err, store.EConflict, "changed by another writer")
+	wantValue(t, s, "+/custom/claim#status", `"running"`)
+	// Nothing stored is expected with nil.
+	commit(t, s, store.NewTx("absent").Expect(R(t, "+/custom/none"), nil).Put(R(t, "+/custom/none"), 1))
+	err = s.Commit(context.Background(), store.NewTx("absent again").Expect(R(t, "+/custom/none"), nil))
+	wantErr(t, err, store.EConflict, "")
 }
