@@ -23,12 +23,6 @@ type gitTree struct {
 // rootTree returns the root tree; the caller holds mu.
 func (t *gitTree) rootTree() plumbing.Hash { return t.root }
 
-func (t *gitTree) setRoot(h plumbing.Hash) {
-	t.mu.Lock()
-	t.root = h
-	t.mu.Unlock()
-}
-
 // readLock takes mu for reading around one read operation.
 func (t *gitTree) readLock() (func(), error) {
 	t.mu.RLock()
