@@ -12,20 +12,26 @@ import (
 	"github.com/ocu-team/ocu/lib/view"
 )
 
-// generated returns a handler on a store written by storegen, opened anew
-// for every request (as ocu-view does when its session is older than a few
-// seconds: no link check cached).
+// generated returns a handler on a state store written by storegen and an
+// empty intent store, opened anew for every request (as ocu-view does when
+// its session is older than a few seconds: no link check cached).
 func generated(tb testing.TB, packages, releases int) http.Handler {
 	tb.Helper()
-	dir := tb.TempDir()
+	dir, intentDir := tb.TempDir(), tb.TempDir()
 	if _, err := storegen.Generate(dir, packages, releases); err != nil {
 		tb.Fatal(err)
 	}
 	h, err := view.New(view.Options{Open: func(context.Context) (store.Store, func(), error) {
-		s, err := store.OpenFS(dir, store.FSOptions{})
+		state, err := store.OpenFS(dir, store.FSOptions{})
 		if err != nil {
 			return nil, nil, err
 		}
+		intent, err := store.OpenFS(intentDir, store.FSOptions{})
+		if err != nil {
+			state.Close()
+			return nil, nil, err
+		}
+		s := store.NewCombined(state, intent)
 		return s, func() { s.Close() }, nil
 	}})
 	if err != nil {
