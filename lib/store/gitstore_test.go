@@ -727,3 +727,33 @@ func TestGitFileURL(t *testing.T) {
 		t.Errorf("read back through the path: %v", v)
 	}
 }
+
+// TestGitCreateRace: writers that all find the branch missing create it at
+// once; one root commit wins and every write lands on top of it.
+func TestGitCreateRace(t *testing.T) {
+	remote := newRemote(t)
+	const writers = 4
+	stores := make([]*store.Git, writers)
+	for i := range stores {
+		stores[i] = openGit(t, gitOptions(t, remote, "state"))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Commit(ctx, store.NewTx("w").Put(storetest.R(t, fmt.Sprintf("+/custom/w%d", i)), i)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	if roots := strings.Fields(gitCLI(t, remote, "rev-list", "--max-parents=0", "state")); len(roots) != 1 {
+		t.Errorf("%d root commits", len(roots))
+	}
+	got, err := openGit(t, gitOptions(t, remote, "state")).Match(ctx, []string{"+/custom/*"}, false)
+	if err != nil || len(got) != writers {
+		t.Errorf("landed: %v, %v", got, err)
+	}
+	fsck(t, remote)
+}
