@@ -334,16 +334,20 @@ func (g *Git) tag(ctx context.Context, name string) (plumbing.Hash, bool, error)
 	refName := plumbing.NewTagReferenceName(name)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	how := unix.LOCK_EX
+	if g.opts.Offline {
+		how = unix.LOCK_SH
+	}
+	unlock, err := g.lock(how)
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	defer unlock()
 	h, ok, err := g.repo.ref(refName)
 	if err != nil {
 		return plumbing.ZeroHash, false, err
 	}
 	if !g.opts.Offline {
-		unlock, err := g.lock(unix.LOCK_EX)
-		if err != nil {
-			return plumbing.ZeroHash, false, err
-		}
-		defer unlock()
 		var remoteTag plumbing.Hash
 		_, err = g.remote.fetch(ctx, g.repo, func(adv advertised) []plumbing.Hash {
 			remoteTag = adv.refs[refName.String()]
