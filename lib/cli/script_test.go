@@ -2,11 +2,13 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,20 +51,75 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/script/*.txtar: the tools end to end, through
-// real processes, pipes included.
+// real processes, pipes included, on filesystem stores.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
+	testscript.Run(t, scriptParams("fs", "testdata/script", nil))
+}
+
+// TestScriptsOnGit runs the release and apply scripts again with the
+// example fixture's state and intent stores on git (local bare remotes):
+// the engine behaves the same on both stores.
+func TestScriptsOnGit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: every engine step is a git commit and push")
+	}
+	var files []string
+	for _, pattern := range []string{"release*.txtar", "apply*.txtar"} {
+		m, err := filepath.Glob(filepath.Join("testdata", "script", pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	testscript.Run(t, scriptParams("git", "", files))
+}
+
+// scriptParams configures testscript for stores of the kind "fs" or "git":
+// the fixture's repo.ocu.star reads OCU_TEST_STORE, and [gitstore] is true
+// on git.
+func scriptParams(kind, dir string, files []string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
+		Files:               files,
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"cmpobject": cmpObject,
 			"fixture":   fixture,
+			"stored":    stored,
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "gitstore" {
+				return kind == "git", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("OCUROOT_HOME", env.WorkDir+"/.ocuroot-home")
+			env.Setenv("OCU_TEST_STORE", kind)
+			env.Setenv("REMOTES", env.WorkDir)
 			return nil
 		},
-	})
+	}
+}
+
+// stored checks with ocu-match that a document or link is stored at each
+// ref; negated, that nothing is stored at or below any of them.
+func stored(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: [!] stored REF...")
+	}
+	for _, r := range args {
+		if err := ts.Exec("ocu-match", r, r+"/**"); err != nil {
+			ts.Fatalf("ocu-match %s: %v", r, err)
+		}
+		out := strings.Split(strings.TrimSpace(ts.ReadFile("stdout")), "\n")
+		switch {
+		case !neg && !slices.Contains(out, r):
+			ts.Fatalf("%s is not stored", r)
+		case neg && out[0] != "":
+			ts.Fatalf("%s: stored %s", r, out[0])
+		}
+	}
 }
 
 // cmpObject compares a store object with a txtar file. Store objects end
@@ -101,6 +158,11 @@ func fixture(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return strings.TrimSpace(string(out))
+	}
+	if ts.Getenv("OCU_TEST_STORE") == "git" {
+		for _, remote := range []string{"state.git", "intent.git"} {
+			git("init", "-q", "--bare", filepath.Join(ts.Getenv("REMOTES"), remote))
+		}
 	}
 	git("init", "-q", ".")
 	git("remote", "add", "origin", "https://github.com/example/example.git")
