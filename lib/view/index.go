@@ -114,12 +114,12 @@ func (rq *request) index() {
 func (rd *reader) fillRow(row *pkgRow) {
 	if n := row.Latest(); n != "" {
 		row.LatestRef = row.Ref + "/@" + n
-		m, err := rd.releaseMarkers(row.LatestRef)
+		status, err := rd.releaseStatusByFolders(row.LatestRef)
 		if err != nil {
 			row.Err = err.Error()
 			return
 		}
-		row.Status = rd.releaseStatus(m, row.LatestRef)
+		row.Status = status
 	}
 	deps, err := rd.deployments(row.pkg)
 	if err != nil {

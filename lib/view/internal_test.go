@@ -1,15 +1,18 @@
 package view
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 func TestPretty(t *testing.T) {
@@ -171,4 +174,68 @@ func TestFolderRef(t *testing.T) {
 			t.Errorf("folderRef(%q) = %q", in, r.String())
 		}
 	}
+}
+
+// TestReleaseStatus checks the release status rule (engine.md §7) as the
+// release page computes it (one walk) and as the index does (folder
+// listings).
+func TestReleaseStatus(t *testing.T) {
+	const rel = "example/-/p.ocu.star/@1"
+	tests := []struct {
+		name    string
+		markers []string // OWNER/status/NAME below rel, each written at its index
+		want    string
+	}{
+		{"no work", nil, "complete"},
+		{"all complete", []string{"call/build/1/status/complete", "deploy/prod/1/status/complete"}, "complete"},
+		{"one pending", []string{"call/build/1/status/complete", "deploy/prod/1/status/pending"}, "pending"},
+		{"failed wins over pending", []string{"deploy/a/1/status/failed", "deploy/b/1/status/pending"}, "failed"},
+		{"a later run fixed it", []string{"deploy/prod/1/status/failed_retried", "deploy/prod/2/status/complete"}, "complete"},
+		{"run 10 is later than run 9", []string{"deploy/prod/9/status/complete", "deploy/prod/10/status/failed"}, "failed"},
+		{"cancelled counts as done", []string{"deploy/prod/1/status/cancelled"}, "complete"},
+		{"running function", []string{
+			"deploy/prod/1/status/pending", "deploy/prod/1/functions/1/status/running", "deploy/a/1/status/failed",
+		}, "running"},
+		{"running in an older pending chain", []string{
+			"deploy/prod/1/status/pending", "deploy/prod/1/functions/1/status/running", "deploy/prod/2/status/pending",
+		}, "running"},
+		{"several markers: the latest time", []string{"deploy/prod/1/status/pending", "deploy/prod/1/status/complete"}, "complete"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := store.OpenFS(t.TempDir(), store.FSOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			tx := store.NewTx("test").Put(mustParse(t, rel), map[string]any{})
+			for i, m := range tt.markers {
+				at := time.Date(2025, 1, 1, 0, 0, i, 0, time.UTC).Format(time.RFC3339Nano)
+				tx.Put(mustParse(t, rel+"/"+m), map[string]any{"time": at})
+			}
+			if err := s.Commit(context.Background(), tx); err != nil {
+				t.Fatal(err)
+			}
+			rd := &reader{ctx: context.Background(), s: s}
+			m, err := rd.releaseMarkers(rel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rd.releaseStatus(m, rel); got != tt.want {
+				t.Errorf("releaseStatus = %s, want %s", got, tt.want)
+			}
+			if got, err := rd.releaseStatusByFolders(rel); got != tt.want || err != nil {
+				t.Errorf("releaseStatusByFolders = %s, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, s string) ref.Ref {
+	t.Helper()
+	r, err := ref.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -326,6 +326,75 @@ func (rd *reader) releaseStatus(m markers, rel string) string {
 	return statusComplete
 }
 
+// statusName returns the status of owner from the names in its status
+// folder, reading the markers' times only when a writer left several.
+func (rd *reader) statusName(owner string) string {
+	names, err := rd.children(owner + "/status")
+	switch {
+	case err != nil || len(names) == 0:
+		return ""
+	case len(names) == 1:
+		return names[0]
+	}
+	return rd.latestMarker(owner, names).Status
+}
+
+// releaseStatusByFolders is releaseStatus read through folder listings
+// instead of a walk of the release, for pages that need only the status:
+// the latest chain of each work item gives failed, pending or complete, and
+// the functions of pending chains tell whether one runs (a running
+// function's chain is pending until its last function finishes).
+func (rd *reader) releaseStatusByFolders(rel string) (string, error) {
+	failed, pending := false, false
+	for _, typ := range []string{ref.TypeCall, ref.TypeDeploy} {
+		items, err := rd.children(rel + "/" + typ)
+		if err != nil {
+			return "", err
+		}
+		for _, name := range items {
+			item := rel + "/" + typ + "/" + name
+			runs, err := rd.children(item)
+			if err != nil {
+				return "", err
+			}
+			latest, latestStatus := "", ""
+			for _, k := range runs {
+				if !isNumber(k) {
+					continue
+				}
+				chain := item + "/" + k
+				st := rd.statusName(chain)
+				if st == statusPending && rd.anyRunning(chain) {
+					return statusRunning, nil
+				}
+				if latest == "" || compareNumbers(k, latest) > 0 {
+					latest, latestStatus = k, st
+				}
+			}
+			failed = failed || latestStatus == statusFailed
+			pending = pending || latestStatus == statusPending
+		}
+	}
+	switch {
+	case failed:
+		return statusFailed, nil
+	case pending:
+		return statusPending, nil
+	}
+	return statusComplete, nil
+}
+
+// anyRunning reports whether a function of chain is running.
+func (rd *reader) anyRunning(chain string) bool {
+	ids, _ := rd.children(chain + "/functions")
+	for _, id := range ids {
+		if isNumber(id) && rd.statusName(chain+"/functions/"+id) == statusRunning {
+			return true
+		}
+	}
+	return false
+}
+
 // liveStatus reports whether a status means work is still to be done.
 func liveStatus(status string) bool { return status == statusPending || status == statusRunning }
 
