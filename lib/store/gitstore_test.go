@@ -463,6 +463,40 @@ func TestGitKeptChanges(t *testing.T) {
 		}
 		fsck(t, remote)
 	})
+	t.Run("a kept claim is checked again", func(t *testing.T) {
+		for _, other := range []bool{false, true} {
+			remote := newRemote(t)
+			o := gitOptions(t, remote, "state")
+			set(t, openGit(t, o), "+/custom/job", "pending")
+			job := storetest.R(t, "+/custom/job")
+			writeHook(t, remote, "exit 1")
+			err := openGit(t, o).Commit(ctx, store.NewTx("claim").Expect(job, "pending").Put(job, "mine"))
+			if store.CodeOf(err) != store.EGitPush {
+				t.Fatalf("got %v", err)
+			}
+			writeHook(t, remote, "")
+			want := "mine"
+			if other { // another machine claims it meanwhile
+				set(t, openGit(t, gitOptions(t, remote, "state")), "+/custom/job", "theirs")
+				want = "theirs"
+			}
+			var warnings []string
+			o.Warn = func(msg string) { warnings = append(warnings, msg) }
+			s := openGit(t, o)
+			if v := value(t, s, "+/custom/job"); v != want {
+				t.Errorf("other %v: job = %v, want %v", other, v, want)
+			}
+			repo := filepath.Join(s.CacheDir(), "repo")
+			aside := gitCLI(t, repo, "for-each-ref", "--format=%(refname)", "refs/ocu/")
+			if other && (len(warnings) != 1 || !strings.Contains(warnings[0], "no longer applies (+/custom/job: changed by another writer)") ||
+				!strings.HasPrefix(aside, "refs/ocu/conflicted/")) {
+				t.Errorf("a lost claim: warnings %q, refs %q", warnings, aside)
+			}
+			if !other && (len(warnings) != 0 || aside != "") {
+				t.Errorf("warnings %q, refs %q", warnings, aside)
+			}
+		}
+	})
 	t.Run("pushed but not recorded", func(t *testing.T) {
 		// A writer killed after the remote took its push and before it
 		// recorded it: the kept commit is already on the remote.

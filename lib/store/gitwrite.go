@@ -471,10 +471,20 @@ func (g *Git) setAside(k keptChange, why error) (plumbing.Hash, bool, error) {
 }
 
 // txFromCommit rebuilds the transaction of a kept commit from its message
-// (one line per operation) and its tree (the documents' bodies).
+// (one line per operation), its tree (the documents' bodies) and its
+// parent's tree (what an expectation expected: the content the transaction
+// was last evaluated against).
 func (g *Git) txFromCommit(kc *commitInfo) (*Tx, error) {
 	subject, body, _ := strings.Cut(kc.message, "\n")
 	tx := NewTx(strings.TrimPrefix(subject, "ocu: "))
+	parentTree := plumbing.ZeroHash
+	if len(kc.parents) > 0 {
+		pc, err := g.repo.commit(kc.parents[0])
+		if err != nil {
+			return nil, err
+		}
+		parentTree = pc.tree
+	}
 	for line := range strings.SplitSeq(body, "\n") {
 		verb, arg, _ := strings.Cut(line, " ")
 		switch verb {
@@ -528,6 +538,24 @@ func (g *Git) txFromCommit(kc *commitInfo) (*Tx, error) {
 				return nil, err
 			}
 			tx.Unlink(r)
+		case "expect":
+			r, err := ref.Parse(arg)
+			if err != nil {
+				return nil, err
+			}
+			data, err := g.repo.fileAt(parentTree, objectPath(r.String()))
+			switch {
+			case errors.Is(err, errNoObject):
+				tx.Expect(r, nil)
+			case err != nil:
+				return nil, err
+			default:
+				o, err := decodeObject(objectPath(r.String()), data)
+				if err != nil {
+					return nil, err
+				}
+				tx.Expect(r, json.RawMessage(o.body))
+			}
 		default:
 			return nil, fmt.Errorf("unknown operation line %q", line)
 		}
