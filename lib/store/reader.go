@@ -444,7 +444,7 @@ func (rd *reader) Children(ctx context.Context, r ref.Ref) ([]string, error) {
 	if r.IsRelative() {
 		return nil, errors.New("the store needs an absolute ref")
 	}
-	p := r.Doc().String()
+	p := strings.TrimSuffix(r.Doc().String(), "/") // a repo, "R/-/", is the folder R/-
 	if r.IsZero() {
 		p = ""
 	}

@@ -4,9 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -65,9 +62,6 @@ func (rd *reader) children(p string) ([]string, error) {
 			break
 		}
 		list, err := s.Children(rd.ctx, r)
-		if err != nil && isRepoLevel(r) {
-			list, err = rd.repoFolders(s, r)
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -84,44 +78,6 @@ func (rd *reader) children(p string) ([]string, error) {
 // isRepoLevel reports whether r is a repo, "R/-/".
 func isRepoLevel(r ref.Ref) bool {
 	return !r.Global && r.Repo != "" && r.File == "" && r.Marker == ref.NoMarker && r.Type == ""
-}
-
-// repoFolders lists the folders of a repo, "R/-/…". It stands in for
-// store.Children, which refuses the repo level (the canonical form of "R/-/"
-// ends in '/', which its path check rejects): a filesystem store's folder
-// is listed directly, names only, and any other store is walked.
-func (rd *reader) repoFolders(s store.Store, r ref.Ref) ([]string, error) {
-	base, ok := fsBase(s)
-	if !ok {
-		return rd.walkChildren(s, folderPath(r))
-	}
-	// r.Repo is a validated repo name: no empty, "." or ".." segment.
-	entries, err := os.ReadDir(filepath.Join(base, "refs", filepath.FromSlash(r.Repo), "-"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && e.Name()[0] != '.' {
-			out = append(out, r.Repo+"/-/"+e.Name())
-		}
-	}
-	return out, nil
-}
-
-// fsBase returns the folder of a filesystem store (the state store of a
-// combined store, which refs without marker are routed to).
-func fsBase(s store.Store) (string, bool) {
-	switch s := s.(type) {
-	case *store.FS:
-		return s.Base(), true
-	case *store.Combined:
-		return fsBase(s.State)
-	}
-	return "", false
 }
 
 // walkChildren lists the folders below p in s by matching every stored ref

@@ -23,6 +23,7 @@ import (
 	"github.com/ocu-team/ocu/lib/cli/get"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/set"
+	"github.com/ocu-team/ocu/lib/cli/view"
 )
 
 // runFunc runs a tool under a program name.
@@ -43,6 +44,7 @@ func commands() map[string]map[string]verb {
 			"delete": {delete.Run, "delete intent at REF (ocu-delete)"},
 			"apply":  {stateApply, "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
 			"diff":   {stateDiff, "list the intent refs that differ from state (ocu-apply --dry-run)"},
+			"view":   {view.Run, "serve the web UI of state (ocu-view)"},
 		},
 		"release": {
 			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},

@@ -557,6 +557,13 @@ func testChildren(t *testing.T, open Opener) {
 	if diff := cmp.Diff([]string{"@", "example"}, got); diff != "" {
 		t.Errorf("top level (-want +got):\n%s", diff)
 	}
+	got, err = s.Children(context.Background(), R(t, "example/-/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"example/-/frontend"}, got); diff != "" {
+		t.Errorf("repo level (-want +got):\n%s", diff)
+	}
 }
 
 func testConcurrent(t *testing.T, open Opener) {
