@@ -175,14 +175,11 @@ func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur workRef, reason
 		return workRef{}, "", err
 	}
 	item := cur.withChain(0)
-	latest, err := e.latestChains(ctx, item.releaseRef())
+	c, found, err := e.latestChain(ctx, item)
 	if err != nil {
 		return workRef{}, "", err
 	}
-	for _, c := range latest {
-		if c.item.item() != item.item() || !c.down {
-			continue
-		}
+	if found && c.down {
 		switch c.status {
 		case StatusPending:
 			return workRef{}, "", nil // a teardown is already pending or running

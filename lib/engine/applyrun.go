@@ -21,6 +21,11 @@ type ApplyOptions struct {
 // ApplyResult says how an Apply went.
 type ApplyResult struct {
 	Failed bool // an intent failed to apply, a function failed, or a release could not be loaded
+
+	// last is the scan of the final round; settled means that round
+	// changed nothing, so the scan still describes the stores.
+	last    *scan
+	settled bool
 }
 
 // Apply makes state follow intent (engine.md §11.6): round after round it
@@ -79,9 +84,11 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 		}
 		res.Failed = res.Failed || ran.failed > 0
 		if !active && created == 0 && ran.ran == 0 {
+			res.settled = true
 			break
 		}
 	}
+	res.last = s
 	if !o.NoContinue {
 		if err := e.printWaiting(ctx, rels...); err != nil {
 			return res, err
@@ -132,4 +139,14 @@ func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first b
 // expired reports whether the deadline has passed.
 func (e *Engine) expired() bool {
 	return !e.Deadline.IsZero() && time.Now().After(e.Deadline)
+}
+
+// OutstandingAfter lists the work waiting for other commits once Apply is
+// done (for triggers), reusing its last walk of the stores when that round
+// changed nothing.
+func (e *Engine) OutstandingAfter(ctx context.Context, res ApplyResult) ([]Outstanding, error) {
+	if res.settled && res.last != nil {
+		return e.outstanding(ctx, res.last, false)
+	}
+	return e.Outstanding(ctx, false)
 }

@@ -297,31 +297,23 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 			return p, nil // action "": already applied
 		}
 	}
-	latest, err := e.latestChains(ctx, p.item.releaseRef())
-	if err != nil {
+	p.action = "create"
+	c, found, err := e.latestChain(ctx, p.item)
+	if err != nil || !found || c.down {
+		return p, err
+	}
+	var f1 Function
+	if _, err := e.get(ctx, c.item.withChain(c.k).withFn(1).fnRef(), &f1); err != nil {
 		return nil, err
 	}
-	for _, c := range latest {
-		if c.item.item() != p.item.item() || c.down {
-			continue
-		}
-		var f1 Function
-		if _, err := e.get(ctx, c.item.withChain(c.k).withFn(1).fnRef(), &f1); err != nil {
-			return nil, err
-		}
-		if !sameInputs(f1.Current.Inputs, p.inputs) {
-			break
-		}
+	if sameInputs(f1.Current.Inputs, p.inputs) {
 		switch c.status {
 		case StatusPending:
 			p.action = "pending"
-			return p, nil
 		case StatusFailed:
 			p.action = "failed"
-			return p, nil
 		}
 	}
-	p.action = "create"
 	return p, nil
 }
 

@@ -26,7 +26,23 @@ type chainInfo struct {
 
 // latestChains returns the latest chain of every work item of a release.
 func (e *Engine) latestChains(ctx context.Context, rel string) ([]chainInfo, error) {
-	refs, err := e.match(ctx, rel+"/{call,deploy}/*/*/status/*")
+	return e.latestChainsMatching(ctx, rel+"/{call,deploy}/*/*/status/*")
+}
+
+// latestChain returns the latest chain of work item w; ok is false when it
+// has none.
+func (e *Engine) latestChain(ctx context.Context, w workRef) (chainInfo, bool, error) {
+	chains, err := e.latestChainsMatching(ctx, w.item()+"/*/status/*")
+	if err != nil || len(chains) == 0 {
+		return chainInfo{}, false, err
+	}
+	return chains[0], true, nil
+}
+
+// latestChainsMatching returns the latest chain of each work item among the
+// chain status markers matching glob.
+func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chainInfo, error) {
+	refs, err := e.match(ctx, glob)
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 }
 
 func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int, error) {
-	cur, f1, inputs, err := e.reconcilable(ctx, link)
+	cur, f1, inputs, err := e.reconcilable(ctx, link, e.deploying)
 	if err != nil || inputs == nil || cur.releaseRef() != rel {
 		return 0, err
 	}
@@ -126,10 +126,18 @@ func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int
 	return 1, nil
 }
 
+// deploying reports whether a chain of any release of w's package to w's
+// environment is pending or running.
+func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
+	busy, err := e.match(ctx, e.pkgRef(w.file)+"/@*/deploy/"+w.name+"/*/status/pending")
+	return len(busy) > 0, err
+}
+
 // reconcilable checks the current deployment behind link (engine.md §11.3):
 // when reconcile would re-run it, it returns the linked chain, its
 // function 1 and the inputs with their new values; inputs is nil otherwise.
-func (e *Engine) reconcilable(ctx context.Context, link string) (workRef, *Function, Inputs, error) {
+// busy tells whether the deployment has a pending or running chain.
+func (e *Engine) reconcilable(ctx context.Context, link string, busy func(context.Context, workRef) (bool, error)) (workRef, *Function, Inputs, error) {
 	target, err := e.resolve(ctx, link)
 	if err != nil || target == "" {
 		return workRef{}, nil, nil, err
@@ -141,8 +149,7 @@ func (e *Engine) reconcilable(ctx context.Context, link string) (workRef, *Funct
 	if intent, err := e.get(ctx, cur.intent(), nil); err != nil || !intent {
 		return cur, nil, nil, err
 	}
-	busy, err := e.match(ctx, e.pkgRef(cur.file)+"/@*/deploy/"+cur.name+"/*/status/pending")
-	if err != nil || len(busy) > 0 {
+	if b, err := busy(ctx, cur); err != nil || b {
 		return cur, nil, nil, err
 	}
 	var f1 Function

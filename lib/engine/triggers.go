@@ -74,11 +74,20 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 			}
 		}
 	}
+	// A deployment is busy while a function of one of its chains is pending
+	// or running; the scan lists those markers.
+	busy := map[string]bool{}
+	for _, m := range append(append([]string(nil), s.pending...), s.running...) {
+		if f, err := parseWorkRef(m[:strings.LastIndex(m, "/status/")]); err == nil && f.typ == "deploy" {
+			busy[f.repo+"/-/"+f.file+" "+f.name] = true
+		}
+	}
+	deploying := func(_ context.Context, w workRef) (bool, error) { return busy[w.repo+"/-/"+w.file+" "+w.name], nil }
 	for _, l := range s.state {
 		if !strings.Contains(l, "/@/deploy/") {
 			continue
 		}
-		cur, _, inputs, err := e.reconcilable(ctx, l)
+		cur, _, inputs, err := e.reconcilable(ctx, l, deploying)
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,7 @@
 // page cache, then for each case run the ocu command and its reference
 // alternately, -runs times each, and report the medians.
 //
-// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch,
+// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch, apply, release,
 // git (git-get, git-commit, git-write: see git.go; they run on a git store of
 // their own, -git-releases releases of 50 packages, about 50,000 documents).
 // Rows over target are reported, not failed: the exit status is 1 only when
@@ -61,7 +61,8 @@ type benchCase struct {
 	maxRatio float64                   // target as ocu/reference; 0 when absolute
 	maxTime  time.Duration             // absolute target; 0 when relative
 
-	setup func() error // run once before the case when it is selected
+	setup    func() error // run once before the case when it is selected
+	teardown func()       // run once after it
 
 	// results
 	ocuMedian, refMedian time.Duration
@@ -81,7 +82,7 @@ func run() int {
 	releases := flag.Int("releases", 60, "releases per package of a generated store")
 	gitReleases := flag.Int("git-releases", 34, "releases per package (of 50) of the git cases' store")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, git (default: all)\n\nflags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, apply, release, git (default: all)\n\nflags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -199,6 +200,9 @@ func run() int {
 			}
 		}
 		measure(c, *runs, env, work)
+		if c.teardown != nil {
+			c.teardown()
+		}
 		if c.ocuErr != nil || c.refErr != nil {
 			failed = true
 		}
@@ -336,6 +340,8 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 	batchNDJSON := filepath.Join(work, "batch.ndjson")
 	batchSrc := filepath.Join(work, "batch-src")   // the files ocu-set should write, below refs/
 	batchCopy := filepath.Join(work, "batch-copy") // where the reference copies them
+	intentDir := filepath.Join(work, "intent")     // deploy intents matching the state
+	releaseRepo := filepath.Join(work, "release-repo")
 
 	return []*benchCase{
 		{
@@ -427,11 +433,134 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 			},
 			maxTime: 2 * time.Second,
 		},
+		batchOnTmpfs(tool, batchNDJSON, batchSrc),
+		{
+			id:    "apply",
+			name:  "`ocu-apply` with nothing to do",
+			tools: []string{"ocu-apply", "ocu-match"},
+			setup: func() error {
+				os.RemoveAll(intentDir)
+				_, err := storegen.GenerateIntent(intentDir, sh.packages, sh.releases)
+				return err
+			},
+			ocu: command{argv: []string{tool("ocu-apply"), "--state-store", base, "--intent-store", intentDir}},
+			ref: command{argv: []string{tool("ocu-match"), "--state-store", base, "--intent-store", intentDir, "**/deploy/production"}},
+			refNote: "one full `ocu-match '**/deploy/production'` scan of the same state and intent stores; the intent store " +
+				"holds the deploy intents the state satisfies (storegen.GenerateIntent)",
+			check: func(out []byte) error {
+				if len(out) > 0 {
+					return fmt.Errorf("ocu-apply had something to do: %.300q", out)
+				}
+				return nil
+			},
+			maxRatio: 1.5,
+		},
+		{
+			id:    "release",
+			name:  "`ocuroot release new`: one build call and 20 deploys",
+			tools: []string{"ocuroot"},
+			setup: func() error { return writeReleaseRepo(tool("ocuroot"), releaseRepo) },
+			ocu: command{argv: []string{tool("ocuroot"), "-C", releaseRepo, "--repo-commit-override", "bench",
+				"release", "new", "--force", "pkg.ocu.star"}},
+			ref:     command{argv: []string{"cat", filepath.Join(releaseRepo, "pkg.ocu.star")}},
+			refNote: "`cat` of the package file (context only); a fresh filesystem store, 20 environments, functions that return at once",
+			check: func(out []byte) error {
+				if !bytes.Contains(out, []byte(": complete\n")) {
+					return fmt.Errorf("the release did not complete: %.500q", out)
+				}
+				return nil
+			},
+			maxTime: 300 * time.Millisecond,
+		},
 	}
 }
 
+// batchOnTmpfs is the batch case again with the store on tmpfs (/dev/shm),
+// where creating files costs little: it shows what ocu-set itself costs
+// when the disk is slow. The reference copies the same files on tmpfs.
+func batchOnTmpfs(tool func(string) string, ndjson, src string) *benchCase {
+	dir := filepath.Join("/dev/shm", fmt.Sprintf("ocu-bench-%d", os.Getpid()))
+	store, copyDir := filepath.Join(dir, "store"), filepath.Join(dir, "copy")
+	batchDir := filepath.Join(store, "refs", "+", "custom", "batch")
+	c := &benchCase{
+		id:    "batch-tmpfs",
+		name:  fmt.Sprintf("`ocu-set` NDJSON batch of %d documents, store on tmpfs", batchSize),
+		tools: []string{"ocu-set"},
+		setup: func() error {
+			if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
+				return fmt.Errorf("no tmpfs at /dev/shm")
+			}
+			return writeBatchFiles(ndjson, src)
+		},
+		ocu: command{
+			argv:      []string{tool("ocu-set"), "--state-store", store},
+			stdinFile: ndjson,
+			prepare:   func() error { return os.RemoveAll(batchDir) },
+		},
+		ref: command{
+			argv: []string{"cp", "-r", filepath.Join(src, "refs"), copyDir},
+			prepare: func() error {
+				if err := os.RemoveAll(copyDir); err != nil {
+					return err
+				}
+				return os.MkdirAll(dir, 0o755)
+			},
+		},
+		refNote: "`cp -r SRC DST` of the same files, both on tmpfs",
+		check: func([]byte) error {
+			return wantFile(filepath.Join(batchDir, "k00000", "@object.json"))
+		},
+		teardown: func() { os.RemoveAll(dir) },
+		maxTime:  2 * time.Second,
+	}
+	return c
+}
+
+// writeReleaseRepo makes the repo of the release case: a filesystem store,
+// 20 environments registered, a package with a build call and a deploy to
+// each environment.
+func writeReleaseRepo(ocuroot, dir string) error {
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var envs strings.Builder
+	envs.WriteString("ocuroot(\"0.3.0\")\n")
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&envs, "register_environment(environment(\"env%02d\", {\"type\": \"t\"}))\n", i)
+	}
+	files := map[string]string{
+		"repo.ocu.star":         "ocuroot(\"0.3.0\")\nrepo_alias(\"bench\")\nstore.set(store.fs(\".store\"))\n",
+		"environments.ocu.star": envs.String(),
+		"pkg.ocu.star": `ocuroot("0.3.0")
+
+def build(ctx):
+    return done(outputs={"image": "registry.example.com/app:1"})
+
+def up(ctx):
+    return done(outputs={"url": "https://" + ctx.inputs.environment["name"] + ".example.com", "image": ctx.inputs.image})
+
+def down(ctx):
+    return done()
+
+call(build, name="build")
+phase("deploy", work=[deploy(environment=e, up=up, down=down, inputs={"image": ref("./call/build#output/image")}) for e in environments()])
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	out, err := exec.Command(ocuroot, "-C", dir, "--repo-commit-override", "bench", "release", "new", "environments.ocu.star").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("registering environments: %v\n%s", err, out)
+	}
+	return nil
+}
+
 // caseIDs are the ids of makeCases, then of gitCases, in order.
-var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "git-get", "git-commit", "git-write"}
+var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "batch-tmpfs", "apply", "release", "git-get", "git-commit", "git-write"}
 
 // selectsFS and selectsGit tell whether ids select a case of the
 // filesystem store or of the git store.

@@ -121,7 +121,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	}
 	s.Unlock()
 	if !o.noContinue && !o.noTrigger && ctx.Err() == nil {
-		pairs, err := s.Engine.Outstanding(ctx, false)
+		pairs, err := s.Engine.OutstandingAfter(ctx, res)
 		if err != nil {
 			return enginecmd.Exit(ctx, t, err)
 		}
