@@ -774,7 +774,9 @@ func TestGitCreateRace(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, writers)
 	for i, s := range stores {
-		wg.Go(func() { errs[i] = s.Commit(ctx, store.NewTx("w").Put(storetest.R(t, fmt.Sprintf("+/custom/w%d", i)), i)) })
+		wg.Go(func() {
+			errs[i] = s.Commit(ctx, store.NewTx("w").Put(storetest.R(t, fmt.Sprintf("+/custom/w%d", i)), i))
+		})
 	}
 	wg.Wait()
 	for i, err := range errs {
