@@ -187,8 +187,8 @@ func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur workRef, reason
 			return workRef{}, fmt.Sprintf("teardown of %s from %s failed; run: ocuroot release retry %s", item.releaseRef(), item.name, item.releaseRef()), nil
 		}
 	}
-	var rel Release
-	if _, err := e.get(ctx, item.releaseRef(), &rel); err != nil {
+	rel, err := e.release(ctx, item.releaseRef())
+	if err != nil {
 		return workRef{}, "", err
 	}
 	down, ok := downFunction(rel.Package, item.name)

@@ -42,8 +42,9 @@ type Engine struct {
 	host     string
 	pid      int
 
-	mu    sync.Mutex
-	evals map[string]*evaluated // "F@N@H" → evaluation used to run functions
+	mu       sync.Mutex
+	evals    map[string]*evaluated // "F@N@H" → evaluation used to run functions
+	releases map[string]*Release   // release documents read, until rewritten
 }
 
 // Options configure New.
@@ -65,6 +66,7 @@ func New(c Config, o Options) *Engine {
 	n.host, _ = os.Hostname()
 	n.pid = os.Getpid()
 	n.evals = map[string]*evaluated{}
+	n.releases = map[string]*Release{}
 	return &n
 }
 
@@ -113,6 +115,36 @@ func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// release reads the document of release rel (R/-/F/@N), cached for the
+// command: only check_envs rewrites it (see forgetRelease).
+func (e *Engine) release(ctx context.Context, rel string) (*Release, error) {
+	e.mu.Lock()
+	doc, ok := e.releases[rel]
+	e.mu.Unlock()
+	if ok {
+		return doc, nil
+	}
+	doc = new(Release)
+	found, err := e.get(ctx, rel, doc)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("release %s not found", rel)
+	}
+	e.mu.Lock()
+	e.releases[rel] = doc
+	e.mu.Unlock()
+	return doc, nil
+}
+
+// forgetRelease drops a cached release document about to be rewritten.
+func (e *Engine) forgetRelease(rel string) {
+	e.mu.Lock()
+	delete(e.releases, rel)
+	e.mu.Unlock()
 }
 
 // getValue reads the value at r (fragment applied, links followed).

@@ -61,8 +61,8 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 	if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
 		return false, err
 	}
-	var rel Release
-	if _, err := e.get(ctx, f.releaseRef(), &rel); err != nil {
+	rel, err := e.release(ctx, f.releaseRef())
+	if err != nil {
 		return false, err
 	}
 	down := chain.Type == "down"

@@ -251,8 +251,8 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 	if res == "" || perr != nil {
 		return nil, fmt.Errorf("release %s not found", relRef)
 	}
-	var rel Release
-	if _, err := e.get(ctx, id.String(), &rel); err != nil {
+	rel, err := e.release(ctx, id.String())
+	if err != nil {
 		return nil, err
 	}
 	env := r.Subpath

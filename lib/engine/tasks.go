@@ -64,6 +64,7 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 	}
 	doc.Package = ev.pkg
 	b.put(rel, doc)
+	e.forgetRelease(rel)
 	b.del(task)
 	if err := e.commitBatch(ctx, b); err != nil {
 		return 0, err

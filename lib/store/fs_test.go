@@ -354,3 +354,21 @@ func TestMatchPruning(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredLiteral(t *testing.T) {
+	tests := map[string]string{
+		"**/deploy/production":          "/deploy/production",
+		"**/functions/*/status/pending": "/status/pending",
+		"example/-/{a,b}/@*/commit/*":   "example/-/",
+		"+/custom/**":                   "+/custom/",
+		"**":                            "",
+		"a\\*b/c":                       "b/c",
+		"x/[ab]cdefgh/y":                "cdefgh/y",
+		"{long-alternative,x}/y":        "/y",
+	}
+	for g, want := range tests {
+		if got := store.RequiredLiteral(g); got != want {
+			t.Errorf("RequiredLiteral(%q) = %q, want %q", g, got, want)
+		}
+	}
+}

@@ -257,7 +257,7 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 	}
 	keep := func(c string) bool {
 		for _, p := range pats {
-			if p.Match(c) {
+			if strings.Contains(c, p.literal) && p.Match(c) {
 				return true
 			}
 		}
@@ -289,16 +289,49 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 	return out, nil
 }
 
-func compileGlobs(globs []string) ([]*glob.Pattern, error) {
-	pats := make([]*glob.Pattern, 0, len(globs))
+// pattern is a compiled glob and a literal every match contains, checked
+// first because it is cheap.
+type pattern struct {
+	*glob.Pattern
+	literal string
+}
+
+func compileGlobs(globs []string) ([]pattern, error) {
+	pats := make([]pattern, 0, len(globs))
 	for _, g := range globs {
 		p, err := ref.CompileGlob(g)
 		if err != nil {
 			return nil, err
 		}
-		pats = append(pats, p)
+		pats = append(pats, pattern{p, requiredLiteral(g)})
 	}
 	return pats, nil
+}
+
+// requiredLiteral returns the longest run of plain characters of a glob
+// outside braces and classes: every string the glob matches contains it.
+func requiredLiteral(g string) string {
+	best, start, depth := "", 0, 0
+	for i := 0; i <= len(g); i++ {
+		if i < len(g) && depth == 0 && !strings.ContainsRune("*?[]{}\\", rune(g[i])) {
+			continue
+		}
+		if depth == 0 && i-start > len(best) {
+			best = g[start:i]
+		}
+		if i < len(g) {
+			switch g[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			case '\\':
+				i++ // the escaped character is not scanned as plain
+			}
+		}
+		start = i + 1
+	}
+	return best
 }
 
 // scope is one subtree a match walks, and which folders below it can hold

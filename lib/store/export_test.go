@@ -1,0 +1,4 @@
+package store
+
+// RequiredLiteral exports requiredLiteral to the tests.
+var RequiredLiteral = requiredLiteral
