@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/ocu-team/ocu/lib/engine"
 )
 
 // Stats describes what Generate wrote.
@@ -159,101 +161,27 @@ func encode(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// Engine documents (engine.md §6), fields in the order the engine writes them.
-
-type fnRef struct {
-	Name string `json:"name"`
-	Pos  string `json:"pos"`
-}
-
-type releaseDoc struct {
-	Commit  string     `json:"commit"`
-	Package packageDoc `json:"package"`
-}
-
-type packageDoc struct {
-	Functions   map[string]functionEntry `json:"functions"`
-	Phases      []phaseDoc               `json:"phases"`
-	Deployments any                      `json:"deployments"` // always null
-}
-
-type functionEntry struct {
-	Function fnRef `json:"function"`
-}
-
-type phaseDoc struct {
-	Name string    `json:"name"`
-	Work []workDoc `json:"work"`
-}
-
-type workDoc struct {
-	Call   *callDoc   `json:"call,omitempty"`
-	Deploy *deployDoc `json:"deploy,omitempty"`
-}
-
-type callDoc struct {
-	Fn     fnRef                 `json:"fn"`
-	Inputs map[string]descriptor `json:"inputs"`
-	Name   string                `json:"name"`
-}
-
-type deployDoc struct {
-	Down        fnRef                 `json:"down"`
-	Environment string                `json:"environment"`
-	Inputs      map[string]descriptor `json:"inputs"`
-	Up          fnRef                 `json:"up"`
-}
-
-type descriptor struct {
-	Default any    `json:"default,omitempty"`
-	Doc     string `json:"doc,omitempty"`
-	Ref     string `json:"ref,omitempty"`
-	Value   any    `json:"value,omitempty"`
-}
-
-type marker struct {
-	Time string `json:"time"`
-}
-
-type chainDoc struct {
-	Type       string         `json:"type"`
-	Release    string         `json:"release"`
-	Entrypoint string         `json:"entrypoint"`
-	Output     map[string]any `json:"output"`
-}
-
-type functionDoc struct {
-	Current current       `json:"current"`
-	History []historyItem `json:"history"`
-}
-
-type current struct {
-	Dependencies []string              `json:"dependencies,omitempty"`
-	Fn           fnRef                 `json:"fn"`
-	ID           string                `json:"id"`
-	Inputs       map[string]descriptor `json:"inputs"`
-	Outputs      map[string]any        `json:"outputs,omitempty"`
-	Runner       *runner               `json:"runner,omitempty"`
-	Status       string                `json:"status"`
-}
-
-type runner struct {
-	Host    string `json:"host"`
-	Pid     int    `json:"pid"`
-	Started string `json:"started"`
-}
-
-type historyItem struct {
-	Status string `json:"status"`
-	Time   string `json:"time"`
-}
-
-type logLine struct {
-	Attributes map[string]string `json:"attributes"`
-	Message    string            `json:"message"`
-	Stream     int               `json:"stream"`
-	Timestamp  string            `json:"timestamp"`
-}
+// The documents are the engine's own types (engine.md §6), so a generated
+// store holds exactly what the engine writes.
+type (
+	fnRef         = engine.FuncID
+	releaseDoc    = engine.Release
+	packageDoc    = engine.Package
+	functionEntry = engine.FunctionEntry
+	phaseDoc      = engine.Phase
+	workDoc       = engine.Work
+	callDoc       = engine.CallWork
+	deployDoc     = engine.DeployWork
+	descriptor    = engine.Descriptor
+	marker        = engine.Marker
+	chainDoc      = engine.Chain
+	functionDoc   = engine.Function
+	current       = engine.FunctionState
+	runner        = engine.Runner
+	historyItem   = engine.HistoryEntry
+	logLine       = engine.LogLine
+	deployIntent  = engine.DeployIntent
+)
 
 // A generated release.
 
@@ -414,11 +342,11 @@ func (r *release) logs(it workItem, k int) []logLine {
 	step := (it.done - it.running) / time.Duration(len(entries)+1)
 	for i, e := range entries {
 		lines[i] = logLine{
-			Attributes: map[string]string{
-				"col":      "5",
-				"filename": r.file,
-				"line":     fmt.Sprint(e.line),
-				"thread":   it.fn,
+			Attributes: engine.LogAttributes{
+				Col:      "5",
+				Filename: r.file,
+				Line:     fmt.Sprint(e.line),
+				Thread:   it.fn,
 			},
 			Message:   e.msg,
 			Stream:    e.stream,
@@ -511,13 +439,6 @@ func (r *release) write(w *writer) {
 			w.link(l, chain)
 		}
 	}
-}
-
-// deployIntent is the document of R/-/F/+/deploy/E (engine.md §6).
-type deployIntent struct {
-	Type    string                `json:"type"`
-	Release string                `json:"release"`
-	Input   map[string]descriptor `json:"input"`
 }
 
 // GenerateIntent writes into base, as an intent store, the deploy intents
