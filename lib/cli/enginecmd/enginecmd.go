@@ -233,20 +233,13 @@ release at the same commit needs --force.
 		c.t.UsageError("expected one package FILE")
 		return c.t.Code()
 	}
-	s, err := c.open(ctx)
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	defer s.Close()
-	file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	failed, err := s.Engine.ReleaseNew(ctx, file, force)
-	if failed {
-		c.t.Raise(cli.ExitFailure)
-	}
-	return c.exit(ctx, err)
+	return c.run(ctx, func(s *Session) (bool, error) {
+		file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return s.Engine.ReleaseNew(ctx, file, force)
+	})
 }
 
 // ReleaseContinue is "ocuroot release continue REF".
@@ -282,33 +275,29 @@ the current commit with failed functions is retried.
 		c.t.UsageError("expected at most one REF")
 		return c.t.Code()
 	}
-	s, err := c.open(ctx)
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	defer s.Close()
-	var rels []string
-	if len(pos) == 1 {
-		rel, err := c.release(ctx, s, pos[0])
-		if err != nil {
-			return c.exit(ctx, err)
+	return c.run(ctx, func(s *Session) (bool, error) {
+		var rels []string
+		if len(pos) == 1 {
+			rel, err := c.release(ctx, s, pos[0])
+			if err != nil {
+				return false, err
+			}
+			rels = []string{rel}
+		} else if found, err := s.Engine.FailedReleasesAtCommit(ctx); err != nil {
+			return false, err
+		} else if rels = found; len(rels) == 0 {
+			return false, fmt.Errorf("no failed functions at commit %s", s.Engine.Commit)
 		}
-		rels = []string{rel}
-	} else if rels, err = s.Engine.FailedReleasesAtCommit(ctx); err != nil {
-		return c.exit(ctx, err)
-	} else if len(rels) == 0 {
-		return c.exit(ctx, fmt.Errorf("no failed functions at commit %s", s.Engine.Commit))
-	}
-	for _, rel := range rels {
-		failed, err := s.Engine.ReleaseRetry(ctx, rel, running)
-		if failed {
-			c.t.Raise(cli.ExitFailure)
+		anyFailed := false
+		for _, rel := range rels {
+			failed, err := s.Engine.ReleaseRetry(ctx, rel, running)
+			anyFailed = anyFailed || failed
+			if err != nil {
+				return anyFailed, err
+			}
 		}
-		if err != nil {
-			return c.exit(ctx, err)
-		}
-	}
-	return c.exit(ctx, nil)
+		return anyFailed, nil
+	})
 }
 
 // WorkContinue is "ocuroot work continue".
@@ -329,19 +318,13 @@ whose inputs and dependencies are ready.
 	if len(pos) > 0 {
 		c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
 	}
-	s, err := c.open(ctx)
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	defer s.Close()
-	did, failures, err := s.Engine.WorkContinue(ctx, maxRounds)
-	if err == nil && !did && s.Interrupted == 0 {
-		fmt.Fprintln(stdout, "No work to continue")
-	}
-	if failures+s.Interrupted > 0 {
-		c.t.Raise(cli.ExitFailure)
-	}
-	return c.exit(ctx, err)
+	return c.run(ctx, func(s *Session) (bool, error) {
+		did, failures, err := s.Engine.WorkContinue(ctx, maxRounds)
+		if err == nil && !did && s.Interrupted == 0 {
+			fmt.Fprintln(stdout, "No work to continue")
+		}
+		return failures+s.Interrupted > 0, err
+	})
 }
 
 // DeployDown is "ocuroot deploy down REF".
@@ -369,20 +352,13 @@ release's down function runs.
 		c.t.Fail(pos[0], err)
 		return c.t.Code()
 	}
-	s, err := c.open(ctx)
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	defer s.Close()
-	abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	failed, err := s.Engine.DeployDown(ctx, abs.String())
-	if failed {
-		c.t.Raise(cli.ExitFailure)
-	}
-	return c.exit(ctx, err)
+	return c.run(ctx, func(s *Session) (bool, error) {
+		abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return s.Engine.DeployDown(ctx, abs.String())
+	})
 }
 
 // withRelease runs fn on the release named by the one REF argument.
@@ -395,16 +371,24 @@ func (c *command) withRelease(ctx context.Context, args []string, fn func(*Sessi
 		c.t.UsageError("expected one REF")
 		return c.t.Code()
 	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		rel, err := c.release(ctx, s, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return fn(s, rel)
+	})
+}
+
+// run opens the session (apply lock taken), runs fn and turns what it
+// reports into the exit code: 1 when fn says work failed.
+func (c *command) run(ctx context.Context, fn func(*Session) (failed bool, err error)) int {
 	s, err := c.open(ctx)
 	if err != nil {
 		return c.exit(ctx, err)
 	}
 	defer s.Close()
-	rel, err := c.release(ctx, s, pos[0])
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	failed, err := fn(s, rel)
+	failed, err := fn(s)
 	if failed {
 		c.t.Raise(cli.ExitFailure)
 	}
@@ -436,16 +420,13 @@ first run. Nothing runs; ocuroot work continue runs it.
 	if _, ok := c.t.Parse(c.fs, args); !ok {
 		return c.t.Code()
 	}
-	s, err := c.open(ctx)
-	if err != nil {
-		return c.exit(ctx, err)
-	}
-	defer s.Close()
-	n, err := s.Engine.Tasks(ctx)
-	if err == nil && n == 0 {
-		fmt.Fprintln(stdout, "No tasks")
-	}
-	return c.exit(ctx, err)
+	return c.run(ctx, func(s *Session) (bool, error) {
+		n, err := s.Engine.Tasks(ctx)
+		if err == nil && n == 0 {
+			fmt.Fprintln(stdout, "No tasks")
+		}
+		return false, err
+	})
 }
 
 // WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
