@@ -125,35 +125,84 @@ func (s *FS) removeJournal(name string) error {
 // apply writes every file of j (idempotent, so a journal can be replayed)
 // and makes them durable.
 func (s *FS) apply(j *journal) error {
-	made := map[string]bool{} // folders known to be real folders below base
-	var synced []string       // files and folders to fsync when syncfs is unavailable
+	var writes []journalFile
+	var synced []string // files and folders to fsync when syncfs is unavailable
 	for _, f := range j.Files {
 		if err := contained(f.Path); err != nil || !(f.Path == versionFile || strings.HasSuffix(f.Path, "/"+objectFile)) {
 			return fmt.Errorf("journal of %s names an invalid path %q", s.tree.base, f.Path)
 		}
-		full := filepath.Join(s.tree.base, f.Path)
-		dir := filepath.Dir(full)
-		if f.Content == nil {
-			if err := s.removeFile(f.Path); err != nil {
-				return err
-			}
-			synced = append(synced, dir)
+		if f.Content != nil {
+			writes = append(writes, f)
 			continue
 		}
-		if err := s.mkdirs(filepath.Dir(f.Path), made); err != nil {
+		// Deletions first, one by one: pruning empty folders must not race
+		// with writes below them.
+		if err := s.removeFile(f.Path); err != nil {
 			return err
 		}
-		tmp, err := writeTemp(dir, []byte(*f.Content), false)
-		if err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, full); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		synced = append(synced, full, dir)
+		synced = append(synced, filepath.Dir(filepath.Join(s.tree.base, f.Path)))
+	}
+	// Writes go to distinct paths, so large transactions write in parallel:
+	// creating files is I/O the file system can overlap.
+	workers := 1
+	if len(writes) > parallelWrites {
+		workers = 8
+	}
+	var (
+		mu   sync.Mutex
+		made = map[string]bool{} // folders known to be real folders below base
+		errs = make([]error, workers)
+		wg   sync.WaitGroup
+	)
+	next := 0
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next >= len(writes) || errs[w] != nil {
+					mu.Unlock()
+					return
+				}
+				f := writes[next]
+				next++
+				mu.Unlock()
+				if err := s.write(f, &mu, made); err != nil {
+					errs[w] = err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, f := range writes {
+		full := filepath.Join(s.tree.base, f.Path)
+		synced = append(synced, full, filepath.Dir(full))
 	}
 	return s.sync(synced)
+}
+
+// parallelWrites is the size above which a transaction's files are written
+// by several goroutines.
+const parallelWrites = 64
+
+// write puts one journaled file in place: a temp file renamed over the
+// object. mu guards made.
+func (s *FS) write(f journalFile, mu *sync.Mutex, made map[string]bool) error {
+	full := filepath.Join(s.tree.base, f.Path)
+	if err := s.mkdirs(filepath.Dir(f.Path), mu, made); err != nil {
+		return err
+	}
+	tmp, err := writeTemp(filepath.Dir(full), []byte(*f.Content), false)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, full); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // sync makes applied files durable: fsync of each for small transactions,
@@ -213,9 +262,13 @@ func (s *FS) removeFile(rel string) error {
 // mkdirs creates the store-relative folder rel, refusing symbolic links:
 // one openat2 (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) proves an existing
 // folder safe; missing folders are created parent first. A folder that
-// existed is cleaned of temp files older than an hour.
-func (s *FS) mkdirs(rel string, made map[string]bool) error {
-	if rel == "." || made[rel] {
+// existed is cleaned of temp files older than an hour. made (guarded by
+// mu) remembers the folders already made or checked.
+func (s *FS) mkdirs(rel string, mu *sync.Mutex, made map[string]bool) error {
+	mu.Lock()
+	done := rel == "." || made[rel]
+	mu.Unlock()
+	if done {
 		return nil
 	}
 	fd, err := s.tree.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
@@ -224,7 +277,7 @@ func (s *FS) mkdirs(rel string, made map[string]bool) error {
 		unix.Close(fd)
 		removeStaleTemps(filepath.Join(s.tree.base, rel))
 	case errors.Is(err, errNoObject):
-		if err := s.mkdirs(filepath.Dir(rel), made); err != nil {
+		if err := s.mkdirs(filepath.Dir(rel), mu, made); err != nil {
 			return err
 		}
 		full := filepath.Join(s.tree.base, rel)
@@ -235,7 +288,9 @@ func (s *FS) mkdirs(rel string, made map[string]bool) error {
 	default:
 		return err
 	}
+	mu.Lock()
 	made[rel] = true
+	mu.Unlock()
 	return nil
 }
 
