@@ -262,6 +262,14 @@ call(f, name="a", inputs={"x": input(default="fallback")})
 	if got := tr.value("example/-/pkg.ocu.star/@1/call/a#output/got"); got != "fallback" {
 		t.Errorf("output %v, want fallback", got)
 	}
+	// One history entry per status change (a defect of the original).
+	var statuses []string
+	for _, h := range tr.value("example/-/pkg.ocu.star/@1/call/a/1/functions/1#history").([]any) {
+		statuses = append(statuses, h.(map[string]any)["status"].(string))
+	}
+	if diff := cmp.Diff([]string{"pending", "running", "complete"}, statuses); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
 }
 
 // TestCallingConventions: one ctx parameter, or the inputs as keyword

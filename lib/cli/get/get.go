@@ -51,6 +51,15 @@ type options struct {
 
 // Run runs ocu-get under the name prog.
 func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runGet(ctx, prog, args, stdin, stdout, stderr, false)
+}
+
+// RunOne is Run for exactly one REF argument ("ocuroot state get REF").
+func RunOne(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runGet(ctx, prog, args, stdin, stdout, stderr, true)
+}
+
+func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer, one bool) int {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
 	var o options
 	fs := t.FlagSet()
@@ -77,6 +86,10 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	}
 	if o.history && o.which {
 		t.UsageError("-w and --history cannot be combined")
+		return t.Code()
+	}
+	if one && len(refs) != 1 {
+		t.UsageError("expected exactly one REF")
 		return t.Code()
 	}
 	return run(ctx, t, o, refs, stdin)

@@ -183,7 +183,7 @@ func stateGet(ctx context.Context, prog string, args []string, stdin io.Reader, 
 		}
 		rest = append(rest, "--", strings.TrimSuffix(pkg, "/")+"/@"+release)
 	}
-	return get.Run(ctx, prog, rest, stdin, stdout, stderr)
+	return get.RunOne(ctx, prog, rest, stdin, stdout, stderr)
 }
 
 // stateApply is "ocuroot state apply REF": apply only.
