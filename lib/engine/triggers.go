@@ -164,15 +164,20 @@ func (e *Engine) RunTriggers(ctx context.Context, pairs []Outstanding, dir strin
 			e.progress.line("would trigger %s at %s", p.Repo, p.Commit)
 			continue
 		}
-		err := e.Trigger(ctx, p.Repo, p.Commit, dir, ref.State)
-		switch {
-		case errors.Is(err, ErrNoTrigger):
-			e.progress.errorLine(fmt.Sprintf("outstanding work for %s at commit %s: check out %s and run ocu-apply", p.Repo, p.Commit, p.Commit))
-		case err != nil:
-			e.progress.warn(fmt.Sprintf("trigger for %s at %s: %v", p.Repo, p.Commit, err))
-		default:
-			e.progress.line("triggered %s at %s", p.Repo, p.Commit)
-		}
+		e.report(p.Repo, p.Commit, e.Trigger(ctx, p.Repo, p.Commit, dir, ref.State))
+	}
+}
+
+// report prints how triggering repo at commit went: trigger errors are
+// warnings, a missing trigger a notice on stderr.
+func (e *Engine) report(repo, commit string, err error) {
+	switch {
+	case errors.Is(err, ErrNoTrigger):
+		e.progress.errorLine(fmt.Sprintf("outstanding work for %s at commit %s: check out %s and run ocu-apply", repo, commit, commit))
+	case err != nil:
+		e.progress.warn(fmt.Sprintf("trigger for %s at %s: %v", repo, commit, err))
+	default:
+		e.progress.line("triggered %s at %s", repo, commit)
 	}
 }
 
@@ -196,14 +201,7 @@ func (e *Engine) IntentTriggers(ctx context.Context, dir string, dryRun bool) er
 			e.progress.line("would trigger %s at %s", r.Repo, r.Release)
 			continue
 		}
-		switch err := e.Trigger(ctx, r.Repo, r.Release, dir, ref.Intent); {
-		case errors.Is(err, ErrNoTrigger):
-			e.progress.errorLine(fmt.Sprintf("outstanding work for %s at commit %s: check out %s and run ocu-apply", r.Repo, r.Release, r.Release))
-		case err != nil:
-			e.progress.warn(fmt.Sprintf("trigger for %s at %s: %v", r.Repo, r.Release, err))
-		default:
-			e.progress.line("triggered %s at %s", r.Repo, r.Release)
-		}
+		e.report(r.Repo, r.Release, e.Trigger(ctx, r.Repo, r.Release, dir, ref.Intent))
 	}
 	return nil
 }

@@ -94,11 +94,20 @@ func (s *FS) checkVersion() error {
 	if err != nil {
 		return err
 	}
+	if err := versionError(data, filepath.Join(s.tree.base, versionFile)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// versionError checks the content of a version file (store.md §2): nil for
+// version 1, else E_VERSION; name says which file in messages.
+func versionError(data []byte, name string) *Error {
 	v, err := DecodeValue(data)
 	m, _ := v.(map[string]any)
 	n, ok := m["version"]
 	if err != nil || !ok {
-		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", filepath.Join(s.tree.base, versionFile))
+		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", name)
 	}
 	if fmt.Sprint(n) != "1" {
 		return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", n)

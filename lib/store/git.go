@@ -268,14 +268,9 @@ func (g *Git) checkVersion(root plumbing.Hash) error {
 	if err != nil {
 		return err
 	}
-	v, err := DecodeValue(data)
-	m, _ := v.(map[string]any)
-	n, ok := m["version"]
-	if err != nil || !ok {
-		return errorf(EVersion, "git store %s (branch %s): unreadable store version file %s (ocu reads and writes version 1)", g.opts.URL, g.branch, versionFile)
-	}
-	if fmt.Sprint(n) != "1" {
-		return errorf(EVersion, "git store %s (branch %s): unsupported store format version %v (ocu reads and writes version 1)", g.opts.URL, g.branch, n)
+	if verr := versionError(data, versionFile); verr != nil {
+		verr.Msg = fmt.Sprintf("git store %s (branch %s): %s", g.opts.URL, g.branch, verr.Msg)
+		return verr
 	}
 	return nil
 }
