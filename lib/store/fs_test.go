@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -370,5 +371,37 @@ func TestRequiredLiteral(t *testing.T) {
 		if got := store.RequiredLiteral(g); got != want {
 			t.Errorf("RequiredLiteral(%q) = %q, want %q", g, got, want)
 		}
+	}
+}
+
+// TestFSLargeTransaction writes more documents than one goroutine writes
+// alone, with deletions in the same transaction.
+func TestFSLargeTransaction(t *testing.T) {
+	s, read := openFS(t, map[string]string{
+		"refs/+/custom/old/a/@object.json":   `{"kind":"ref","body":1}`,
+		"refs/+/custom/old/a/b/@object.json": `{"kind":"ref","body":2}`,
+	})
+	defer s.Close()
+	tx := store.NewTx("large")
+	tx.Delete(storetest.R(t, "+/custom/old/a/b"), false)
+	for i := range 300 {
+		tx.Put(storetest.R(t, fmt.Sprintf("+/custom/many/d%03d/x", i)), i)
+	}
+	tx.Put(storetest.R(t, "+/custom/old/a/b/c"), 3)
+	if err := s.Commit(context.Background(), tx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Match(context.Background(), []string{"+/custom/**"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 302 {
+		t.Errorf("%d documents, want 302", len(got))
+	}
+	if _, ok := read("refs/+/custom/old/a/b/@object.json"); ok {
+		t.Error("the deleted document is still there")
+	}
+	if body, _ := read("refs/+/custom/many/d299/x/@object.json"); !strings.Contains(body, "299") {
+		t.Errorf("d299: %q", body)
 	}
 }
