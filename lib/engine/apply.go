@@ -227,7 +227,7 @@ func downFunction(pkg Package, env string) (FuncID, bool) {
 // cancelUpChains cancels the pending up chains (no function running) of
 // every release of w's package to w's environment (engine.md §13.7).
 func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w workRef, reason string) error {
-	refs, err := e.match(ctx, e.pkgRef(w.file)+"/@*/deploy/"+w.name+"/*/status/pending")
+	refs, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 	res.Failed = n > 0
 	var rels []string
 	failedRefs := map[string]bool{} // reported once, not retried in later rounds
+	broken := map[string]bool{}     // releases that could not be loaded
 	for round := 0; round < o.MaxRounds && ctx.Err() == nil && (round == 0 || !e.expired()); round++ {
 		if round > 0 {
 			if s, err = e.scanStores(ctx); err != nil {
@@ -65,15 +66,9 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 			break
 		}
 		rels = s.releases(e.Commit)
-		for _, rel := range rels {
-			n, err := e.checkEnvs(ctx, rel)
-			if err != nil {
-				e.progress.errorLine(err.Error())
-				res.Failed = true
-				continue
-			}
-			active = active || n > 0
-		}
+		n, unloadable := e.tasks(ctx, rels, broken)
+		res.Failed = res.Failed || unloadable > 0
+		active = active || n > 0
 		created, err := e.reconcile(ctx, rels)
 		if err != nil {
 			return res, err

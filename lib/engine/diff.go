@@ -82,7 +82,8 @@ func (e *Engine) Diff(ctx context.Context) ([]Change, error) {
 	return e.diff(ctx, s)
 }
 
-// releases returns the releases at the current commit from a scan.
+// releases returns the releases at the current commit from a scan, in run
+// order: by ref, release numbers compared as numbers.
 func (s *scan) releases(commit string) []string {
 	var out []string
 	for _, r := range s.commits {
@@ -91,6 +92,7 @@ func (s *scan) releases(commit string) []string {
 			out = append(out, rel)
 		}
 	}
+	slices.SortFunc(out, compareRefs)
 	return out
 }
 

@@ -84,11 +84,11 @@ func (e *Engine) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 	return l.LockApply(ctx, wait, holder)
 }
 
-// MarkInterrupted marks the functions of the repo this host left running in
-// a process that is gone as failed (engine.md §15); engine commands call it
-// after taking the apply lock. It returns how many.
+// MarkInterrupted marks the functions this host left running in a process
+// that is gone as failed (engine.md §15); engine commands call it after
+// taking the apply lock. It returns how many.
 func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
-	running, err := e.match(ctx, e.Repo+"/-/**/functions/*/status/running")
+	running, err := e.match(ctx, "**/functions/*/status/running")
 	if err != nil {
 		return 0, err
 	}
@@ -290,16 +290,17 @@ func nextNumber(refs []string) int {
 	return ns[len(ns)-1] + 1
 }
 
-// compareRefs orders refs with numeric segments compared as numbers.
+// compareRefs orders refs with numeric segments compared as numbers, a
+// release "@N" included (@9 before @10).
 func compareRefs(a, b string) int {
 	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		if as[i] == bs[i] {
 			continue
 		}
-		an, aerr := strconv.Atoi(as[i])
-		bn, berr := strconv.Atoi(bs[i])
-		if aerr == nil && berr == nil {
+		an, aerr := strconv.Atoi(strings.TrimPrefix(as[i], "@"))
+		bn, berr := strconv.Atoi(strings.TrimPrefix(bs[i], "@"))
+		if aerr == nil && berr == nil && an != bn && (as[i][0] == '@') == (bs[i][0] == '@') {
 			return an - bn
 		}
 		return strings.Compare(as[i], bs[i])

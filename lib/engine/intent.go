@@ -187,6 +187,15 @@ func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, er
 			scheduled = append(scheduled, down.chainRef())
 		}
 	}
+	// Deploy intents to the environment go too, also those whose deployment
+	// has not finished yet (no link): nothing may deploy there any more.
+	intents, err := e.match(ctx, "**/+/deploy/"+name)
+	if err != nil {
+		return "", err
+	}
+	for _, i := range intents {
+		b.del(i)
+	}
 	pending, err := e.match(ctx, "**/@*/deploy/"+name+"/*/status/pending")
 	if err != nil {
 		return "", err
@@ -256,6 +265,11 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		return nil, err
 	}
 	env := r.Subpath
+	if found, err := e.get(ctx, "@/environment/"+env, nil); err != nil {
+		return nil, err
+	} else if !found {
+		return nil, fmt.Errorf("environment %q does not exist (@/environment/%s)", env, env)
+	}
 	var declared *DeployWork
 	for _, ph := range rel.Package.Phases {
 		for _, w := range ph.Work {
@@ -273,9 +287,14 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		up:     declared.Up,
 	}
 	for name, raw := range di.Input {
+		obj, isObject := raw.(map[string]any)
+		if !inputNameRE.MatchString(name) || slices.Contains(starlarkKeywords, name) {
+			return nil, fmt.Errorf("invalid deploy intent: invalid input name %q", name)
+		}
 		var d Descriptor
-		if err := decode(raw, &d); err != nil || (d.Ref == "" && d.Default == nil && d.Value == nil) {
-			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor with ref, default or value", name)
+		if err := decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
+			(d.Ref == "" && d.Default == nil && d.Value == nil) {
+			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor {ref, default, value, doc} with a ref, a default or a value", name)
 		}
 		if d.Ref != "" {
 			if _, err := ref.Parse(d.Ref); err != nil {
@@ -315,6 +334,16 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		}
 	}
 	return p, nil
+}
+
+// onlyJSONKeys reports whether every key of obj is allowed.
+func onlyJSONKeys(obj map[string]any, allowed []string) bool {
+	for k := range obj {
+		if !slices.Contains(allowed, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameInputs compares descriptors: doc ignored, absent = null, numbers by

@@ -325,40 +325,72 @@ func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, erro
 	return (&scan{commits: refs}).releases(h), nil
 }
 
+// WorkResult says what WorkContinue did.
+type WorkResult struct {
+	Did      bool // a task was processed, a chain created or a function run
+	Failures int  // functions that failed, and releases that could not be loaded
+	Pending  bool // work is left pending (waiting for inputs or dependencies)
+}
+
 // WorkContinue processes tasks, reconciles and runs the work of the
 // releases at the current commit, round after round until nothing happens
-// (engine.md §11.6 steps 2b–2e). failures counts functions that failed.
-func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (didSomething bool, failures int, err error) {
+// (engine.md §11.6 steps 2b–2e). A release that cannot be loaded is reported
+// and counted as a failure; the others go on.
+func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, error) {
+	var res WorkResult
 	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
 	if err != nil {
-		return false, 0, err
+		return res, err
 	}
+	broken := map[string]bool{}
 	for round := 0; round < maxRounds && ctx.Err() == nil; round++ {
-		active := false
-		for _, rel := range rels {
-			n, err := e.checkEnvs(ctx, rel)
-			if err != nil {
-				return didSomething, failures, err
-			}
-			active = active || n > 0
-		}
-		n, err := e.reconcile(ctx, rels)
+		n, failed := e.tasks(ctx, rels, broken)
+		res.Failures += failed
+		active := n > 0
+		created, err := e.reconcile(ctx, rels)
 		if err != nil {
-			return didSomething, failures, err
+			return res, err
 		}
-		active = active || n > 0
-		res, err := e.run(ctx, rels)
+		ran, err := e.run(ctx, rels)
 		if err != nil {
-			return didSomething, failures, err
+			return res, err
 		}
-		failures += res.failed
-		active = active || res.ran > 0
-		if !active {
+		res.Failures += ran.failed
+		if !active && created == 0 && ran.ran == 0 {
 			break
 		}
-		didSomething = true
+		res.Did = true
 	}
-	return didSomething, failures, e.printWaiting(ctx, rels...)
+	for _, rel := range rels {
+		p, err := e.pending(ctx, rel)
+		if err != nil {
+			return res, err
+		}
+		res.Pending = res.Pending || len(p) > 0
+	}
+	return res, e.printWaiting(ctx, rels...)
+}
+
+// tasks processes the check_envs tasks of rels, skipping the releases in
+// broken. A release that cannot be loaded is reported, added to broken and
+// counted in failed; n counts the tasks processed.
+func (e *Engine) tasks(ctx context.Context, rels []string, broken map[string]bool) (n, failed int) {
+	for _, rel := range rels {
+		if broken[rel] {
+			continue
+		}
+		done, err := e.checkEnvs(ctx, rel)
+		if err != nil {
+			e.progress.errorLine(err.Error())
+			broken[rel] = true
+			failed++
+			continue
+		}
+		if done > 0 {
+			n++
+		}
+	}
+	return n, failed
 }
 
 // FailedReleasesAtCommit lists the releases at the current commit with a
@@ -385,21 +417,13 @@ func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
 }
 
 // Tasks processes the check_envs tasks of the releases at the current
-// commit once; it returns how many releases had one.
-func (e *Engine) Tasks(ctx context.Context) (int, error) {
+// commit once; it returns how many releases had one, and how many could not
+// be loaded (reported, the others go on).
+func (e *Engine) Tasks(ctx context.Context) (done, failed int, err error) {
 	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	done := 0
-	for _, rel := range rels {
-		n, err := e.checkEnvs(ctx, rel)
-		if err != nil {
-			return done, err
-		}
-		if n > 0 {
-			done++
-		}
-	}
-	return done, nil
+	done, failed = e.tasks(ctx, rels, map[string]bool{})
+	return done, failed, nil
 }

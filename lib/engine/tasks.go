@@ -94,7 +94,7 @@ func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 		if err != nil {
 			continue
 		}
-		links, err := e.Store.Match(ctx, []string{e.pkgRef(id.file) + "/@/deploy/*"}, false)
+		links, err := e.Store.Match(ctx, []string{id.repo + "/-/" + id.file + "/@/deploy/*"}, false)
 		if err != nil {
 			return created, err
 		}
@@ -130,7 +130,7 @@ func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int
 // deploying reports whether a chain of any release of w's package to w's
 // environment is pending or running.
 func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
-	busy, err := e.match(ctx, e.pkgRef(w.file)+"/@*/deploy/"+w.name+"/*/status/pending")
+	busy, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
 	return len(busy) > 0, err
 }
 

@@ -319,11 +319,11 @@ whose inputs and dependencies are ready.
 		c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
-		did, failures, err := s.Engine.WorkContinue(ctx, maxRounds)
-		if err == nil && !did && s.Interrupted == 0 {
+		res, err := s.Engine.WorkContinue(ctx, maxRounds)
+		if err == nil && !res.Did && !res.Pending && s.Interrupted == 0 {
 			fmt.Fprintln(stdout, "No work to continue")
 		}
-		return failures+s.Interrupted > 0, err
+		return res.Failures+s.Interrupted > 0, err
 	})
 }
 
@@ -421,11 +421,11 @@ first run. Nothing runs; ocuroot work continue runs it.
 		return c.t.Code()
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
-		n, err := s.Engine.Tasks(ctx)
-		if err == nil && n == 0 {
+		n, failed, err := s.Engine.Tasks(ctx)
+		if err == nil && n == 0 && failed == 0 {
 			fmt.Fprintln(stdout, "No tasks")
 		}
-		return false, err
+		return failed > 0, err
 	})
 }
 
