@@ -15,15 +15,70 @@ import (
 // "globs match refs, not fragments"; a malformed one with
 // `invalid glob "<pattern>": <syntax error>`, wrapping the *glob.SyntaxError.
 // Globs are never resolved relative to a repo.
+//
+// Character classes match one character other than '/' (store.md §7):
+// "[!x]" is compiled as "[!x/]", and a class that could match '/' ("[/]",
+// "[.-0]") is refused.
 func CompileGlob(pattern string) (*glob.Pattern, error) {
 	if strings.IndexByte(pattern, '#') >= 0 {
 		return nil, errors.New("globs match refs, not fragments")
 	}
-	g, err := glob.Compile(pattern, '/')
+	compiled, err := classesWithoutSlash(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("invalid glob %s: %w", quote(pattern), err)
+	}
+	g, err := glob.Compile(compiled, '/')
 	if err != nil {
 		return nil, fmt.Errorf("invalid glob %s: %w", quote(pattern), err)
 	}
 	return g, nil
+}
+
+// classesWithoutSlash rewrites the character classes of a glob so that none
+// matches '/': negated classes exclude it too; a class that includes it is
+// an error.
+func classesWithoutSlash(pattern string) (string, error) {
+	if strings.IndexByte(pattern, '[') < 0 {
+		return pattern, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		switch {
+		case c == '\\' && i+1 < len(pattern):
+			b.WriteString(pattern[i : i+2])
+			i++
+			continue
+		case c != '[':
+			b.WriteByte(c)
+			continue
+		}
+		end := strings.IndexByte(pattern[i+1:], ']')
+		if end < 0 {
+			b.WriteString(pattern[i:]) // unclosed: the compiler reports it
+			break
+		}
+		class := pattern[i+1 : i+1+end]
+		negated := strings.HasPrefix(class, "!")
+		body := strings.TrimPrefix(class, "!")
+		// A class is a list of characters or one range "x-y".
+		isRange := len(body) == 3 && body[1] == '-'
+		hasSlash := strings.IndexByte(body, '/') >= 0 || (isRange && body[0] <= '/' && '/' <= body[2])
+		switch {
+		case !negated && hasSlash:
+			return "", errors.New("a character class cannot match '/'")
+		case negated && isRange && !hasSlash:
+			return "", errors.New("a negated range would match '/'; list the characters instead")
+		}
+		b.WriteByte('[')
+		b.WriteString(class)
+		if negated && !hasSlash {
+			b.WriteByte('/')
+		}
+		b.WriteByte(']')
+		i += 1 + end
+	}
+	return b.String(), nil
 }
 
 // GlobLiteralPrefix returns the leading '/'-separated segments of pattern

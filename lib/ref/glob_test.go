@@ -99,3 +99,33 @@ func TestGlobLiteralPrefix(t *testing.T) {
 		})
 	}
 }
+
+func TestGlobClassesNeverMatchSlash(t *testing.T) {
+	tests := []struct {
+		glob, s string
+		want    bool
+	}{
+		{"+/custom/a[!x]b", "+/custom/a.b", true},
+		{"+/custom/a[!x]b", "+/custom/a/b", false},
+		{"+/custom/a[!x]b", "+/custom/axb", false},
+		{"+/custom/a[bc]d", "+/custom/acd", true},
+		{"+/custom/a[!.-0]b", "+/custom/a/b", false},
+		{"+/custom/a[!.-0]b", "+/custom/aqb", true},
+		{`+/custom/a\[b`, "+/custom/a[b", true},
+	}
+	for _, tt := range tests {
+		g, err := CompileGlob(tt.glob)
+		if err != nil {
+			t.Errorf("%s: %v", tt.glob, err)
+			continue
+		}
+		if got := g.Match(tt.s); got != tt.want {
+			t.Errorf("%s matches %s: %v, want %v", tt.glob, tt.s, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"a[/]b", "a[.-0]b", "a[!a-z]b", "a[!"} {
+		if _, err := CompileGlob(bad); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

@@ -2,3 +2,15 @@ package store
 
 // RequiredLiteral exports requiredLiteral to the tests.
 var RequiredLiteral = requiredLiteral
+
+// WalkScopes lists the prefixes walkScopes walks.
+func WalkScopes(globs []string) []string {
+	var out []string
+	for _, s := range walkScopes(globs) {
+		out = append(out, s.prefix)
+	}
+	return out
+}
+
+// ReadLock takes a reader's shared lock of s.
+func ReadLock(s *FS) (func(), error) { return s.readLock() }

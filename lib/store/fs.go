@@ -43,8 +43,14 @@ type FS struct {
 	tree *fsTree
 	opts FSOptions
 
-	mu     sync.Mutex // serialises this process's commits and lock-file opening
-	shared *os.File   // the write-lock file, opened for readers' LOCK_SH
+	mu sync.Mutex // serialises this process's commits
+
+	// The write-lock file, opened for readers' LOCK_SH. flock belongs to
+	// the open file, so the goroutines of this process share one lock:
+	// taken by the first reader, released by the last.
+	rmu     sync.Mutex
+	shared  *os.File
+	readers int
 }
 
 // OpenFS opens the filesystem store rooted at base. A missing base is an
@@ -77,12 +83,12 @@ func (s *FS) String() string { return s.tree.base }
 
 // Close releases the store's descriptors.
 func (s *FS) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.rmu.Lock()
 	if s.shared != nil {
 		s.shared.Close()
 		s.shared = nil
 	}
+	s.rmu.Unlock()
 	return s.tree.close()
 }
 
@@ -118,21 +124,29 @@ func versionError(data []byte, name string) *Error {
 // readLock takes the write lock shared around one read, if the lock file
 // exists; readers never create it.
 func (s *FS) readLock() (func(), error) {
-	s.mu.Lock()
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	if s.shared == nil {
 		f, err := os.Open(filepath.Join(s.tree.base, writeLock))
 		if err != nil {
-			s.mu.Unlock()
 			return func() {}, nil
 		}
 		s.shared = f
 	}
-	f := s.shared
-	s.mu.Unlock()
-	if err := flock(f, unix.LOCK_SH); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+	if s.readers == 0 {
+		if err := flock(s.shared, unix.LOCK_SH); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", s.shared.Name(), err)
+		}
 	}
-	return func() { flock(f, unix.LOCK_UN) }, nil
+	s.readers++
+	f := s.shared
+	return func() {
+		s.rmu.Lock()
+		defer s.rmu.Unlock()
+		if s.readers--; s.readers == 0 {
+			flock(f, unix.LOCK_UN)
+		}
+	}, nil
 }
 
 func flock(f *os.File, how int) error {

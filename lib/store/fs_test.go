@@ -405,3 +405,73 @@ func TestFSLargeTransaction(t *testing.T) {
 		t.Errorf("d299: %q", body)
 	}
 }
+
+func TestWalkScopes(t *testing.T) {
+	got := store.WalkScopes([]string{"a/**", "a-c/*", "a/b/**", "x/y", "x/y/z/*"})
+	if diff := cmp.Diff([]string{"a", "a-c", "x/y"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestFSReadersShareTheLock: one reader finishing does not release the
+// shared lock while another reader of the process still reads.
+func TestFSReadersShareTheLock(t *testing.T) {
+	base := t.TempDir()
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Commit(context.Background(), store.NewTx("x").Put(storetest.R(t, "+/custom/a"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	unlockA, err := store.ReadLock(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockB, err := store.ReadLock(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockB()
+	f, err := os.Open(filepath.Join(base, ".ocuroot-lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
+		t.Fatal("a writer got the lock while a reader still reads")
+	}
+	unlockA()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatalf("the lock was not released after the last reader: %v", err)
+	}
+}
+
+// TestFSRecoveryRefusesSymlinks: a journal replayed after a crash cannot
+// delete through a symbolic link placed inside the store meanwhile.
+func TestFSRecoveryRefusesSymlinks(t *testing.T) {
+	tmp := t.TempDir()
+	base, outside := filepath.Join(tmp, "store"), filepath.Join(tmp, "outside")
+	mustWrite(t, filepath.Join(outside, "y/@object.json"), `{"kind":"ref","body":1}`)
+	mustWrite(t, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"),
+		`{"name":"evil","files":[{"path":"refs/+/custom/y/@object.json","content":null}]}`)
+	if err := os.MkdirAll(filepath.Join(base, "refs/+"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(base, "refs/+/custom")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Commit(context.Background(), store.NewTx("x").Put(storetest.R(t, "+/environment/z"), 1))
+	if store.CodeOf(err) != store.EUnsafePath {
+		t.Errorf("commit completing the journal: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "y/@object.json")); err != nil {
+		t.Errorf("a file outside the store was deleted: %v", err)
+	}
+}

@@ -136,11 +136,14 @@ func (s *FS) apply(j *journal) error {
 			continue
 		}
 		// Deletions first, one by one: pruning empty folders must not race
-		// with writes below them.
-		if err := s.removeFile(f.Path); err != nil {
+		// with writes below them. The folder that remains holds the change.
+		survivor, err := s.removeFile(f.Path)
+		if err != nil {
 			return err
 		}
-		synced = append(synced, filepath.Dir(filepath.Join(s.tree.base, f.Path)))
+		if survivor != "" {
+			synced = append(synced, survivor)
+		}
 	}
 	// Writes go to distinct paths, so large transactions write in parallel:
 	// creating files is I/O the file system can overlap.
@@ -149,12 +152,12 @@ func (s *FS) apply(j *journal) error {
 		workers = 8
 	}
 	var (
-		mu   sync.Mutex
-		made = map[string]bool{} // folders known to be real folders below base
+		mu   sync.Mutex // guards next
+		next int
+		dirs = &folders{known: map[string]bool{}}
 		errs = make([]error, workers)
 		wg   sync.WaitGroup
 	)
-	next := 0
 	for w := range workers {
 		wg.Go(func() {
 			for {
@@ -166,7 +169,7 @@ func (s *FS) apply(j *journal) error {
 				f := writes[next]
 				next++
 				mu.Unlock()
-				if err := s.write(f, &mu, made); err != nil {
+				if err := s.write(f, dirs); err != nil {
 					errs[w] = err
 				}
 			}
@@ -180,6 +183,9 @@ func (s *FS) apply(j *journal) error {
 		full := filepath.Join(s.tree.base, f.Path)
 		synced = append(synced, full, filepath.Dir(full))
 	}
+	for _, d := range dirs.created {
+		synced = append(synced, filepath.Dir(d)) // the new folder's entry
+	}
 	return s.sync(synced)
 }
 
@@ -188,10 +194,10 @@ func (s *FS) apply(j *journal) error {
 const parallelWrites = 64
 
 // write puts one journaled file in place: a temp file renamed over the
-// object. mu guards made.
-func (s *FS) write(f journalFile, mu *sync.Mutex, made map[string]bool) error {
+// object.
+func (s *FS) write(f journalFile, dirs *folders) error {
 	full := filepath.Join(s.tree.base, f.Path)
-	if err := s.mkdirs(filepath.Dir(f.Path), mu, made); err != nil {
+	if err := s.mkdirs(filepath.Dir(f.Path), dirs); err != nil {
 		return err
 	}
 	tmp, err := writeTemp(filepath.Dir(full), []byte(*f.Content), false)
@@ -241,33 +247,48 @@ func (s *FS) sync(paths []string) error {
 	return errors.Join(errs...)
 }
 
-// removeFile deletes a store file and prunes empty folders up to refs/.
-func (s *FS) removeFile(rel string) error {
+// removeFile deletes a store file and prunes empty folders up to refs/; it
+// returns the deepest folder left, which holds the change.
+func (s *FS) removeFile(rel string) (string, error) {
 	full := filepath.Join(s.tree.base, rel)
-	if fi, err := os.Lstat(full); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return errorf(EUnsafePath, "refusing symbolic link %s inside the store", full)
+	// The folder must be reachable without a symbolic link (a journal
+	// replayed after a crash is not trusted more than a ref).
+	fd, err := s.tree.open(filepath.Dir(rel), unix.O_RDONLY|unix.O_DIRECTORY)
+	if errors.Is(err, errNoObject) {
+		return "", nil // gone already
 	}
+	if err != nil {
+		return "", err
+	}
+	unix.Close(fd)
 	if err := os.Remove(full); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return "", err
 	}
 	stop := filepath.Join(s.tree.base, refsDir)
-	for dir := filepath.Dir(full); dir != stop && strings.HasPrefix(dir, stop+"/"); dir = filepath.Dir(dir) {
+	dir := filepath.Dir(full)
+	for ; dir != stop && strings.HasPrefix(dir, stop+"/"); dir = filepath.Dir(dir) {
 		if os.Remove(dir) != nil {
 			break // not empty (or gone): stop pruning
 		}
 	}
-	return nil
+	return dir, nil
+}
+
+// folders records the folders one apply checked or created.
+type folders struct {
+	mu      sync.Mutex
+	known   map[string]bool
+	created []string // absolute paths of the folders created
 }
 
 // mkdirs creates the store-relative folder rel, refusing symbolic links:
 // one openat2 (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) proves an existing
 // folder safe; missing folders are created parent first. A folder that
-// existed is cleaned of temp files older than an hour. made (guarded by
-// mu) remembers the folders already made or checked.
-func (s *FS) mkdirs(rel string, mu *sync.Mutex, made map[string]bool) error {
-	mu.Lock()
-	done := rel == "." || made[rel]
-	mu.Unlock()
+// existed is cleaned of temp files older than an hour.
+func (s *FS) mkdirs(rel string, f *folders) error {
+	f.mu.Lock()
+	done := rel == "." || f.known[rel]
+	f.mu.Unlock()
 	if done {
 		return nil
 	}
@@ -277,7 +298,7 @@ func (s *FS) mkdirs(rel string, mu *sync.Mutex, made map[string]bool) error {
 		unix.Close(fd)
 		removeStaleTemps(filepath.Join(s.tree.base, rel))
 	case errors.Is(err, errNoObject):
-		if err := s.mkdirs(filepath.Dir(rel), mu, made); err != nil {
+		if err := s.mkdirs(filepath.Dir(rel), f); err != nil {
 			return err
 		}
 		full := filepath.Join(s.tree.base, rel)
@@ -285,12 +306,15 @@ func (s *FS) mkdirs(rel string, mu *sync.Mutex, made map[string]bool) error {
 			return err
 		}
 		// Writers hold the lock, so nothing replaces it with a link meanwhile.
+		f.mu.Lock()
+		f.created = append(f.created, full)
+		f.mu.Unlock()
 	default:
 		return err
 	}
-	mu.Lock()
-	made[rel] = true
-	mu.Unlock()
+	f.mu.Lock()
+	f.known[rel] = true
+	f.mu.Unlock()
 	return nil
 }
 

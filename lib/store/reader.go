@@ -355,13 +355,12 @@ func walkScopes(globs []string) []scope {
 	sorted = slices.Compact(sorted)
 	var out []scope
 	for _, p := range sorted {
-		if len(out) > 0 {
-			q := out[len(out)-1].prefix
-			if q == "" || strings.HasPrefix(p, q+"/") {
-				continue
-			}
+		covered := slices.ContainsFunc(out, func(q scope) bool {
+			return q.prefix == "" || strings.HasPrefix(p, q.prefix+"/")
+		})
+		if !covered {
+			out = append(out, scope{prefix: p})
 		}
-		out = append(out, scope{prefix: p})
 	}
 	// Each scope prunes by the globs it serves, when all of them can.
 	for i := range out {

@@ -109,8 +109,9 @@ func (tx *Tx) Expect(r ref.Ref, v any) *Tx {
 // Empty reports whether the transaction has no operations.
 func (tx *Tx) Empty() bool { return len(tx.Ops) == 0 }
 
-// objectPath is the store-relative path of ref p's envelope.
-func objectPath(p string) string { return "refs/" + p + "/@object.json" }
+// objectPath is the store-relative path of ref p's envelope (a repo, "R/-/",
+// is the folder R/-).
+func objectPath(p string) string { return "refs/" + strings.TrimSuffix(p, "/") + "/@object.json" }
 
 // errNoObject is returned by views when nothing is stored at a ref.
 var errNoObject = errors.New("no object")
