@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	signal.Ignore(syscall.SIGPIPE) // a closed stdout is an EPIPE error the tool handles
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) // a closed stdout is an EPIPE error; children keep the default
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	wd, _ := os.Getwd()
 	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})

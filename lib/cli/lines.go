@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,22 +13,60 @@ import (
 // MaxLine bounds one line of input (a ref, or a batch record).
 const MaxLine = 64 << 20
 
-// Lines calls fn for each non-blank line of r (a trailing "\r" removed) as
-// the lines arrive, until fn returns false. Before each read that may block,
-// flush is called, so output keeps pace with input in a pipeline.
-func Lines(r io.Reader, flush func() error, fn func(line string) bool) error {
-	sc := bufio.NewScanner(flushingReader{r: r, flush: flush})
+// Lines calls fn for each non-blank line of r (a trailing "\r" removed),
+// with its line number counting from 1, as the lines arrive, until fn
+// returns false. Before each read that may block, flush is called, so
+// output keeps pace with input in a pipeline. A read waiting for input
+// ends when ctx is done (an interrupt), with ctx's cause.
+func Lines(ctx context.Context, r io.Reader, flush func() error, fn func(n int, line string) bool) error {
+	sc := bufio.NewScanner(flushingReader{r: Reader(ctx, r), flush: flush})
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSuffix(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		if !fn(line) {
+		if !fn(n, line) {
 			return nil
 		}
 	}
 	return sc.Err()
+}
+
+// Reader returns r, with reads that return when ctx is done even while r
+// waits for input (stdin from a terminal or an idle pipe).
+func Reader(ctx context.Context, r io.Reader) io.Reader {
+	if ctx.Done() == nil {
+		return r
+	}
+	return ctxReader{ctx: ctx, r: r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	buf := make([]byte, len(p))
+	done := make(chan result, 1)
+	go func() {
+		n, err := c.r.Read(buf)
+		done <- result{n, err}
+	}()
+	select {
+	case res := <-done:
+		return copy(p, buf[:res.n]), res.err
+	case <-c.ctx.Done():
+		return 0, context.Cause(c.ctx) // the read goroutine ends with the process
+	}
 }
 
 type flushingReader struct {

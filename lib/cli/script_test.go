@@ -29,7 +29,7 @@ type mainFunc func(ctx context.Context, args []string, stdin io.Reader, stdout, 
 // process wires a tool to the real process exactly as its cmd/ main does.
 func process(m mainFunc) func() {
 	return func() {
-		signal.Ignore(syscall.SIGPIPE)
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		wd, _ := os.Getwd()
 		ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})

@@ -109,6 +109,36 @@ func (t *Tool) Raise(code int) {
 // Code is the exit code so far.
 func (t *Tool) Code() int { return t.code }
 
+// Finish returns the exit code of a run that ended with code: 130 or 143
+// when SIGINT or SIGTERM interrupted it (cli.md §1.3), saying so once.
+func (t *Tool) Finish(ctx context.Context, code int) int {
+	signalled, ok := InterruptCode(ctx)
+	if !ok {
+		return code
+	}
+	t.Errorf(signalled, "%v", context.Cause(ctx))
+	return signalled
+}
+
+// InterruptCode reports whether ctx was cancelled by a signal (the
+// contexts of signal.NotifyContext), and the exit code for it: 130 for
+// SIGINT, 143 for SIGTERM.
+func InterruptCode(ctx context.Context) (int, bool) {
+	if ctx.Err() == nil {
+		return 0, false
+	}
+	cause := context.Cause(ctx)
+	switch {
+	case cause == nil:
+		return 0, false
+	case strings.Contains(cause.Error(), "terminated"):
+		return 143, true
+	case strings.Contains(cause.Error(), "interrupt"):
+		return 130, true
+	}
+	return 0, false
+}
+
 // UsageErr marks an error as a usage problem (exit code 2).
 type UsageErr struct{ Err error }
 

@@ -75,7 +75,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	var refs []string
 	if len(inputs) > 0 {
 		refs = []string{}
-		add := func(in string) bool {
+		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {
 				t.Fail(in, err)
@@ -85,12 +85,12 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 			return true
 		}
 		if fromStdin {
-			if err := cli.Lines(stdin, nil, add); err != nil {
+			if err := cli.Lines(ctx, stdin, nil, add); err != nil && ctx.Err() == nil {
 				t.Fail("stdin", err)
 			}
 		} else {
-			for _, in := range inputs {
-				add(in)
+			for i, in := range inputs {
+				add(i+1, in)
 			}
 		}
 		if t.Code() != 0 {

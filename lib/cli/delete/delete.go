@@ -27,8 +27,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // Run runs ocu-delete under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	defer func() { code = t.Finish(ctx, code) }()
 	var missingOK bool
 	fs := t.FlagSet()
 	fs.BoolVar(&missingOK, "missing-ok", false, "skip refs with nothing stored instead of failing")
@@ -49,7 +50,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 
 	tx := store.NewTx("delete")
 	seen := map[string]bool{}
-	add := func(in string) bool {
+	add := func(_ int, in string) bool {
 		r, err := s.IntentRef(in)
 		if err != nil {
 			t.Fail(in, err)
@@ -62,10 +63,10 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		return true
 	}
 	if len(inputs) > 0 {
-		for _, in := range inputs {
-			add(in)
+		for i, in := range inputs {
+			add(i+1, in)
 		}
-	} else if err := cli.Lines(stdin, nil, add); err != nil {
+	} else if err := cli.Lines(ctx, stdin, nil, add); err != nil && ctx.Err() == nil {
 		t.Fail("stdin", err)
 	}
 	if t.Code() != 0 || tx.Empty() {

@@ -141,18 +141,10 @@ func (c *command) exit(ctx context.Context, err error) int { return Exit(ctx, c.
 // Exit prints err and returns t's exit code: 130 or 143 when SIGINT or
 // SIGTERM interrupted the command.
 func Exit(ctx context.Context, t *cli.Tool, err error) int {
-	if ctx.Err() != nil {
-		cause := context.Cause(ctx)
-		t.Errorf(cli.ExitFailure, "%v", cause)
-		if cause != nil && strings.Contains(cause.Error(), "terminated") {
-			return 143
-		}
-		return 130
-	}
-	if err != nil {
+	if _, interrupted := cli.InterruptCode(ctx); err != nil && !interrupted {
 		t.Fail("", err)
 	}
-	return t.Code()
+	return t.Finish(ctx, t.Code())
 }
 
 // packageFile turns the FILE argument of release new into the package's

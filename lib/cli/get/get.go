@@ -59,8 +59,9 @@ func RunOne(ctx context.Context, prog string, args []string, stdin io.Reader, st
 	return runGet(ctx, prog, args, stdin, stdout, stderr, true)
 }
 
-func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer, one bool) int {
+func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer, one bool) (code int) {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	defer func() { code = t.Finish(ctx, code) }()
 	var o options
 	fs := t.FlagSet()
 	for _, name := range []string{"q", "query"} {
@@ -133,7 +134,7 @@ func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Re
 				break
 			}
 		}
-	} else if err := cli.Lines(stdin, out.Flush, func(in string) bool { return g.get(ctx, in) }); err != nil {
+	} else if err := cli.Lines(ctx, stdin, out.Flush, func(_ int, in string) bool { return g.get(ctx, in) }); err != nil && ctx.Err() == nil {
 		t.Fail("stdin", err)
 	}
 	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {

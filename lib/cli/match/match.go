@@ -26,8 +26,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // Run runs ocu-match under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	defer func() { code = t.Finish(ctx, code) }()
 	var noLinks bool
 	var at string
 	fs := t.FlagSet()

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/apply"
@@ -109,6 +111,16 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if !ok {
 		return external(ctx, t, cmd, append(globals, rest...), stdin, stdout, stderr)
 	}
+	// Global options may also stand between COMMAND and VERB.
+	more, rest, err := leadingFlags(fs, rest)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		t.UsageError("%v", err)
+		return t.Code()
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		rest = []string{"-h"}
+	}
+	globals = append(globals, more...)
 	if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
 		w, code := stdout, 0
 		if len(rest) == 0 {
@@ -200,7 +212,7 @@ func stateDiff(ctx context.Context, prog string, args []string, stdin io.Reader,
 // lock; -d/--dryrun means --dry-run, --comprehensive is accepted (apply is
 // always comprehensive), and a REF argument is ignored with a warning.
 func workAny(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	boolFlags := []string{"n", "dry-run", "json", "no-continue", "no-trigger", "git-offline", "h", "help", "version"}
+	boolFlags := []string{"n", "dry-run", "json", "no-continue", "no-trigger", "git-offline", "offline", "h", "help", "version"}
 	out := []string{"--wait", "10m"}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -209,6 +221,10 @@ func workAny(ctx context.Context, prog string, args []string, stdin io.Reader, s
 		case a == "-d" || a == "--dryrun" || a == "-dryrun":
 			out = append(out, "--dry-run")
 		case a == "--comprehensive" || a == "-comprehensive":
+		case name == "l" || name == "logmode": // accepted for compatibility, ignored
+			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++
+			}
 		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
 			if a == "--" {
 				continue
@@ -236,6 +252,16 @@ func external(ctx context.Context, t *cli.Tool, cmd string, args []string, stdin
 	c := exec.CommandContext(ctx, bin, args...)
 	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
 	c.Env, c.Dir = env.Environ, env.Dir
+	// An interrupt is passed on as the same signal; the child gets time to
+	// finish, as a terminal's Ctrl-C would give it.
+	c.Cancel = func() error {
+		sig := syscall.SIGTERM
+		if code, _ := cli.InterruptCode(ctx); code == 130 {
+			sig = syscall.SIGINT
+		}
+		return c.Process.Signal(sig)
+	}
+	c.WaitDelay = 10 * time.Second
 	err := c.Run()
 	var ee *exec.ExitError
 	switch {
@@ -243,6 +269,10 @@ func external(ctx context.Context, t *cli.Tool, cmd string, args []string, stdin
 		return 0
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode()
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
 	}
 	t.Errorf(cli.ExitFailure, "%s: %v", bin, err)
 	return t.Code()

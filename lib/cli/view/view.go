@@ -48,8 +48,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // Run runs ocu-view under the name prog ("ocuroot state view").
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
+	defer func() { code = t.Finish(ctx, code) }()
 	var addr string
 	fs := t.FlagSet()
 	fs.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")
