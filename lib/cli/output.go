@@ -45,13 +45,13 @@ func (o *Output) JSON(v any, compact bool) error {
 	return o.write(o.buf.Bytes())
 }
 
-// Raw writes a string as is and any other value as compact JSON, then a
-// newline.
-func (o *Output) Raw(v any) error {
+// Raw writes a string as is and any other value as JSON (pretty or
+// compact, as JSON does), then a newline.
+func (o *Output) Raw(v any, compact bool) error {
 	if s, ok := v.(string); ok {
 		return o.Line(s)
 	}
-	return o.JSON(v, true)
+	return o.JSON(v, compact)
 }
 
 // Line writes s and a newline.

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -115,7 +116,7 @@ func versionError(data []byte, name string) *Error {
 	if err != nil || !ok {
 		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", name)
 	}
-	if fmt.Sprint(n) != "1" {
+	if num, ok := n.(json.Number); !ok || num != "1" {
 		return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", n)
 	}
 	return nil

@@ -96,6 +96,7 @@ func TestFSVersion(t *testing.T) {
 		{`{"version":1}`, ""},
 		{"{\"version\": 1}\n", ""},
 		{`{"version":3}`, "unsupported store format version 3 (ocu reads and writes version 1)"},
+		{`{"version":"1"}`, "unsupported store format version 1 (ocu reads and writes version 1)"},
 		{`garbage`, "unreadable store version file"},
 	}
 	for _, tt := range tests {

@@ -239,7 +239,7 @@ func (g *getter) emit(ref string, v any) bool {
 			Value any    `json:"value"`
 		}{ref, v}, true)
 	case g.o.raw:
-		err = g.out.Raw(v)
+		err = g.out.Raw(v, g.compact)
 	default:
 		err = g.out.JSON(v, g.compact)
 	}

@@ -105,7 +105,9 @@ func one(ctx context.Context, t *cli.Tool, s *cli.Session, in, arg, format strin
 		}
 		text = string(b)
 		if format == "" || format == "string" {
-			text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+			if t, ok := strings.CutSuffix(text, "\n"); ok {
+				text = strings.TrimSuffix(t, "\r") // one line ending, "\n" or "\r\n"
+			}
 		}
 	}
 	v, err := parseValue(text, format)
