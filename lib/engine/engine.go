@@ -45,6 +45,7 @@ type Engine struct {
 	mu       sync.Mutex
 	evals    map[string]*evaluated // "F@N@H" → evaluation used to run functions
 	releases map[string]*Release   // release documents read, until rewritten
+	reads    map[string]cachedRead // documents read since the last commit
 }
 
 // Options configure New.
@@ -67,6 +68,7 @@ func New(c Config, o Options) *Engine {
 	n.pid = os.Getpid()
 	n.evals = map[string]*evaluated{}
 	n.releases = map[string]*Release{}
+	n.reads = map[string]cachedRead{}
 	return &n
 }
 
@@ -95,19 +97,45 @@ func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
 	return e.markInterruptedIn(ctx, running)
 }
 
+// read reads the document at r through the command's read cache, which
+// every commit of the command empties. found is false when nothing is
+// stored there. Callers must not modify the value.
+func (e *Engine) read(ctx context.Context, r string) (store.Doc, bool, error) {
+	e.mu.Lock()
+	c, ok := e.reads[r]
+	e.mu.Unlock()
+	if ok {
+		return c.doc, c.found, nil
+	}
+	rr, err := ref.Parse(r)
+	if err != nil {
+		return store.Doc{}, false, err
+	}
+	doc, err := e.Store.Get(ctx, rr)
+	found := err == nil
+	if store.CodeOf(err) == store.ENotFound {
+		err = nil
+	}
+	if err != nil {
+		return store.Doc{}, false, fmt.Errorf("%s: %w", r, err)
+	}
+	e.mu.Lock()
+	e.reads[r] = cachedRead{doc, found}
+	e.mu.Unlock()
+	return doc, found, nil
+}
+
+type cachedRead struct {
+	doc   store.Doc
+	found bool
+}
+
 // get reads the document at r into dst; found is false when nothing is
 // stored there.
 func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
-	rr, err := ref.Parse(r)
-	if err != nil {
+	doc, found, err := e.read(ctx, r)
+	if err != nil || !found {
 		return false, err
-	}
-	doc, err := e.Store.Get(ctx, rr)
-	if store.CodeOf(err) == store.ENotFound {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", r, err)
 	}
 	if dst != nil {
 		if err := decode(doc.Value, dst); err != nil {
@@ -149,32 +177,15 @@ func (e *Engine) forgetRelease(rel string) {
 
 // getValue reads the value at r (fragment applied, links followed).
 func (e *Engine) getValue(ctx context.Context, r string) (any, bool, error) {
-	rr, err := ref.Parse(r)
-	if err != nil {
-		return nil, false, err
-	}
-	doc, err := e.Store.Get(ctx, rr)
-	if store.CodeOf(err) == store.ENotFound {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", r, err)
-	}
-	return doc.Value, true, nil
+	doc, found, err := e.read(ctx, r)
+	return doc.Value, found, err
 }
 
 // resolve returns the ref a read of r lands on, or "" when nothing is
 // stored there.
 func (e *Engine) resolve(ctx context.Context, r string) (string, error) {
-	rr, err := ref.Parse(r)
-	if err != nil {
-		return "", err
-	}
-	doc, err := e.Store.Get(ctx, rr)
-	if store.CodeOf(err) == store.ENotFound {
-		return "", nil
-	}
-	if err != nil {
+	doc, found, err := e.read(ctx, r)
+	if err != nil || !found {
 		return "", err
 	}
 	return doc.Ref.String(), nil
@@ -188,6 +199,9 @@ func (e *Engine) commit(ctx context.Context, tx *store.Tx) error {
 	if tx.Empty() {
 		return nil
 	}
+	e.mu.Lock()
+	clear(e.reads)
+	e.mu.Unlock()
 	return e.Store.Commit(ctx, tx)
 }
 

@@ -265,11 +265,6 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		return nil, err
 	}
 	env := r.Subpath
-	if found, err := e.get(ctx, "@/environment/"+env, nil); err != nil {
-		return nil, err
-	} else if !found {
-		return nil, fmt.Errorf("environment %q does not exist (@/environment/%s)", env, env)
-	}
 	var declared *DeployWork
 	for _, ph := range rel.Package.Phases {
 		for _, w := range ph.Work {
@@ -315,6 +310,12 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		} else if found && sameInputs(f1.Current.Inputs, p.inputs) {
 			return p, nil // action "": already applied
 		}
+	}
+	// Nothing may deploy to an environment that does not exist (any more).
+	if found, err := e.get(ctx, "@/environment/"+env, nil); err != nil {
+		return nil, err
+	} else if !found {
+		return nil, fmt.Errorf("environment %q does not exist (@/environment/%s)", env, env)
 	}
 	p.action = "create"
 	c, found, err := e.latestChain(ctx, p.item)

@@ -18,7 +18,7 @@ func TestGenerateSmallStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{Documents: packages * releases * DocumentsPerRelease, Links: packages * LinksPerPackage}
+	want := Stats{Documents: packages*releases*DocumentsPerRelease + Environments, Links: packages * LinksPerPackage}
 	if stats.Documents != want.Documents || stats.Links != want.Links {
 		t.Fatalf("stats = %+v, want %d documents and %d links", stats, want.Documents, want.Links)
 	}
@@ -169,7 +169,7 @@ func TestGenerateDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 1+2*2*DocumentsPerRelease+2*LinksPerPackage {
+	if n != 1+2*2*DocumentsPerRelease+2*LinksPerPackage+Environments {
 		t.Errorf("%d files", n)
 	}
 }
@@ -195,8 +195,8 @@ func TestGenerateIntent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Documents != 2*3 {
-		t.Errorf("%d intents, want 6", st.Documents)
+	if want := 2*3 + Environments; st.Documents != want {
+		t.Errorf("%d intents, want %d", st.Documents, want)
 	}
 	data, err := os.ReadFile(filepath.Join(intent, "refs/example/-/svc001/release.ocu.star/+/deploy/production/@object.json"))
 	if err != nil {
