@@ -51,7 +51,7 @@ func TestGeneratedStore(t *testing.T) {
 	}{
 		{"/", []string{
 			"<b>2</b> packages", "<b>6</b> releases", "<b>6</b> deployments", "<b>3</b> environments",
-			`href="/ref/` + pkg + `/@3"`, `class="badge s-complete">complete`, "not in state",
+			`href="/ref/` + pkg + `/@3"`, `class="badge s-complete">complete`, `href="/ref/@/environment/staging"`,
 		}},
 		{"/ref/" + pkg, []string{`href="/ref/` + pkg + `/@3"`, `href="/ref/` + pkg + `/@1"`, "Deployments"}},
 		{"/ref/" + pkg + "/@2", []string{"Phase test", "deploy dev", "call build", "Happy Helming!"}},
