@@ -305,23 +305,7 @@ func TestGitConcurrentWriters(t *testing.T) {
 	remote := newRemote(t)
 	set(t, openGit(t, gitOptions(t, remote, "intent")), "+/custom/seed", 0)
 	const writers = 8
-	stores := make([]*store.Git, writers)
-	for i := range stores {
-		stores[i] = openGit(t, gitOptions(t, remote, "intent"))
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, writers)
-	for i, s := range stores {
-		wg.Go(func() {
-			errs[i] = s.Commit(ctx, store.NewTx("k").Put(storetest.R(t, fmt.Sprintf("+/custom/k%d", i)), i))
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
-		}
-	}
+	writeAtOnce(t, remote, "intent", "+/custom/k", writers)
 	got, err := openGit(t, gitOptions(t, remote, "intent")).Match(ctx, []string{"+/custom/k*"}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -767,23 +751,7 @@ func TestGitFileURL(t *testing.T) {
 func TestGitCreateRace(t *testing.T) {
 	remote := newRemote(t)
 	const writers = 4
-	stores := make([]*store.Git, writers)
-	for i := range stores {
-		stores[i] = openGit(t, gitOptions(t, remote, "state"))
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, writers)
-	for i, s := range stores {
-		wg.Go(func() {
-			errs[i] = s.Commit(ctx, store.NewTx("w").Put(storetest.R(t, fmt.Sprintf("+/custom/w%d", i)), i))
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
-		}
-	}
+	writeAtOnce(t, remote, "state", "+/custom/w", writers)
 	if roots := strings.Fields(gitCLI(t, remote, "rev-list", "--max-parents=0", "state")); len(roots) != 1 {
 		t.Errorf("%d root commits", len(roots))
 	}
@@ -792,4 +760,27 @@ func TestGitCreateRace(t *testing.T) {
 		t.Errorf("landed: %v, %v", got, err)
 	}
 	fsck(t, remote)
+}
+
+// writeAtOnce opens n caches of branch (separate machines) and has each
+// write prefix<i> at the same time; every write must succeed.
+func writeAtOnce(t *testing.T, remote, branch, prefix string, n int) {
+	t.Helper()
+	stores := make([]*store.Git, n)
+	for i := range stores {
+		stores[i] = openGit(t, gitOptions(t, remote, branch))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, s := range stores {
+		wg.Go(func() {
+			errs[i] = s.Commit(ctx, store.NewTx("w").Put(storetest.R(t, fmt.Sprintf("%s%d", prefix, i)), i))
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
 }
