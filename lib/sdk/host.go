@@ -85,7 +85,7 @@ func (h *Host) Builtins() starlark.StringDict {
 		members["write_file"] = members["write"]
 		members.Freeze()
 		b["host"] = &starlarkstruct.Module{Name: "host", Members: members}
-		b["http"] = h.httpModule()
+		b["http"] = httpModule{h}
 		b["secret"] = starlark.NewBuiltin("secret", h.secret)
 		b["json"] = json.Module
 		b["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)

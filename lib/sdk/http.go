@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
-	"go.starlark.net/starlarkstruct"
 )
 
 // Limits of the http module.
@@ -41,7 +40,7 @@ var httpMethods = [...]struct{ member, method string }{
 // registered with h.Secrets.
 var secretHeaderWords = []string{"auth", "cookie", "token", "secret", "password", "key"}
 
-// httpModule returns the http module bound to h:
+// httpModule is the http module bound to h:
 //
 //	http.get(url, headers={}, timeout=60)
 //	http.head(url, headers={}, body="", timeout=60)
@@ -63,16 +62,38 @@ var secretHeaderWords = []string{"auth", "cookie", "token", "secret", "password"
 // "secret", "password" or "auth") are registered with h.Secrets, so they
 // are masked in every later log line and error as values given to secret()
 // are.
-func (h *Host) httpModule() *starlarkstruct.Module {
-	members := make(starlark.StringDict, len(httpMethods))
-	for _, m := range httpMethods {
-		method := m.method
-		members[m.member] = starlark.NewBuiltin("http."+m.member, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			return h.httpRequest(thread, b, method, args, kwargs)
-		})
+//
+// Requests go through Go's default transport: proxies are those of the
+// process environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). The members
+// are made when used, so that a file not using the module costs nothing.
+type httpModule struct{ h *Host }
+
+var _ starlark.HasAttrs = httpModule{}
+
+func (httpModule) String() string        { return `<module "http">` }
+func (httpModule) Type() string          { return "module" }
+func (httpModule) Freeze()               {}
+func (httpModule) Truth() starlark.Bool  { return starlark.True }
+func (httpModule) Hash() (uint32, error) { return 0, errors.New("unhashable: module") }
+
+// Attr returns the member name, or nil when there is none.
+func (m httpModule) Attr(name string) (starlark.Value, error) {
+	for _, hm := range httpMethods {
+		if hm.member == name {
+			return starlark.NewBuiltin("http."+name, m.h.httpRequest), nil
+		}
 	}
-	members.Freeze()
-	return &starlarkstruct.Module{Name: "http", Members: members}
+	return nil, nil
+}
+
+// AttrNames returns the members, sorted.
+func (httpModule) AttrNames() []string {
+	names := make([]string, len(httpMethods))
+	for i, hm := range httpMethods {
+		names[i] = hm.member
+	}
+	slices.Sort(names)
+	return names
 }
 
 // httpError is an error of the http module: its text is already masked.
@@ -84,7 +105,15 @@ type httpError struct {
 func (e *httpError) Error() string { return e.text }
 func (e *httpError) Unwrap() error { return e.err }
 
-func (h *Host) httpRequest(thread *starlark.Thread, b *starlark.Builtin, method string, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// httpRequest implements the members of httpModule; b's name tells the
+// method.
+func (h *Host) httpRequest(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var method string
+	for _, hm := range httpMethods {
+		if "http."+hm.member == b.Name() {
+			method = hm.method
+		}
+	}
 	var (
 		rawURL  string
 		headers *starlark.Dict
@@ -151,7 +180,7 @@ func (h *Host) httpRequest(thread *starlark.Thread, b *starlark.Builtin, method 
 
 	header, host, err := h.httpHeaders(headers)
 	if err != nil {
-		return nil, fail(nil, "%v", err)
+		return nil, fail(err, "%v", err)
 	}
 
 	parent := threadContext(thread)
@@ -258,8 +287,10 @@ func (h *Host) httpHeaders(d *starlark.Dict) (http.Header, string, error) {
 			for _, v := range values {
 				h.Secrets.Add(v)
 				// "Bearer TOKEN": the credential alone is secret too.
-				if _, cred, ok := strings.Cut(v, " "); ok {
-					h.Secrets.Add(strings.TrimSpace(cred))
+				if strings.Contains(strings.ToLower(name), "authorization") {
+					if _, cred, ok := strings.Cut(v, " "); ok {
+						h.Secrets.Add(strings.TrimSpace(cred))
+					}
 				}
 			}
 		}

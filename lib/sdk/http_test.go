@@ -371,3 +371,24 @@ func TestHTTPCancel(t *testing.T) {
 		t.Errorf("cancellation took %s", d)
 	}
 }
+
+func TestHTTPModule(t *testing.T) {
+	h, _ := testHost(t)
+	g, err := execSrc(t, h, "names = dir(http)\nkind = type(http)\nshown = str(http)\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]any{
+		"names": []any{"delete", "get", "head", "patch", "post", "put"},
+		"kind":  "module",
+		"shown": `<module "http">`,
+	} {
+		if diff := cmp.Diff(want, global(t, g, name)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	_, err = execSrc(t, h, `http.fetch("http://127.0.0.1/")`)
+	if want := "main.ocu.star:2:5: module has no .fetch field or method (did you mean .patch?)"; err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
