@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -83,6 +87,7 @@ func scriptParams(kind, dir string, files []string) testscript.Params {
 		Files:               files,
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"ciserver":  ciServer,
 			"cmpobject": cmpObject,
 			"fixture":   fixture,
 			"stored":    stored,
@@ -169,4 +174,57 @@ func fixture(ts *testscript.TestScript, neg bool, args []string) {
 	git("add", "-A")
 	git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
 	ts.Setenv("H", git("rev-parse", "HEAD"))
+}
+
+// ciServer starts an HTTP server on 127.0.0.1 for the rest of the script
+// (a team's CI server receiving jobs from triggers), sets $VAR to its URL
+// and records each request it receives in the folder DIR: the line
+// "METHOD PATH" is appended to DIR/requests and the body written to DIR/N
+// (N = 1, 2, … in arrival order). It answers every request with STATUS
+// (default 201) and the body "queued".
+func ciServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: ciserver VAR DIR [STATUS]")
+	}
+	status := http.StatusCreated
+	if len(args) == 3 {
+		var err error
+		if status, err = strconv.Atoi(args[2]); err != nil || status < 100 || status > 999 {
+			ts.Fatalf("ciserver: invalid status %q", args[2])
+		}
+	}
+	dir := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(dir, 0o755))
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		err = os.WriteFile(filepath.Join(dir, strconv.Itoa(n)), body, 0o644)
+		if err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(filepath.Join(dir, "requests"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+				_, err = fmt.Fprintf(f, "%s %s\n", r.Method, r.URL.Path)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, "queued")
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }

@@ -251,7 +251,7 @@ func TestEvaluationErrors(t *testing.T) {
 		{name: "wrong version", src: "ocuroot(\"0.2.0\")\nstore.set(store.fs(\"x\"))\n", wantErr: `repo.ocu.star: SDK version "0.2.0" is not supported (supported: 0.3.0)`},
 		{name: "syntax error", src: minimal + "x = (\n", wantErr: "repo.ocu.star:4:1: got end of file, want primary expression"},
 		{name: "undefined name", src: minimal + "x = y\n", wantErr: "repo.ocu.star:3:5: undefined: y"},
-		{name: "http is not provided", src: minimal + "http.get(\"https://example.com\")\n", wantErr: "repo.ocu.star:3:1: undefined: http"},
+		{name: "http is provided", src: minimal + "http.get(\"ftp://example.com\")\n", wantErr: `repo.ocu.star:3:9: http.get: ftp://example.com: unsupported scheme "ftp" (use http or https)`},
 		{name: "fail", src: minimal + "def f():\n    fail(\"no\")\nf()\n", wantErr: "repo.ocu.star:4:9: fail: no"},
 		{name: "shell failure", src: minimal + "shell(\"exit 4\")\n", wantErr: "repo.ocu.star:3:6: command exited with status 4"},
 		{name: "git bad scheme", src: v030 + `store.set(store.git("ftp://example.com/x.git"))`, wantErr: `repo.ocu.star:2:20: store.git(): unsupported git URL scheme "ftp" (use https://, http://, ssh://, file://, user@host:path or a local path)`},

@@ -34,10 +34,15 @@
 // A [Host] provides the builtins available everywhere (engine.md §3, rows
 // R P W): host.shell, host.env, host.os, host.arch, host.pwd, host.read
 // (read_file), host.write (write_file), host.read_dir, host.is_dir and
-// their bare aliases, secret, json, struct and ocuroot. Relative paths
+// their bare aliases, http.get, http.head, http.post, http.put, http.patch,
+// http.delete, secret, json, struct and ocuroot. Relative paths
 // resolve against Host.Dir; the inherited environment of host.shell and
 // host.env is Host.Environ, never the process environment itself. Output
 // lines of host.shell and print() are masked and handed to Host.Log.
+// HTTP requests end with the thread's context (see [NewThread]), after
+// timeout= seconds ([HTTPTimeout] by default) and past [HTTPBodyLimit]
+// bytes of response body; the credentials of their URLs and headers are
+// registered with Host.Secrets.
 //
 // [Secrets] collects the values registered with secret(); Mask replaces
 // each of them with "<secret>", longest values first.

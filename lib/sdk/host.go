@@ -58,7 +58,8 @@ type Host struct {
 // Builtins returns the predeclared names provided by h: host (a module with
 // shell, env, os, arch, pwd, read, read_file, write, write_file, read_dir,
 // is_dir), the bare aliases shell, env, os, arch, pwd, read, write,
-// read_dir, is_dir, and secret, json, struct and ocuroot. The returned dict
+// read_dir, is_dir, the http module (get, head, post, put, patch, delete;
+// see httpModule), and secret, json, struct and ocuroot. The returned dict
 // is shared: copy it before adding names.
 func (h *Host) Builtins() starlark.StringDict {
 	h.once.Do(func() {
@@ -84,6 +85,7 @@ func (h *Host) Builtins() starlark.StringDict {
 		members["write_file"] = members["write"]
 		members.Freeze()
 		b["host"] = &starlarkstruct.Module{Name: "host", Members: members}
+		b["http"] = httpModule{h}
 		b["secret"] = starlark.NewBuiltin("secret", h.secret)
 		b["json"] = json.Module
 		b["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
