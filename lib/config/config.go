@@ -195,8 +195,8 @@ func isFile(p string) bool {
 var errNoRepoName = errors.New(`cannot determine the repo name: call repo_alias("…") in repo.ocu.star or add a git remote "origin"`)
 
 // RepoName returns the repo identity R (engine.md §1.3), computed on first
-// use: Options.Repo, else repo_alias(), else the normalised
-// Options.RepoURLOverride, else the normalised URL of the git remote
+// use: Options.Repo, else repo_alias(), else Options.RepoURLOverride with
+// its path cleaned (see OverrideRepoName), else the normalised URL of the git remote
 // "origin" of the repository containing the repo root (repo mode only).
 // The result is a valid repo part of a ref, else the error is
 // `invalid repo name "…"`.
@@ -213,15 +213,10 @@ func (c *Config) repoName() (string, error) {
 	case c.File != nil && c.File.Alias != "":
 		name = c.File.Alias
 	case c.opts.RepoURLOverride != "":
-		base := c.Root
-		if c.Mode != ModeRepo {
-			base = c.Dir
+		name = OverrideRepoName(c.opts.RepoURLOverride)
+		if err := ref.ValidateRepo(name); err != nil {
+			return "", fmt.Errorf("invalid repo URL override %q: it is the repo name, as for the original client, and not a valid one (name the repo with --repo or repo_alias())", displayURL(c.opts.RepoURLOverride))
 		}
-		n, err := NormalizeURL(c.opts.RepoURLOverride, base)
-		if err != nil {
-			return "", fmt.Errorf("invalid repo URL override %q: %v", displayURL(c.opts.RepoURLOverride), err)
-		}
-		name = n
 	case c.Mode != ModeRepo:
 		return "", fmt.Errorf("cannot determine the repo name: pass --repo (no %s found)", FileName)
 	default:

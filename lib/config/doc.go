@@ -55,7 +55,7 @@
 //
 // # IDENTITY AND COMMIT
 //
-// RepoName: --repo, else repo_alias(), else NormalizeURL of
+// RepoName: --repo, else repo_alias(), else OverrideRepoName of
 // --repo-url-override, else NormalizeURL of the git remote "origin" of the
 // repository containing the repo root. Commit: --repo-commit-override,
 // else the id of HEAD. Both are computed once, on first use, so tools that

@@ -159,6 +159,25 @@ func mustParse(t *testing.T, s, dir string) Location {
 	return l
 }
 
+func TestOverrideRepoName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{in: "https://github.com/Org/Repo.git", want: "https:/github.com/Org/Repo.git"},
+		{in: "ssh://git@GitHub.com:22/Org/Repo.git", want: "ssh:/git@GitHub.com:22/Org/Repo.git"},
+		{in: "github.com/Org/Repo", want: "github.com/Org/Repo"},
+		{in: "example.com//team/./app/", want: "example.com/team/app"},
+		{in: "example.com/team/x/../app", want: "example.com/team/app"},
+		{in: "../x/y.git", want: "../x/y.git"},
+		{in: "example", want: "example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := OverrideRepoName(tt.in); got != tt.want {
+				t.Errorf("OverrideRepoName(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestNormalizeURL(t *testing.T) {
 	tests := []struct {
 		in, root, want string
@@ -166,7 +185,7 @@ func TestNormalizeURL(t *testing.T) {
 		// engine.md §1.3
 		{in: "https://github.com/ocuroot/example.git", want: "github.com/ocuroot/example"},
 		{in: "https://github.com/ocuroot/example/", want: "github.com/ocuroot/example"},
-		{in: "http://GitHub.com/ocuroot/example", want: "github.com/ocuroot/example"},
+		{in: "http://GitHub.com/ocuroot/example", want: "GitHub.com/ocuroot/example"},
 		{in: "git@github.com:ocuroot/example.git", want: "github.com/ocuroot/example"},
 		{in: "ssh://git@github.com/ocuroot/example.git", want: "github.com/ocuroot/example"},
 		{in: "ssh://git@git.example.com:2222/team/app.git", want: "git.example.com:2222/team/app"},
@@ -185,7 +204,13 @@ func TestNormalizeURL(t *testing.T) {
 		{in: "https://github.com/o/r/.git", want: "github.com/o/r"},
 		{in: "github.com:o/r", want: "github.com/o/r"},
 		{in: "git@github.com:/abs/r.git", want: "github.com/abs/r"},
-		{in: "HTTPS://USER@HOST.EXAMPLE.COM/Org/Repo", want: "host.example.com/Org/Repo"},
+		{in: "HTTPS://USER@HOST.EXAMPLE.COM/Org/Repo", want: "HOST.EXAMPLE.COM/Org/Repo"},
+		// the host keeps its case, as with the original client; the https,
+		// ssh:// and SCP forms of one remote agree
+		{in: "git@GitHub.com:OcuRoot/Example.git", want: "GitHub.com/OcuRoot/Example"},
+		{in: "ssh://git@GitHub.com/OcuRoot/Example.git", want: "GitHub.com/OcuRoot/Example"},
+		{in: "https://GitHub.com/OcuRoot/Example.git", want: "GitHub.com/OcuRoot/Example"},
+		{in: "ssh://git@GitHub.com:22/OcuRoot/Example", want: "GitHub.com/OcuRoot/Example"},
 		{in: "./local", root: "/src/app", want: "src/app/local"},
 		{in: "local.git", root: "/src/app", want: "src/app/local"},
 		{in: "https://[::1]:8443/o/r", want: "[::1]:8443/o/r"},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -17,13 +18,15 @@ var defaultPorts = map[string]string{
 // NormalizeURL turns a git remote URL into a repo name (engine.md §1.3), in
 // order: trim white space; SCP form [user@]host:path → ssh://[user@]host/path;
 // a bare local path → absolute path (relative paths resolved against root);
-// drop scheme, user-info, query and fragment; lower-case the host; keep a
-// non-default port; remove trailing "/", then a trailing ".git", then
-// trailing "/"; join host + "/" + path without leading "/" (no host: the
-// path without leading "/").
+// drop scheme, user-info, query and fragment; keep a non-default port;
+// remove trailing "/", then a trailing ".git", then trailing "/"; join
+// host + "/" + path without leading "/" (no host: the path without leading
+// "/"). The host keeps its case, as the original Ocuroot client keeps it,
+// so that both name a repository the same way.
 //
 //	https://github.com/ocuroot/example.git        github.com/ocuroot/example
 //	git@github.com:ocuroot/example.git            github.com/ocuroot/example
+//	git@GitHub.com:OcuRoot/Example.git            GitHub.com/OcuRoot/Example
 //	ssh://git@git.example.com:2222/team/app.git   git.example.com:2222/team/app
 //	../example.git (root /src/app)                src/example
 //
@@ -61,11 +64,24 @@ func NormalizeURL(raw, root string) (string, error) {
 	if at := strings.LastIndexByte(host, '@'); at >= 0 {
 		host = host[at+1:]
 	}
-	host = strings.ToLower(host)
 	if h, port, ok := splitPort(host); ok && port == defaultPorts[strings.ToLower(scheme)] {
 		host = h
 	}
 	return joinHostPath(host, path), nil
+}
+
+// OverrideRepoName returns the repo name given by a repo URL override
+// (--repo-url-override, OCU_REPO_URL_OVERRIDE): the override itself, with
+// its path cleaned (repeated "/" collapsed, "." and ".." resolved, trailing
+// "/" removed), not a normalised URL. This is the original Ocuroot client's
+// rule, under which existing state is named:
+//
+//	https://github.com/Org/Repo.git   https:/github.com/Org/Repo.git
+//	example.com/team/app/             example.com/team/app
+//
+// The result is not validated as a repo name.
+func OverrideRepoName(override string) string {
+	return path.Clean(override)
 }
 
 // splitPort splits "host:port" (also "[v6]:port").

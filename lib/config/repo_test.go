@@ -23,8 +23,15 @@ func TestRepoName(t *testing.T) {
 	}{
 		{name: "--repo wins", alias: "alias", origin: "https://github.com/o/r.git", opts: Options{Repo: "flag", RepoURLOverride: "https://h/o/x"}, want: "flag"},
 		{name: "alias before URL override", alias: "alias", origin: "https://github.com/o/r.git", opts: Options{RepoURLOverride: "https://h/o/x"}, want: "alias"},
-		{name: "URL override before origin", origin: "https://github.com/o/r.git", opts: Options{RepoURLOverride: "git@H.example.com:o/x.git"}, want: "h.example.com/o/x"},
-		{name: "URL override without git", origin: "-", opts: Options{RepoURLOverride: "https://h/o/x.git"}, want: "h/o/x"},
+		{name: "URL override before origin", origin: "https://github.com/o/r.git", opts: Options{RepoURLOverride: "https://github.com/Org/Repo.git"}, want: "https:/github.com/Org/Repo.git"},
+		{name: "URL override without git", origin: "-", opts: Options{RepoURLOverride: "https://h/o/x.git"}, want: "https:/h/o/x.git"},
+		{name: "URL override with a path only", origin: "-", opts: Options{RepoURLOverride: "GitHub.com/OcuRoot/Example/"}, want: "GitHub.com/OcuRoot/Example"},
+		{
+			name: "URL override that is no repo name", origin: "https://github.com/o/r.git", opts: Options{RepoURLOverride: "https://tok:SECRET@h/o/x.git"},
+			wantErr: `invalid repo URL override "https://***@h/o/x.git": it is the repo name, as for the original client, and not a valid one (name the repo with --repo or repo_alias())`,
+		},
+		{name: "origin keeps the host's case", origin: "git@GitHub.com:OcuRoot/Example.git", want: "GitHub.com/OcuRoot/Example"},
+		{name: "origin https with the host's case", origin: "https://GitHub.com/OcuRoot/Example.git", want: "GitHub.com/OcuRoot/Example"},
 		{name: "origin", origin: "https://github.com/example/example.git", want: "github.com/example/example"},
 		{name: "origin with credentials", origin: "https://tok:SECRET@github.com/org/repo.git", want: "github.com/org/repo"},
 		{name: "origin SCP", origin: "git@github.com:ocuroot/example.git", want: "github.com/ocuroot/example"},
@@ -111,13 +118,12 @@ func TestRepoNameOtherModes(t *testing.T) {
 	if got, err := c.RepoName(); err != nil || got != "example" {
 		t.Fatalf("store mode with --repo: %q, %v", got, err)
 	}
-	c, _, err = load(t, Options{Dir: base, RepoURLOverride: "../x/y.git"})
+	c, _, err = load(t, Options{Dir: base, RepoURLOverride: "git.example.com/x/y.git"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.TrimPrefix(filepath.ToSlash(filepath.Dir(base)), "/") + "/x/y"
-	if got, err := c.RepoName(); err != nil || got != want {
-		t.Fatalf("store mode with URL override: %q, %v; want %q", got, err, want)
+	if got, err := c.RepoName(); err != nil || got != "git.example.com/x/y.git" {
+		t.Fatalf("store mode with URL override: %q, %v", got, err)
 	}
 }
 

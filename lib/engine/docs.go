@@ -129,7 +129,7 @@ type FunctionState struct {
 	Fn           FuncID         `json:"fn"`
 	ID           string         `json:"id"`
 	Inputs       Inputs         `json:"inputs"`
-	Outputs      map[string]any `json:"outputs,omitzero"` // {} after done() without outputs
+	Outputs      map[string]any `json:"outputs,omitempty"` // left out after done() without outputs
 	Runner       *Runner        `json:"runner,omitempty"`
 	Status       string         `json:"status"`
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -26,6 +27,7 @@ type evaluated struct {
 	envs   []Environment                 // registered (environments files)
 	funcs  map[string]*starlark.Function // FuncID.key() → top-level function
 	ids    map[*starlark.Function]FuncID
+	names  map[string]string // module path → its name in positions (see posName)
 	host   *sdk.Host
 	eval   *sdk.Evaluator
 	// sink receives the log lines of the function running now; nil while
@@ -98,25 +100,43 @@ func (ev *evaluated) log(e *Engine) func(sdk.LogLine) {
 }
 
 // topLevel indexes the top-level functions of every module by identity.
+// A function's position names its module as the original Ocuroot client
+// does (see posName), so that either client can run the other's functions.
+// When a loaded module's function gets the same id as one of the package
+// file, the package file's wins.
 func (ev *evaluated) topLevel() map[*starlark.Function]FuncID {
 	ids := map[*starlark.Function]FuncID{}
+	ev.names = map[string]string{}
 	for _, m := range ev.eval.Modules() {
-		module := m.Path
-		if m.Load != "" {
-			module = m.Load
+		ev.names[m.Path] = m.Load
+		if m.Load == "" {
+			ev.names[m.Path] = path.Base(m.Path)
 		}
+	}
+	for _, m := range ev.eval.Modules() { // loaded modules first, the package file last
 		for name, v := range m.Globals {
 			fn, ok := v.(*starlark.Function)
 			if !ok || fn.Name() != name || fn.Position().Filename() != m.Path {
 				continue
 			}
 			p := fn.Position()
-			id := FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:%d", module, p.Line, p.Col)}
+			id := FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:%d", ev.names[m.Path], p.Line, p.Col)}
 			ids[fn] = id
 			ev.funcs[id.key()] = fn
 		}
 	}
 	return ids
+}
+
+// posName returns the name by which positions in the module at path p are
+// stored: the base name of the package file ("release.ocu.star" for
+// frontend/release.ocu.star) and the load string of a loaded module
+// ("./tasks.ocu.star"), as the original client names them.
+func (ev *evaluated) posName(p string) string {
+	if n, ok := ev.names[p]; ok {
+		return n
+	}
+	return p
 }
 
 // compile checks the declared work and builds the Package (engine.md §4, §5).
@@ -158,13 +178,21 @@ func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
 	return nil
 }
 
-// function returns the top-level function id of this evaluation.
+// function returns the top-level function id of this evaluation. Positions
+// naming the package file by its path from the repo root
+// ("frontend/release.ocu.star:14:1", as earlier versions of ocu wrote them)
+// are accepted as well as the original's base name.
 func (ev *evaluated) function(id FuncID) (*starlark.Function, error) {
-	fn, ok := ev.funcs[id.key()]
-	if !ok {
-		return nil, fmt.Errorf("function %q (%s) not found at commit %s", id.Name, id.Pos, ev.commit)
+	if fn, ok := ev.funcs[id.key()]; ok {
+		return fn, nil
 	}
-	return fn, nil
+	if rest, ok := strings.CutPrefix(id.Pos, ev.file+":"); ok {
+		alt := FuncID{Name: id.Name, Pos: ev.posName(ev.file) + ":" + rest}
+		if fn, ok := ev.funcs[alt.key()]; ok {
+			return fn, nil
+		}
+	}
+	return nil, fmt.Errorf("function %q (%s) not found at commit %s", id.Name, id.Pos, ev.commit)
 }
 
 // funcID returns the id of a top-level function of this evaluation.

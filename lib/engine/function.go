@@ -135,7 +135,7 @@ func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *
 		return out
 	}
 	ev.sink = func(l sdk.LogLine) {
-		out.logs = append(out.logs, e.logLine(l))
+		out.logs = append(out.logs, e.logLine(l, ev.posName))
 		e.progress.line("%s> %s", lbl, l.Text)
 	}
 	ev.state.inWork = true
@@ -215,11 +215,12 @@ func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark
 	return nil, kwargs, nil
 }
 
-// logLine converts a line of Starlark output into a log entry.
-func (e *Engine) logLine(l sdk.LogLine) LogLine {
+// logLine converts a line of Starlark output into a log entry; name gives
+// the file name recorded for a module path (see evaluated.posName).
+func (e *Engine) logLine(l sdk.LogLine, name func(string) string) LogLine {
 	attrs := LogAttributes{Thread: l.Thread}
 	if l.Pos.IsValid() {
-		attrs.Filename = l.Pos.Filename()
+		attrs.Filename = name(l.Pos.Filename())
 		attrs.Line = strconv.Itoa(int(l.Pos.Line))
 		attrs.Col = strconv.Itoa(int(l.Pos.Col))
 	}
@@ -256,8 +257,8 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 			Message:    out.failure, Stream: sdk.StreamStderr, Timestamp: now,
 		})
 	}
-	if out.done != nil {
-		fdoc.Current.Outputs = out.done.outputs
+	if out.done != nil && len(out.done.outputs) > 0 {
+		fdoc.Current.Outputs = out.done.outputs // as the original: no outputs, no field
 	}
 	fdoc.Current.Status = status
 	fdoc.History = append(fdoc.History, HistoryEntry{Status: status, Time: now})

@@ -73,12 +73,15 @@ func (c *Combined) Children(ctx context.Context, r ref.Ref) ([]string, error) {
 
 // Commit implements Store: the transaction is split by store; the state part
 // is committed first, then the intent part — except that an intent part made
-// only of deletions goes first. Each part is atomic; the pair is not.
+// only of deletions goes first. Each part is atomic; the pair is not. A
+// transaction asking for support files asks it of both stores, even of one
+// that gets no operation (its branch may lack them).
 func (c *Combined) Commit(ctx context.Context, tx *Tx) error {
 	if c.single() {
 		return c.State.Commit(ctx, tx)
 	}
 	state, intent := NewTx(tx.Name), NewTx(tx.Name)
+	state.SupportFiles, intent.SupportFiles = tx.SupportFiles, tx.SupportFiles
 	onlyDeletes := true
 	for _, op := range tx.Ops {
 		if op.Ref.Marker == ref.Intent {
@@ -96,7 +99,7 @@ func (c *Combined) Commit(ctx context.Context, tx *Tx) error {
 		slices.Reverse(parts)
 	}
 	for _, p := range parts {
-		if p.tx.Empty() {
+		if p.tx.Empty() && !p.tx.SupportFiles {
 			continue
 		}
 		if err := p.s.Commit(ctx, p.tx); err != nil {

@@ -41,6 +41,9 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if tx.Empty() { // nothing to write: a filesystem store has no support files
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {

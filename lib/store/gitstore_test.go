@@ -641,6 +641,99 @@ func TestGitSupportFiles(t *testing.T) {
 	}
 }
 
+// TestCombinedSupportFiles: state and intent on two remotes whose branches
+// already exist (someone pushed an initial commit first) get their support
+// files from the first transaction asking for them, also a store that gets
+// no operation from it.
+func TestCombinedSupportFiles(t *testing.T) {
+	tests := []struct {
+		name       string
+		refs       []string // written by the transaction
+		flag       bool     // Tx.SupportFiles
+		wantState  bool     // state.yml is on the state branch afterwards, in one new commit
+		wantIntent bool     // intent.yml is on the intent branch afterwards, in one new commit
+	}{
+		{"state and intent", []string{"@/custom/s", "+/custom/i"}, true, true, true},
+		{"state only", []string{"@/custom/s"}, true, true, true},
+		{"intent only", []string{"+/custom/i"}, true, true, true},
+		{"not asked for", []string{"@/custom/s", "+/custom/i"}, false, false, false},
+		{"nothing to write but support files", nil, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			remotes := [2]string{newRemote(t), newRemote(t)}
+			var stores [2]store.Store
+			for i, name := range []string{"state", "intent"} {
+				pushFiles(t, remotes[i], "main", strs(map[string]string{"README.md": "# ops\n"}), "Initial commit")
+				o := gitOptions(t, remotes[i], "main")
+				o.SupportFiles = map[string]string{".github/workflows/" + name + ".yml": "on: push # " + name + "\n"}
+				stores[i] = openGit(t, o)
+			}
+			c := store.NewCombined(stores[0], stores[1])
+			tx := store.NewTx("release")
+			for _, r := range tt.refs {
+				tx.Put(storetest.R(t, r), 1)
+			}
+			tx.SupportFiles = tt.flag
+			if err := c.Commit(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			for i, name := range []string{"state", "intent"} {
+				p := ".github/workflows/" + name + ".yml"
+				got, ok := readRemote(t, remotes[i], "main", p)
+				want := []bool{tt.wantState, tt.wantIntent}[i]
+				if ok != want || (ok && got != "on: push # "+name+"\n") {
+					t.Errorf("%s: %s = %q (stored %v), want stored %v", name, p, got, ok, want)
+				}
+				if n := len(remoteLog(t, remotes[i], "main")) - 1; want && n != 1 {
+					t.Errorf("%s: %d new commits, want 1", name, n)
+				}
+				fsck(t, remotes[i])
+			}
+			// Asking again writes nothing: the files are there.
+			again := store.NewTx("release again")
+			again.SupportFiles = true
+			before := [2]int{len(remoteLog(t, remotes[0], "main")), len(remoteLog(t, remotes[1], "main"))}
+			if err := c.Commit(ctx, again); err != nil {
+				t.Fatal(err)
+			}
+			if tt.flag {
+				for i := range remotes {
+					if n := len(remoteLog(t, remotes[i], "main")); n != before[i] {
+						t.Errorf("store %d: %d commits after an unchanged request, want %d", i, n, before[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestCombinedSupportFilesFS: a filesystem store paired with a git store
+// is left untouched by a transaction asking only for support files.
+func TestCombinedSupportFilesFS(t *testing.T) {
+	remote := newRemote(t)
+	pushFiles(t, remote, "main", strs(map[string]string{"README.md": "# ops\n"}), "Initial commit")
+	o := gitOptions(t, remote, "main")
+	o.SupportFiles = map[string]string{"ci.yml": "on: push\n"}
+	fsBase := filepath.Join(t.TempDir(), "intent")
+	intent, err := store.OpenFS(fsBase, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { intent.Close() })
+	tx := store.NewTx("release").Put(storetest.R(t, "@/custom/s"), 1)
+	tx.SupportFiles = true
+	if err := store.NewCombined(openGit(t, o), intent).Commit(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := readRemote(t, remote, "main", "ci.yml"); got != "on: push\n" {
+		t.Errorf("ci.yml = %q", got)
+	}
+	if _, err := os.Stat(fsBase); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the filesystem store was touched: %v", err)
+	}
+}
+
 func TestGitApplyLock(t *testing.T) {
 	remote := newRemote(t)
 	o := gitOptions(t, remote, "state")

@@ -39,8 +39,8 @@ func (g *Git) Commit(ctx context.Context, tx *Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if tx.Empty() {
-		return nil
+	if tx.Empty() && (!tx.SupportFiles || len(g.opts.SupportFiles) == 0 || g.opts.Offline) {
+		return nil // nothing to write, or only support files, which can wait
 	}
 	if g.opts.Offline {
 		return errorf(EGitOffline, "git store %s (branch %s): offline: cannot write (unset --offline / OCU_OFFLINE)", g.opts.URL, g.branch)

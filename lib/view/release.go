@@ -217,6 +217,9 @@ func (rd *reader) chainView(m markers, chain string, v any, withLogs bool) *chai
 			c.Functions = append(c.Functions, rd.functionView(m, f, v, true))
 			cur, _ := v.(map[string]any)["current"].(map[string]any)
 			lastOutputs = cur["outputs"]
+			if lastOutputs == nil { // done() without outputs leaves the field out
+				lastOutputs = map[string]any{}
+			}
 		}
 	}
 	// The chain's output is its last function's outputs: shown once.

@@ -334,7 +334,7 @@ func (w *writer) broken() {
 	})
 	w.chain(file, rel, "deploy", "staging", 1, "complete", map[string]any{}, []function{{
 		name: "up", line: 3, status: "complete", start: 200, run: 201, end: 202,
-		inputs: map[string]any{"environment": envInput("staging", "staging")}, outputs: map[string]any{},
+		inputs: map[string]any{"environment": envInput("staging", "staging")}, // done() without outputs
 	}}, []logEntry{{"up", 4, 0, "deploying broken to staging", 201.5}})
 	w.deployIntent(pkg, rel, "staging", map[string]any{"environment": envInput("staging", "staging")})
 	const why = "fail: production is closed today"
@@ -356,7 +356,7 @@ func (w *writer) twoStep() {
 		{"deploy", []item{{"deploy", "staging", map[string]any{}}, {"deploy", "production", map[string]any{}}}},
 	})
 	w.chain(file, rel, "call", "build", 1, "complete", map[string]any{}, []function{{
-		name: "build", line: 3, status: "complete", start: 300, run: 301, end: 302, outputs: map[string]any{},
+		name: "build", line: 3, status: "complete", start: 300, run: 301, end: 302, // done() without outputs
 	}}, nil)
 	w.link(pkg+"/@rc", rel)
 	for i, e := range []struct{ name, typ string }{{"staging", "staging"}, {"production", "prod"}} {
