@@ -62,6 +62,11 @@ func commands() map[string]map[string]verb {
 		"deploy": {
 			"down": {enginecmd.DeployDown, "tear down the deployment REF"},
 		},
+		"completion": {
+			"bash": {completion(bashScript), "print the bash completion script"},
+			"fish": {completion(fishScript), "print the fish completion script"},
+			"zsh":  {completion(zshScript), "print the zsh completion script"},
+		},
 	}
 }
 
