@@ -212,7 +212,7 @@ func releaseArg(cfg *config.Config, repo, arg string) (ref.Ref, error) {
 // ReleaseNew is "ocuroot release new FILE".
 func ReleaseNew(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := newReleaseCommand(prog, `
-Usage: ocuroot release new [options] FILE
+Usage: ocuroot release new [options] [FILE]
 
 Release new creates the next release of the package FILE at the current
 commit and runs its work until it completes, fails, or waits for an input
@@ -250,7 +250,7 @@ release at the same commit needs --force. Without FILE, --package names it.
 // ReleaseContinue is "ocuroot release continue REF".
 func ReleaseContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := newReleaseCommand(prog, `
-Usage: ocuroot release continue [options] REF
+Usage: ocuroot release continue [options] [REF]
 
 Release continue processes the pending tasks of the release REF (a release
 or a tag) and runs its work until it completes, fails or waits. Without
