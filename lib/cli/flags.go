@@ -56,8 +56,8 @@ func (g *Globals) Register(fs *flag.FlagSet) {
 // ErrHelp is returned by Parse for -h and --help.
 var ErrHelp = flag.ErrHelp
 
-// errVersion is returned by Parse for --version.
-var errVersion = errors.New("version requested")
+// ErrVersion is returned by Parse for --version.
+var ErrVersion = errors.New("version requested")
 
 // Parse parses args into fs, allowing flags before, between and after
 // positional arguments (cli.md §1.1); "--" ends flags and an argument that is
@@ -71,31 +71,81 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		fs.BoolVar(&version, "version", false, "print the version and exit")
 	}
 	var pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' || isJSONNumber(a) {
-			pos = append(pos, a)
+	for _, a := range Split(fs, args) {
+		if a.Flag == "" {
+			pos = append(pos, a.Words...)
 			continue
 		}
-		tokens := []string{a}
-		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
-		if f := fs.Lookup(name); f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
-			tokens = append(tokens, args[i+1])
-			i++
-		}
-		if err := fs.Parse(tokens); err != nil {
+		if err := fs.Parse(a.Words); err != nil {
 			return nil, err
 		}
 	}
 	if version {
-		return nil, errVersion
+		return nil, ErrVersion
 	}
 	return pos, applyEnv(fs)
 }
+
+// Arg is one command-line argument as Parse reads it.
+type Arg struct {
+	// Flag is the flag's name as given ("f", "format"); "" for a
+	// positional argument.
+	Flag string
+	// Words are the argument as given: "-f", "-f=v", or "-f" "v" for a
+	// flag; the one word of a positional argument.
+	Words []string
+}
+
+// Split cuts args into flags and positional arguments the way Parse reads
+// them with fs: flags may stand before, between and after positional
+// arguments; "--" ends the flags (it is dropped); "-" and JSON numbers such
+// as "-1" are positional; a flag fs does not know as boolean takes the next
+// word as its value unless given as -name=value. Flags fs does not know are
+// returned as flags, for fs.Parse to refuse.
+func Split(fs *flag.FlagSet, args []string) []Arg {
+	var out []Arg
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			for _, p := range args[i+1:] {
+				out = append(out, Arg{Words: []string{p}})
+			}
+			break
+		}
+		if len(a) < 2 || a[0] != '-' || isJSONNumber(a) {
+			out = append(out, Arg{Words: []string{a}})
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		words := []string{a}
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
+			words = append(words, args[i+1])
+			i++
+		}
+		out = append(out, Arg{Flag: name, Words: words})
+	}
+	return out
+}
+
+// FlagProbe is a stdout that learns a tool's flags instead of printing its
+// usage: a tool run with -h and a *FlagProbe as stdout adds its flag set to
+// the probe and prints nothing. The ocuroot multiplexer learns each verb's
+// flags this way, from the code that parses them, for its own options and
+// its completion scripts.
+type FlagProbe struct {
+	Flags []*flag.Flag
+}
+
+// Add adds the flags of fs.
+func (p *FlagProbe) Add(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) { p.Flags = append(p.Flags, f) })
+}
+
+// Write discards b: text a tool prints while probed is not usage.
+func (p *FlagProbe) Write(b []byte) (int, error) { return len(b), nil }
+
+// IsBoolFlag reports whether f is a switch, given without a value.
+func IsBoolFlag(f *flag.Flag) bool { return isBool(f) }
 
 // applyEnv sets the global options that were not given as flags from their
 // OCU_* environment variables, through ff. Tool-specific flags are never

@@ -45,8 +45,12 @@ func (t *Tool) Parse(fs *flag.FlagSet, args []string) ([]string, bool) {
 	case err == nil:
 		return pos, true
 	case errors.Is(err, ErrHelp):
+		if p, ok := t.Stdout.(*FlagProbe); ok {
+			p.Add(fs)
+			break
+		}
 		t.Usage(fs, t.Stdout)
-	case errors.Is(err, errVersion):
+	case errors.Is(err, ErrVersion):
 		fmt.Fprintf(t.Stdout, "%s %s\n", t.Prog, Version())
 	default:
 		t.UsageError("%v", err)

@@ -2,13 +2,51 @@ package sdk
 
 import (
 	"fmt"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 )
 
-// Version is the only SDK version accepted in ocuroot("…").
+// Version is the SDK version ocu implements. ocuroot("…") accepts it and
+// every other way of naming SDK 0.3 (see Supported).
 const Version = "0.3.0"
+
+// Supported reports whether v, the argument of ocuroot("…"), names SDK 0.3:
+// an exact version 0.3.N (the original client's later releases, 0.3.7 to
+// 0.3.17, added no incompatible change), a wildcard 0.3, 0.3.x, 0.3.X or
+// 0.3.*, or a semver constraint that stays within 0.3: ~0.3, ~0.3.N, ^0.3,
+// ^0.3.N, =0.3.N. Any other major or minor, or a range reaching past 0.3, is
+// refused.
+func Supported(v string) bool {
+	v = strings.TrimSpace(v)
+	if len(v) > 0 && strings.ContainsRune("~^=", rune(v[0])) {
+		v = strings.TrimSpace(v[1:])
+	}
+	rest, ok := strings.CutPrefix(v, "0.3")
+	if !ok {
+		return false
+	}
+	if rest == "" {
+		return true
+	}
+	patch, ok := strings.CutPrefix(rest, ".")
+	if !ok {
+		return false
+	}
+	switch patch {
+	case "x", "X", "*":
+		return true
+	case "":
+		return false
+	}
+	for _, c := range patch {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(patch) == 1 || patch[0] != '0'
+}
 
 // FileOptions returns the Starlark dialect of every .ocu.star file: set,
 // while, top-level if/for, global reassignment and recursion enabled.
@@ -24,7 +62,7 @@ func FileOptions() *syntax.FileOptions {
 
 // CheckVersion checks, on the syntax tree and before execution, that f
 // holds exactly one top-level statement ocuroot("<string literal>") naming
-// Version. filename is the name used in messages (engine.md §2):
+// SDK 0.3 (see Supported). filename is the name used in messages (engine.md §2):
 //
 //	F: missing ocuroot("0.3.0")
 //	F: multiple ocuroot() calls
@@ -67,7 +105,7 @@ func CheckVersion(filename string, f *syntax.File) error {
 		pos := syntax.MakePosition(&filename, call.Lparen.Line, call.Lparen.Col)
 		return &Error{Pos: pos, Msg: fmt.Sprintf("ocuroot() takes one string literal, e.g. ocuroot(%q)", Version)}
 	}
-	if v, _ := lit.Value.(string); v != Version {
+	if v, _ := lit.Value.(string); !Supported(v) {
 		return &Error{Pos: fileOnly, Msg: fmt.Sprintf("SDK version %q is not supported (supported: %s)", v, Version)}
 	}
 	return nil

@@ -22,6 +22,9 @@ func TestCheckVersion(t *testing.T) {
 		{name: "multiple", src: "ocuroot(\"0.3.0\")\nocuroot(\"0.3.0\")\n", wantErr: `F: multiple ocuroot() calls`},
 		{name: "multiple different", src: "ocuroot(\"0.3.0\")\nocuroot(\"0.2.0\")\n", wantErr: `F: multiple ocuroot() calls`},
 		{name: "unsupported", src: "ocuroot(\"0.4.0\")\n", wantErr: `F: SDK version "0.4.0" is not supported (supported: 0.3.0)`},
+		{name: "later patch", src: "ocuroot(\"0.3.17\")\n"},
+		{name: "wildcard", src: "ocuroot(\"0.3.x\")\n"},
+		{name: "other minor wildcard", src: "ocuroot(\"0.4.x\")\n", wantErr: `F: SDK version "0.4.x" is not supported (supported: 0.3.0)`},
 		{name: "empty version", src: "ocuroot(\"\")\n", wantErr: `F: SDK version "" is not supported (supported: 0.3.0)`},
 		{name: "variable", src: "v = \"0.3.0\"\nocuroot(v)\n", wantErr: `F:2:8: ocuroot() takes one string literal, e.g. ocuroot("0.3.0")`},
 		{name: "concatenation", src: "ocuroot(\"0.3\" + \".0\")\n", wantErr: `F:1:8: ocuroot() takes one string literal, e.g. ocuroot("0.3.0")`},
@@ -50,6 +53,61 @@ func TestCheckVersion(t *testing.T) {
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Errorf("error is %T, want *Error", err)
+			}
+		})
+	}
+}
+
+func TestSupported(t *testing.T) {
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"0.3.0", true},
+		{"0.3.1", true},
+		{"0.3.7", true},
+		{"0.3.9", true},
+		{"0.3.10", true},
+		{"0.3.17", true},
+		{"0.3.x", true},
+		{"0.3.X", true},
+		{"0.3.*", true},
+		{"0.3", true},
+		{"~0.3", true},
+		{"~0.3.7", true},
+		{"^0.3", true},
+		{"^0.3.5", true},
+		{"=0.3.17", true},
+		{"= 0.3.2", true},
+		{" 0.3.x ", true},
+		{"", false},
+		{"0", false},
+		{"0.x", false},
+		{"*", false},
+		{"x", false},
+		{"0.2.0", false},
+		{"0.2.x", false},
+		{"0.4.0", false},
+		{"0.4.x", false},
+		{"1.0.0", false},
+		{"1.3.0", false},
+		{"10.3.0", false},
+		{"0.30.0", false},
+		{"0.3.", false},
+		{"0.3.01", false},
+		{"0.3.1-rc1", false},
+		{"0.3.1.2", false},
+		{"0.3.x.1", false},
+		{">=0.3.0", false},
+		{"^0", false},
+		{"~0", false},
+		{"0.3.0 || 0.4.0", false},
+		{"v0.3.0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.v, func(t *testing.T) {
+			if got := Supported(tt.v); got != tt.want {
+				t.Errorf("Supported(%q) = %v, want %v", tt.v, got, tt.want)
 			}
 		})
 	}

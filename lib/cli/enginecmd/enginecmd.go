@@ -23,19 +23,31 @@ import (
 
 // command is the part every engine command shares.
 type command struct {
-	t       *cli.Tool
-	fs      *flag.FlagSet
-	wait    time.Duration
-	logmode string
+	t    *cli.Tool
+	fs   *flag.FlagSet
+	wait time.Duration
+	refs cli.RefFlags // release verbs: --package and --release
 }
 
 func newCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
 	c := &command{t: cli.NewTool(prog, synopsis, stdout, stderr)}
 	c.fs = c.t.FlagSet()
 	c.fs.DurationVar(&c.wait, "wait", 10*time.Minute, "wait up to `DURATION` for the apply lock")
-	for _, name := range []string{"l", "logmode"} {
-		c.fs.StringVar(&c.logmode, name, "", "accepted for compatibility; ignored")
-	}
+	return c
+}
+
+// newReleaseCommand is newCommand for release verbs: with -l/--logmode,
+// and --package and --release naming the release when no REF is given.
+func newReleaseCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
+	c := newWorkCommand(prog, synopsis, stdout, stderr)
+	c.refs.Register(c.fs)
+	return c
+}
+
+// newWorkCommand is newCommand for work verbs: with -l/--logmode.
+func newWorkCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
+	c := newCommand(prog, synopsis, stdout, stderr)
+	cli.Logmode(c.fs)
 	return c
 }
 
@@ -199,27 +211,28 @@ func releaseArg(cfg *config.Config, repo, arg string) (ref.Ref, error) {
 
 // ReleaseNew is "ocuroot release new FILE".
 func ReleaseNew(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
-Usage: ocuroot release new [options] FILE
+	c := newReleaseCommand(prog, `
+Usage: ocuroot release new [options] [FILE]
 
 Release new creates the next release of the package FILE at the current
 commit and runs its work until it completes, fails, or waits for an input
 or a dependency (it then exits 0; ocu-apply or ocuroot work continue carry
 on). An environments file registers its environments instead. A second
-release at the same commit needs --force.
+release at the same commit needs --force. Without FILE, --package names it.
 `, stdout, stderr)
 	var force bool
-	var pkg string
 	for _, name := range []string{"f", "force"} {
 		c.fs.BoolVar(&force, name, false, "release even if the commit already has a release of FILE")
 	}
-	c.fs.StringVar(&pkg, "package", "", "the package `FILE` when no FILE argument is given")
 	pos, ok := c.t.Parse(c.fs, args)
 	if !ok {
 		return c.t.Code()
 	}
-	if len(pos) == 0 && pkg != "" {
-		pos = []string{pkg}
+	if c.refs.Release != "" {
+		c.t.Warn("--release is ignored: release new creates the next release")
+	}
+	if len(pos) == 0 && c.refs.Package != "" {
+		pos = []string{c.refs.Package}
 	}
 	if len(pos) != 1 {
 		c.t.UsageError("expected one package FILE")
@@ -236,26 +249,48 @@ release at the same commit needs --force.
 
 // ReleaseContinue is "ocuroot release continue REF".
 func ReleaseContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
-Usage: ocuroot release continue [options] REF
+	c := newReleaseCommand(prog, `
+Usage: ocuroot release continue [options] [REF]
 
 Release continue processes the pending tasks of the release REF (a release
-or a tag) and runs its work until it completes, fails or waits.
+or a tag) and runs its work until it completes, fails or waits. Without
+REF, --package and --release name it; with neither REF nor --release it
+says so and exits 0, as the original client did.
 `, stdout, stderr)
-	return c.withRelease(ctx, args, func(s *Session, rel string) (bool, error) {
+	pos, ok := c.t.Parse(c.fs, args)
+	if !ok {
+		return c.t.Code()
+	}
+	if len(pos) > 1 {
+		c.t.UsageError("expected one REF")
+		return c.t.Code()
+	}
+	if len(pos) == 0 {
+		if c.refs.Release == "" {
+			fmt.Fprintln(c.t.Stderr, "A release ID or tag must be specified")
+			return c.t.Code()
+		}
+		pos = []string{c.refs.Ref()}
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		rel, err := c.release(ctx, s, pos[0])
+		if err != nil {
+			return false, err
+		}
 		return s.Engine.ReleaseContinue(ctx, rel)
 	})
 }
 
 // ReleaseRetry is "ocuroot release retry [REF]".
 func ReleaseRetry(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
+	c := newReleaseCommand(prog, `
 Usage: ocuroot release retry [options] [REF]
 
 Release retry starts a new run of every failed work item of the release REF
 (a release, a tag, or a package: its highest release), continuing from the
-function that failed, and runs the release. Without REF, every release at
-the current commit with failed functions is retried.
+function that failed, and runs the release. Without REF, --package and
+--release name it (--package alone: the package); without any of them,
+every release at the current commit with failed functions is retried.
 `, stdout, stderr)
 	var running bool
 	c.fs.BoolVar(&running, "running", false, "also retry functions left running")
@@ -266,6 +301,13 @@ the current commit with failed functions is retried.
 	if len(pos) > 1 {
 		c.t.UsageError("expected at most one REF")
 		return c.t.Code()
+	}
+	switch {
+	case len(pos) == 1:
+	case c.refs.Release != "":
+		pos = []string{c.refs.Ref()}
+	case c.refs.Package != "":
+		pos = []string{c.refs.Path()}
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
 		var rels []string
@@ -294,7 +336,7 @@ the current commit with failed functions is retried.
 
 // WorkContinue is "ocuroot work continue".
 func WorkContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
+	c := newWorkCommand(prog, `
 Usage: ocuroot work continue [options]
 
 Work continue carries on the work of the releases at the current commit:
@@ -353,25 +395,6 @@ release's down function runs.
 	})
 }
 
-// withRelease runs fn on the release named by the one REF argument.
-func (c *command) withRelease(ctx context.Context, args []string, fn func(*Session, string) (bool, error)) int {
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
-	if len(pos) != 1 {
-		c.t.UsageError("expected one REF")
-		return c.t.Code()
-	}
-	return c.run(ctx, func(s *Session) (bool, error) {
-		rel, err := c.release(ctx, s, pos[0])
-		if err != nil {
-			return false, err
-		}
-		return fn(s, rel)
-	})
-}
-
 // run opens the session (apply lock taken), runs fn and turns what it
 // reports into the exit code: 1 when fn says work failed.
 func (c *command) run(ctx context.Context, fn func(*Session) (failed bool, err error)) int {
@@ -402,7 +425,7 @@ func (c *command) release(ctx context.Context, s *Session, arg string) (string, 
 // WorkTasks is "ocuroot work tasks": the check_envs tasks of the releases
 // at the current commit, once (engine.md §11.6).
 func WorkTasks(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
+	c := newWorkCommand(prog, `
 Usage: ocuroot work tasks [options]
 
 Work tasks processes the pending environment checks (check_envs) of the
@@ -424,7 +447,7 @@ first run. Nothing runs; ocuroot work continue runs it.
 // WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
 // function for every commit with outstanding work (engine.md §11.5).
 func WorkTrigger(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
+	c := newWorkCommand(prog, `
 Usage: ocuroot work trigger [options]
 
 Work trigger finds every commit with outstanding work (pending work that

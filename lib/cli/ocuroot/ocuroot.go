@@ -40,13 +40,13 @@ type verb struct {
 func commands() map[string]map[string]verb {
 	return map[string]map[string]verb{
 		"state": {
-			"get":    {stateGet, "print the document at REF (ocu-get)"},
-			"match":  {match.Run, "list the refs matching GLOB... (ocu-match)"},
-			"set":    {set.Run, "write intent: REF VALUE (ocu-set)"},
-			"delete": {delete.Run, "delete intent at REF (ocu-delete)"},
-			"apply":  {stateApply, "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
-			"diff":   {stateDiff, "list the intent refs that differ from state (ocu-apply --dry-run)"},
-			"view":   {view.Run, "serve the web UI of state (ocu-view)"},
+			"get":    {wrap(get.RunOne, refArgument(0)), "print the document at REF (ocu-get)"},
+			"match":  {wrap(match.Run, matchGlobs), "list the refs matching GLOB... (ocu-match)"},
+			"set":    {wrap(set.Run, refArgument(1)), "write intent: REF VALUE (ocu-set)"},
+			"delete": {wrap(delete.Run, refArgument(0)), "delete intent at REF (ocu-delete)"},
+			"apply":  {wrap(apply.Run, refArgument(0), "--no-continue", "--no-trigger"), "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
+			"diff":   {wrap(apply.Run, refIgnored, "--dry-run"), "list the intent refs that differ from state (ocu-apply --dry-run)"},
+			"view":   {wrap(view.Run, refIgnored), "serve the web UI of state (ocu-view)"},
 		},
 		"release": {
 			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},
@@ -54,13 +54,18 @@ func commands() map[string]map[string]verb {
 			"retry":    {enginecmd.ReleaseRetry, "retry the failed work of the release REF"},
 		},
 		"work": {
-			"any":      {workAny, "apply intent and continue all work, safe from cron (ocu-apply --wait 10m)"},
+			"any":      {wrap(apply.Run, workAnyArgs, "--wait", "10m"), "apply intent and continue all work, safe from cron (ocu-apply --wait 10m)"},
 			"continue": {enginecmd.WorkContinue, "run the pending work of the releases at the current commit"},
 			"tasks":    {enginecmd.WorkTasks, "process the environment checks of the releases at the current commit"},
 			"trigger":  {enginecmd.WorkTrigger, "call the trigger of every commit with outstanding work"},
 		},
 		"deploy": {
 			"down": {enginecmd.DeployDown, "tear down the deployment REF"},
+		},
+		"completion": {
+			"bash": {completion(bashScript), "print the bash completion script"},
+			"fish": {completion(fishScript), "print the fish completion script"},
+			"zsh":  {completion(zshScript), "print the zsh completion script"},
 		},
 	}
 }
@@ -74,10 +79,8 @@ Ocuroot runs the ocu tools under one name. Commands:
 // Main runs ocuroot.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	t := cli.NewTool("ocuroot", synopsis, stdout, stderr)
-	fs := t.FlagSet()
 	var version bool
-	fs.BoolVar(&version, "version", false, "print the version and exit")
-	fs.SetOutput(io.Discard)
+	fs := mainFlags(&version)
 	globals, rest, err := leadingFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(t, fs, stdout)
@@ -140,6 +143,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return v.run(ctx, "ocuroot "+cmd+" "+rest[0], append(globals, rest[1:]...), stdin, stdout, stderr)
 }
 
+// mainFlags returns the flag set of ocuroot itself, before COMMAND: the
+// global options and --version.
+func mainFlags(version *bool) *flag.FlagSet {
+	fs := cli.NewTool("ocuroot", "", io.Discard, io.Discard).FlagSet()
+	fs.BoolVar(version, "version", false, "print the version and exit")
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
 // leadingFlags splits off the options before COMMAND, returning them as
 // given so they can be passed on to the command (clipped: appending to them
 // never overwrites args).
@@ -166,78 +178,6 @@ func leadingFlags(fs *flag.FlagSet, args []string) (flags, rest []string, err er
 		i += n
 	}
 	return slices.Clip(args[:i]), args[i:], nil
-}
-
-// stateGet is "ocuroot state get": exactly one REF, or --package and
-// --release naming PACKAGE/@RELEASE.
-func stateGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var pkg, release string
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "--") || (name != "package" && name != "release") {
-			rest = append(rest, args[i])
-			continue
-		}
-		if !hasValue && i+1 < len(args) {
-			i++
-			value = args[i]
-		}
-		if name == "package" {
-			pkg = value
-		} else {
-			release = value
-		}
-	}
-	if pkg != "" || release != "" {
-		if pkg == "" {
-			pkg = "."
-		}
-		rest = append(rest, "--", strings.TrimSuffix(pkg, "/")+"/@"+release)
-	}
-	return get.RunOne(ctx, prog, rest, stdin, stdout, stderr)
-}
-
-// stateApply is "ocuroot state apply REF": apply only.
-func stateApply(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return apply.Run(ctx, prog, append([]string{"--no-continue", "--no-trigger"}, args...), stdin, stdout, stderr)
-}
-
-// stateDiff is "ocuroot state diff".
-func stateDiff(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return apply.Run(ctx, prog, append([]string{"--dry-run"}, args...), stdin, stdout, stderr)
-}
-
-// workAny is "ocuroot work any": ocu-apply waiting up to 10 minutes for the
-// lock; -d/--dryrun means --dry-run, --comprehensive is accepted (apply is
-// always comprehensive), and a REF argument is ignored with a warning.
-func workAny(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	boolFlags := []string{"n", "dry-run", "json", "no-continue", "no-trigger", "git-offline", "offline", "h", "help", "version"}
-	out := []string{"--wait", "10m"}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch {
-		case a == "-d" || a == "--dryrun" || a == "-dryrun":
-			out = append(out, "--dry-run")
-		case a == "--comprehensive" || a == "-comprehensive":
-		case name == "l" || name == "logmode": // accepted for compatibility, ignored
-			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-			}
-		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
-			if a == "--" {
-				continue
-			}
-			fmt.Fprintf(stderr, "%s: warning: ignoring %q: work any applies all intent\n", prog, a)
-		case hasValue || slices.Contains(boolFlags, name) || i+1 == len(args):
-			out = append(out, a)
-		default: // a flag and its value
-			out = append(out, a, args[i+1])
-			i++
-		}
-	}
-	return apply.Run(ctx, prog, out, stdin, stdout, stderr)
 }
 
 // external runs ocu-<cmd> from PATH with the remaining arguments.
@@ -297,10 +237,10 @@ func usage(t *cli.Tool, fs *flag.FlagSet, w io.Writer) {
 	cmds := commands()
 	for _, c := range sortedKeys(cmds) {
 		for _, v := range sortedKeys(cmds[c]) {
-			fmt.Fprintf(w, "  %-14s %s\n", c+" "+v, cmds[c][v].help)
+			fmt.Fprintf(w, "  %-17s %s\n", c+" "+v, cmds[c][v].help)
 		}
 	}
-	fmt.Fprintf(w, "  %-14s %s\n  %-14s %s\n  %-14s %s\n", "version", "print the version", "help [COMMAND]", "show usage",
+	fmt.Fprintf(w, "  %-17s %s\n  %-17s %s\n  %-17s %s\n", "version", "print the version", "help [COMMAND]", "show usage",
 		"X [ARGS...]", "run ocu-X from PATH")
 	fmt.Fprintln(w, "\nGlobal options (also after COMMAND VERB):")
 	fs.SetOutput(w)
