@@ -31,6 +31,7 @@ const (
 // Defaults of GitOptions.
 const (
 	DefaultGitPushAttempts = 8
+	DefaultGitTimeout      = 2 * time.Minute
 	DefaultGitAuthorName   = "ocu"
 	DefaultGitAuthorEmail  = "ocu@localhost"
 	defaultBranch          = "main"
@@ -65,6 +66,10 @@ type GitOptions struct {
 	Offline bool
 	// PushAttempts bounds the pushes of one change (default 8).
 	PushAttempts int
+	// Timeout bounds each fetch and each push attempt, from connecting to
+	// the last byte (default DefaultGitTimeout). A push that times out is
+	// not tried again: the change stays kept for the next write.
+	Timeout time.Duration
 	// AuthorName and AuthorEmail sign the commits (default ocu,
 	// ocu@localhost).
 	AuthorName, AuthorEmail string
@@ -153,6 +158,9 @@ func OpenGit(ctx context.Context, opts GitOptions) (*Git, error) {
 	if opts.PushAttempts < 1 {
 		opts.PushAttempts = DefaultGitPushAttempts
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultGitTimeout
+	}
 	if opts.AuthorName == "" {
 		opts.AuthorName = DefaultGitAuthorName
 	}
@@ -163,7 +171,7 @@ func OpenGit(ctx context.Context, opts GitOptions) (*Git, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("git store %s: cache: %w", opts.URL, err)
 	}
-	remote, err := newGitRemote(opts.URL, opts.Remote, opts.Auth)
+	remote, err := newGitRemote(opts.URL, opts.Remote, opts.Auth, opts.Timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -314,10 +314,11 @@ func (g *Git) pushOne(ctx context.Context, k keptChange) error {
 		last = err
 		var stale *errStale
 		var refused *errRefused
+		var timeout *errTimeout
 		switch {
 		case isAuthError(err), errors.Is(err, transport.ErrRepositoryNotFound):
 			return g.remoteError("cannot push", err)
-		case errors.As(err, &refused), ctx.Err() != nil:
+		case errors.As(err, &refused), errors.As(err, &timeout), ctx.Err() != nil:
 			return g.pushError(attempt, err)
 		}
 		if attempt >= g.opts.PushAttempts {
