@@ -216,14 +216,16 @@ func (g *Git) open(ctx context.Context) error {
 	if g.branch == "" {
 		g.branch = defaultBranch
 	}
-	tip, ok, err := g.repo.ref(g.tracking())
+	err = g.moveToTracking()
+	if isDamage(err) {
+		if err = g.repair(ctx, err); err == nil {
+			err = g.moveToTracking()
+		}
+		if isDamage(err) {
+			err = g.damagedError(err, nil)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
-	}
-	if !ok && !g.opts.CreateBranch {
-		return g.noBranch()
-	}
-	if err := g.moveTo(tip); err != nil {
 		return err
 	}
 	if !g.opts.Offline {
@@ -233,6 +235,18 @@ func (g *Git) open(ctx context.Context) error {
 		g.collectGarbage() // fetches add packs too
 	}
 	return nil
+}
+
+// moveToTracking makes reads see the remote-tracking ref's commit.
+func (g *Git) moveToTracking() error {
+	tip, ok, err := g.repo.ref(g.tracking())
+	if err != nil {
+		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
+	}
+	if !ok && !g.opts.CreateBranch {
+		return g.noBranch()
+	}
+	return g.moveTo(tip)
 }
 
 func (g *Git) noBranch() error {
