@@ -252,13 +252,12 @@ func (r *gitRemote) bound(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeoutCause(ctx, r.timeout, &errTimeout{after: r.timeout})
 }
 
-// timedOut replaces err, the failure of an operation under ctx, by the
-// timeout when ctx expired: the transport's own report of it (a killed
-// process, a closed pipe, a cancelled request) says less.
+// timedOut replaces err, the failure of an operation under ctx, by why ctx
+// ended (the timeout, a signal), if it did: the transport's own report of
+// it (a killed process, a closed pipe, a cancelled request) says less.
 func timedOut(ctx context.Context, err error) error {
-	var te *errTimeout
-	if err != nil && errors.As(context.Cause(ctx), &te) {
-		return te
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	return err
 }
