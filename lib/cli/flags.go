@@ -22,6 +22,7 @@ type Globals struct {
 	GitMaxAge          time.Duration
 	GitOffline         bool
 	GitPushAttempts    int
+	GitTimeout         time.Duration
 	GitAuthorName      string
 	GitAuthorEmail     string
 }
@@ -30,7 +31,7 @@ type Globals struct {
 // environment (OCU_<NAME>).
 var globalFlags = []string{
 	"state-store", "intent-store", "repo", "repo-url-override", "repo-commit-override",
-	"git-max-age", "git-offline", "offline", "git-push-attempts", "git-author-name", "git-author-email",
+	"git-max-age", "git-offline", "offline", "git-push-attempts", "git-timeout", "git-author-name", "git-author-email",
 }
 
 // flagAliases are global options with two names; given either on the
@@ -49,6 +50,7 @@ func (g *Globals) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.GitOffline, "git-offline", false, "never fetch or push git stores: read the cache, refuse writes")
 	fs.BoolVar(&g.GitOffline, "offline", false, "same as --git-offline")
 	fs.IntVar(&g.GitPushAttempts, "git-push-attempts", 8, "git push `ATTEMPTS`")
+	fs.DurationVar(&g.GitTimeout, "git-timeout", 2*time.Minute, "give up a git fetch or push after `DURATION`")
 	fs.StringVar(&g.GitAuthorName, "git-author-name", "", "git commit author `NAME`")
 	fs.StringVar(&g.GitAuthorEmail, "git-author-email", "", "git commit author `EMAIL`")
 }

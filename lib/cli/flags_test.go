@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -66,6 +67,7 @@ func TestParseEnvironment(t *testing.T) {
 	t.Setenv("OCU_REPO", "env-repo")
 	t.Setenv("OCU_Q", ".env")
 	t.Setenv("OCU_GIT_PUSH_ATTEMPTS", "3")
+	t.Setenv("OCU_GIT_TIMEOUT", "15s")
 	var g Globals
 	var query string
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
@@ -74,8 +76,8 @@ func TestParseEnvironment(t *testing.T) {
 	if _, err := Parse(fs, []string{"--repo", "flag-repo"}); err != nil {
 		t.Fatal(err)
 	}
-	got := []any{g.StateStore, g.Repo, g.GitPushAttempts, query}
-	want := []any{"from-env", "flag-repo", 3, ""}
+	got := []any{g.StateStore, g.Repo, g.GitPushAttempts, g.GitTimeout, query}
+	want := []any{"from-env", "flag-repo", 3, 15 * time.Second, ""}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -86,6 +86,9 @@ func (t *Tool) openStore(ctx context.Context, cfg *config.Config, loc config.Loc
 // OCU_GIT_SSH_KEY, OCU_GIT_SSH_KEY_PASSPHRASE, SSH_AUTH_SOCK and
 // SSH_KNOWN_HOSTS (ssh).
 func (t *Tool) gitOptions(ctx context.Context, cfg *config.Config, loc config.Location) (store.GitOptions, error) {
+	if t.Globals.GitTimeout <= 0 {
+		return store.GitOptions{}, Usagef("--git-timeout %s: must be more than 0", t.Globals.GitTimeout)
+	}
 	env := EnvFrom(ctx)
 	get := func(key string) string {
 		v, _ := env.Lookup(key)
@@ -122,6 +125,7 @@ func (t *Tool) gitOptions(ctx context.Context, cfg *config.Config, loc config.Lo
 		MaxAge:       t.Globals.GitMaxAge,
 		Offline:      t.Globals.GitOffline,
 		PushAttempts: t.Globals.GitPushAttempts,
+		Timeout:      t.Globals.GitTimeout,
 		AuthorName:   name,
 		AuthorEmail:  email,
 		Auth: store.GitAuth{

@@ -31,6 +31,7 @@ const (
 // Defaults of GitOptions.
 const (
 	DefaultGitPushAttempts = 8
+	DefaultGitTimeout      = 2 * time.Minute
 	DefaultGitAuthorName   = "ocu"
 	DefaultGitAuthorEmail  = "ocu@localhost"
 	defaultBranch          = "main"
@@ -65,6 +66,10 @@ type GitOptions struct {
 	Offline bool
 	// PushAttempts bounds the pushes of one change (default 8).
 	PushAttempts int
+	// Timeout bounds each fetch and each push attempt, from connecting to
+	// the last byte (default DefaultGitTimeout). A push that times out is
+	// not tried again: the change stays kept for the next write.
+	Timeout time.Duration
 	// AuthorName and AuthorEmail sign the commits (default ocu,
 	// ocu@localhost).
 	AuthorName, AuthorEmail string
@@ -153,6 +158,9 @@ func OpenGit(ctx context.Context, opts GitOptions) (*Git, error) {
 	if opts.PushAttempts < 1 {
 		opts.PushAttempts = DefaultGitPushAttempts
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultGitTimeout
+	}
 	if opts.AuthorName == "" {
 		opts.AuthorName = DefaultGitAuthorName
 	}
@@ -163,7 +171,7 @@ func OpenGit(ctx context.Context, opts GitOptions) (*Git, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("git store %s: cache: %w", opts.URL, err)
 	}
-	remote, err := newGitRemote(opts.URL, opts.Remote, opts.Auth)
+	remote, err := newGitRemote(opts.URL, opts.Remote, opts.Auth, opts.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -208,14 +216,16 @@ func (g *Git) open(ctx context.Context) error {
 	if g.branch == "" {
 		g.branch = defaultBranch
 	}
-	tip, ok, err := g.repo.ref(g.tracking())
+	err = g.moveToTracking()
+	if isDamage(err) {
+		if err = g.repair(ctx, err); err == nil {
+			err = g.moveToTracking()
+		}
+		if isDamage(err) {
+			err = g.damagedError(err, nil)
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
-	}
-	if !ok && !g.opts.CreateBranch {
-		return g.noBranch()
-	}
-	if err := g.moveTo(tip); err != nil {
 		return err
 	}
 	if !g.opts.Offline {
@@ -225,6 +235,18 @@ func (g *Git) open(ctx context.Context) error {
 		g.collectGarbage() // fetches add packs too
 	}
 	return nil
+}
+
+// moveToTracking makes reads see the remote-tracking ref's commit.
+func (g *Git) moveToTracking() error {
+	tip, ok, err := g.repo.ref(g.tracking())
+	if err != nil {
+		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
+	}
+	if !ok && !g.opts.CreateBranch {
+		return g.noBranch()
+	}
+	return g.moveTo(tip)
 }
 
 func (g *Git) noBranch() error {

@@ -56,11 +56,28 @@ func (s *GitSnapshot) History(ctx context.Context, r ref.Ref, fn func(Revision) 
 // History reports each commit of the branch's first-parent history, from
 // the tip reads see, that changed the object stored at exactly r (no link
 // followed, no fallback), newest first.
+//
+// A damaged cache is repaired (see repair) when no revision was reported
+// yet; later, the error names the store.
 func (g *Git) History(ctx context.Context, r ref.Ref, fn func(Revision) error) error {
 	g.tree.mu.RLock()
 	tip := g.tip
 	g.tree.mu.RUnlock()
-	return g.history(ctx, tip, r, fn)
+	reported := false
+	report := func(rev Revision) error {
+		reported = true
+		return fn(rev)
+	}
+	err := g.history(ctx, tip, r, report)
+	if isDamage(err) && !reported {
+		if err = g.repairLocked(ctx, err); err == nil {
+			err = g.history(ctx, tip, r, report)
+		}
+	}
+	if isDamage(err) {
+		err = g.damagedError(err, nil)
+	}
+	return err
 }
 
 // Revision is one version of a document in a git store's history.
@@ -181,6 +198,10 @@ func commitTime(unixSec int64, zone string) time.Time {
 // branch's history). Before the branch's first commit the store is empty.
 // An unknown tag or commit is E_NOT_FOUND.
 func (g *Git) At(ctx context.Context, when string) (*GitSnapshot, error) {
+	return readRepaired(ctx, g, func() (*GitSnapshot, error) { return g.at(ctx, when) })
+}
+
+func (g *Git) at(ctx context.Context, when string) (*GitSnapshot, error) {
 	c, err := g.resolve(ctx, when)
 	if err != nil {
 		return nil, err

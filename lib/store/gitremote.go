@@ -11,13 +11,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/go-git/go-git/v5/plumbing/transport/file"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -43,27 +43,29 @@ type GitAuth struct {
 	KnownHosts []string
 }
 
-// gitRemote talks to the remote repository of a git store through go-git's
-// transports: the file transport runs git-upload-pack and git-receive-pack
+// gitRemote talks to the remote repository of a git store: local remotes
+// through localTransport, which runs git-upload-pack and git-receive-pack
 // (go-git's in-process file server is never used: it updates refs without
-// comparing their old values).
+// comparing their old values), others through go-git's http and ssh
+// transports. Each fetch and each push must end within timeout.
 type gitRemote struct {
-	url    string // redacted, for messages
-	ep     *transport.Endpoint
-	client transport.Transport
-	auth   transport.AuthMethod
-	closer io.Closer // the ssh-agent connection, if any
+	url     string // redacted, for messages
+	ep      *transport.Endpoint
+	client  transport.Transport
+	auth    transport.AuthMethod
+	closer  io.Closer // the ssh-agent connection, if any
+	timeout time.Duration
 }
 
-func newGitRemote(url, remote string, a GitAuth) (*gitRemote, error) {
+func newGitRemote(url, remote string, a GitAuth, timeout time.Duration) (*gitRemote, error) {
 	ep, err := transport.NewEndpoint(remote)
 	if err != nil {
 		return nil, errorf(EGitRemote, "git store %s: invalid URL: %v", url, redactErr(err, remote, url))
 	}
-	r := &gitRemote{url: url, ep: ep}
+	r := &gitRemote{url: url, ep: ep, timeout: timeout}
 	switch ep.Protocol {
 	case "file":
-		r.client = file.DefaultClient
+		r.client = localTransport{}
 	case "http", "https":
 		r.client = githttp.DefaultClient
 		switch {
@@ -171,8 +173,13 @@ func advertisedRefs(ar *packp.AdvRefs) advertised {
 // fetch lists the remote's refs; when want returns hashes missing from repo,
 // it fetches them (and what they reach, minus what haves reach) into repo
 // through the same git-upload-pack session. An empty remote lists nothing.
-func (r *gitRemote) fetch(ctx context.Context, repo *gitRepo, want func(advertised) []plumbing.Hash, haves []plumbing.Hash) (advertised, error) {
-	sess, err := r.client.NewUploadPackSession(r.ep, r.auth)
+func (r *gitRemote) fetch(ctx context.Context, repo *gitRepo, want func(advertised) []plumbing.Hash, haves []plumbing.Hash) (_ advertised, err error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	defer func() { err = timedOut(ctx, err) }()
+	sess, err := openSession(ctx, func() (transport.UploadPackSession, error) {
+		return r.client.NewUploadPackSession(r.ep, r.auth)
+	})
 	if err != nil {
 		return advertised{}, err
 	}
@@ -208,7 +215,7 @@ func (r *gitRemote) fetch(ctx context.Context, repo *gitRepo, want func(advertis
 	}
 	resp, err := sess.UploadPack(ctx, req)
 	if errors.Is(err, transport.ErrEmptyUploadPackRequest) {
-		return adv, nil
+		return adv, sess.Close()
 	}
 	if err != nil {
 		sess.Close()
@@ -229,6 +236,57 @@ func (r *gitRemote) fetch(ctx context.Context, repo *gitRepo, want func(advertis
 		return advertised{}, fmt.Errorf("receiving objects: %w", err)
 	}
 	return adv, nil
+}
+
+// errTimeout is a fetch or push that did not end within the transport
+// timeout (--git-timeout).
+type errTimeout struct{ after time.Duration }
+
+func (e *errTimeout) Error() string {
+	return fmt.Sprintf("no answer from the remote within %s (--git-timeout)", e.after)
+}
+
+// bound limits ctx to the remote's timeout; when it expires, the cause of
+// the context is *errTimeout.
+func (r *gitRemote) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, r.timeout, &errTimeout{after: r.timeout})
+}
+
+// timedOut replaces err, the failure of an operation under ctx, by why ctx
+// ended (the timeout, a signal), if it did: the transport's own report of
+// it (a killed process, a closed pipe, a cancelled request) says less.
+func timedOut(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// openSession opens a transport session, giving up when ctx ends first:
+// ssh connects while opening, without a context. A session opened too late
+// is closed.
+func openSession[S transport.Session](ctx context.Context, open func() (S, error)) (S, error) {
+	type opened struct {
+		sess S
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := open()
+		ch <- opened{s, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.sess, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.err == nil {
+				o.sess.Close()
+			}
+		}()
+		var zero S
+		return zero, context.Cause(ctx)
+	}
 }
 
 // errStale reports that the remote branch is not where the push expected
@@ -253,8 +311,13 @@ func (e *errRefused) Error() string { return "refused by the remote: " + e.reaso
 // session. The remote compares old itself, so a concurrent writer is never
 // overwritten; when the advertised ref already differs from old, nothing is
 // sent and the error is *errStale.
-func (r *gitRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, pack func() ([]byte, error)) error {
-	sess, err := r.client.NewReceivePackSession(r.ep, r.auth)
+func (r *gitRemote) push(ctx context.Context, branch string, old, new plumbing.Hash, pack func() ([]byte, error)) (err error) {
+	ctx, cancel := r.bound(ctx)
+	defer cancel()
+	defer func() { err = timedOut(ctx, err) }()
+	sess, err := openSession(ctx, func() (transport.ReceivePackSession, error) {
+		return r.client.NewReceivePackSession(r.ep, r.auth)
+	})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -108,7 +109,7 @@ func TestGitRemoteAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := newGitRemote("redacted", tt.remote, tt.auth)
+			r, err := newGitRemote("redacted", tt.remote, tt.auth, time.Minute)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) || CodeOf(err) != EGitAuth {
 					t.Fatalf("got %v, want E_GIT_AUTH %q", err, tt.err)

@@ -116,14 +116,20 @@ func openGitRepo(dir string) (*gitRepo, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	fs := osfs.New(dir)
+	st, dot := newStorage(dir)
 	return &gitRepo{
 		dir:     dir,
 		objects: newObjectReader(filepath.Join(dir, "objects")),
-		st:      filesystem.NewStorage(fs, cache.NewObjectLRUDefault()),
-		dot:     dotgit.New(fs),
+		st:      st,
+		dot:     dot,
 		trees:   map[plumbing.Hash][]gitEntry{},
 	}, nil
+}
+
+// newStorage opens go-git's storage of the repository at dir.
+func newStorage(dir string) (*filesystem.Storage, *dotgit.DotGit) {
+	fs := osfs.New(dir)
+	return filesystem.NewStorage(fs, cache.NewObjectLRUDefault()), dotgit.New(fs)
 }
 
 // initBare writes a new bare repository into dir: no remote, no
@@ -168,6 +174,9 @@ func (r *gitRepo) read(typ plumbing.ObjectType, h plumbing.Hash) ([]byte, error)
 // readAny returns the type and content of object h.
 func (r *gitRepo) readAny(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	typ, data, err := r.objects.read(h)
+	if errors.Is(err, errNoGitObject) {
+		return 0, nil, &missingObjectError{hash: h}
+	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("git object %s: %w", h, err)
 	}

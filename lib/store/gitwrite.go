@@ -60,6 +60,18 @@ func (g *Git) Commit(ctx context.Context, tx *Tx) error {
 		return err
 	}
 	c, changed, err := g.build(tip, tx, nil)
+	if isDamage(err) {
+		if err := g.repair(ctx, err); err != nil {
+			return err
+		}
+		if tip, _, err = g.repo.ref(g.tracking()); err != nil {
+			return err
+		}
+		c, changed, err = g.build(tip, tx, nil)
+		if isDamage(err) {
+			err = g.damagedError(err, nil)
+		}
+	}
 	if err != nil || !changed {
 		return err
 	}
@@ -241,6 +253,9 @@ func (g *Git) pushKept(ctx context.Context) error {
 func (g *Git) pushAll(ctx context.Context, kept []keptChange) error {
 	for i, k := range kept {
 		if err := g.pushOne(ctx, k); err != nil {
+			if isDamage(err) {
+				return g.damagedError(err, nil)
+			}
 			var e *Error
 			if errors.As(err, &e) && (e.Code == EGitPush || e.Code == EGitRemote || e.Code == EGitAuth) {
 				left := len(kept) - i
@@ -314,10 +329,11 @@ func (g *Git) pushOne(ctx context.Context, k keptChange) error {
 		last = err
 		var stale *errStale
 		var refused *errRefused
+		var timeout *errTimeout
 		switch {
 		case isAuthError(err), errors.Is(err, transport.ErrRepositoryNotFound):
 			return g.remoteError("cannot push", err)
-		case errors.As(err, &refused), ctx.Err() != nil:
+		case errors.As(err, &refused), errors.As(err, &timeout), ctx.Err() != nil:
 			return g.pushError(attempt, err)
 		}
 		if attempt >= g.opts.PushAttempts {
