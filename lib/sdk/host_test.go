@@ -416,3 +416,42 @@ fields = [s.a, s.b]
 		t.Error(diff)
 	}
 }
+
+// TestCredentials checks that ocu's own git credentials stay out of
+// host.env() and of shell commands unless asked for by name, and are
+// masked wherever they are logged.
+func TestCredentials(t *testing.T) {
+	h, rec := testHost(t)
+	h.Environ = append(h.Environ, "OCU_GIT_TOKEN=tok-123456", "OCU_GIT_SSH_KEY_PASSPHRASE=pass-654321", "OTHER=o")
+	g, err := execSrc(t, h, `
+all = sorted(host.env().keys())
+tok = host.env("OCU_GIT_TOKEN")
+missing = host.env("NOT_SET_ANYWHERE")
+other = env("OTHER")
+inherited = shell("echo ${OCU_GIT_TOKEN:-none} ${OCU_GIT_SSH_KEY_PASSPHRASE:-none}").stdout.strip()
+passed = shell("echo $T", env={"T": tok}).stdout.strip()
+print("token " + tok)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{"OTHER", "PATH"}, global(t, g, "all")); diff != "" {
+		t.Errorf("host.env() keys (-want +got):\n%s", diff)
+	}
+	got := []any{global(t, g, "tok"), global(t, g, "missing"), global(t, g, "other"), global(t, g, "inherited"), global(t, g, "passed")}
+	if diff := cmp.Diff([]any{"tok-123456", nil, "o", "none none", "tok-123456"}, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"none none", "<secret>"}, rec.texts(StreamStdout)); diff != "" {
+		t.Errorf("shell log (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"token <secret>"}, rec.texts(StreamPrint)); diff != "" {
+		t.Errorf("print log (-want +got):\n%s", diff)
+	}
+	if got := h.Secrets.Mask("pass-654321"); got != "<secret>" {
+		t.Errorf("passphrase not masked: %q", got)
+	}
+	if _, err := execSrc(t, h, `host.env(1)`); err == nil || !strings.Contains(err.Error(), "env: want a variable name, got int") {
+		t.Errorf("host.env(1): %v", err)
+	}
+}

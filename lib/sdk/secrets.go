@@ -36,6 +36,16 @@ func (s *Secrets) Add(v string) {
 	s.values = values
 }
 
+// AddCredentials registers the values of the credential variables (see
+// IsCredential) set in environ ("KEY=value" entries).
+func (s *Secrets) AddCredentials(environ []string) {
+	for _, kv := range environ {
+		if k, v, _ := strings.Cut(kv, "="); IsCredential(k) {
+			s.Add(v)
+		}
+	}
+}
+
 // snapshot returns the registered values, longest first.
 func (s *Secrets) snapshot() []string {
 	if s == nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -38,10 +37,7 @@ func (h *Host) shell(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		"mute?", &mute, "continue_on_error?", &continueOnError); err != nil {
 		return nil, err
 	}
-	environ := slices.Clone(h.Environ)
-	if environ == nil {
-		environ = []string{} // never nil: exec would inherit os.Environ()
-	}
+	environ := withoutCredentials(h.Environ) // never nil: exec would inherit os.Environ()
 	if env != nil {
 		for _, item := range env.Items() {
 			k, ok := item[0].(starlark.String)
