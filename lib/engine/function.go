@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -139,15 +140,20 @@ func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *
 		e.progress.line("%s> %s", lbl, l.Text)
 	}
 	ev.state.inWork = true
-	thread, stop := sdk.NewThread(ctx, fn.Name())
-	thread.Print = ev.host.Print
-	v, err := starlark.Call(thread, fn, args, kwargs)
-	stop()
+	var v starlark.Value
+	err = e.runBounded(ctx, fn.Name(), func(thread *starlark.Thread) error {
+		thread.Print = ev.host.Print
+		v, err = starlark.Call(thread, fn, args, kwargs)
+		return err
+	})
 	ev.sink, ev.state.inWork = nil, false
 
+	var limit *limitError
 	switch {
 	case ctx.Err() != nil:
 		out.failure = interruption(ctx)
+	case errors.As(err, &limit):
+		out.failure = limit.Error()
 	case err != nil:
 		out.failure = sdk.Locate(err).Error()
 	case v == starlark.None:
