@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +130,59 @@ func TestLimitsFromEnviron(t *testing.T) {
 				t.Errorf("limits (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestLogLimit: a run printing more than Limits.MaxLog stores the end of
+// its log, within the limit, after a first entry saying what was dropped.
+func TestLogLimit(t *testing.T) {
+	const max = 64 << 10
+	tr := newTestRepo(t, map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
+def f(ctx):
+    shell("head -c 300000 /dev/zero | tr '\\0' x")
+    for i in range(5000):
+        print("line %d" % i)
+    shell("seq 1 20000")
+    print("last")
+    return done()
+call(f, name="a")
+`})
+	tr.e.Limits = Limits{MaxLog: max}
+	if failed, err := tr.e.ReleaseNew(context.Background(), "pkg.ocu.star", false); err != nil || failed {
+		t.Fatalf("release: failed %v, %v", failed, err)
+	}
+	logsRef := "example/-/pkg.ocu.star/@1/call/a/1/logs"
+	var logs []LogLine
+	if _, err := tr.e.get(context.Background(), logsRef, &logs); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := os.ReadFile(filepath.Join(tr.e.Root, ".store", "refs", "example", "-", "pkg.ocu.star", "@1", "call", "a", "1", "logs", "@object.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stored %d bytes, %d entries, first %q", len(stored), len(logs), logs[0].Message)
+	if len(stored) > max {
+		t.Errorf("stored log of %d bytes, over the limit of %d", len(stored), max)
+	}
+	if len(stored) < max/2 {
+		t.Errorf("stored log of %d bytes keeps less than half the limit of %d", len(stored), max)
+	}
+	// 5000 print lines, 20000 numbers and 300000 bytes of x (in pieces) were logged.
+	var b, n int
+	if _, err := fmt.Sscanf(logs[0].Message, droppedFormat, &b, &n); err != nil || logs[0].Attributes.Thread != "log" {
+		t.Fatalf("first entry %+v: %v", logs[0], err)
+	}
+	keptBytes := 0
+	for _, l := range logs[1:] {
+		keptBytes += len(l.Message)
+	}
+	total := len("line 0")*10 + len("line 10")*90 + len("line 100")*900 + len("line 1000")*4000 +
+		9 + 2*90 + 3*900 + 4*9000 + 5*10001 + 300000 + len("last")
+	if b+keptBytes != total || n+len(logs)-1 != 5000+20000+5+1 {
+		t.Errorf("dropped %d bytes and %d lines, kept %d bytes and %d lines: want %d bytes and %d lines in all",
+			b, n, keptBytes, len(logs)-1, total, 5000+20000+5+1)
+	}
+	if last := logs[len(logs)-1]; last.Message != "last" {
+		t.Errorf("last entry %q, want the end of the log", last.Message)
 	}
 }
