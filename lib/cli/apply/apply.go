@@ -25,13 +25,16 @@ deploys its release (or tears the deployment down when deleted). Then the
 work of the releases at the current commit continues: environment checks,
 deployments whose inputs changed, and pending work. It repeats until
 nothing changes. One ocu-apply runs at a time per store: a second one exits
-75 at once (--wait to wait), so it is safe from cron. Package code runs
-under limits: OCU_FUNCTION_TIMEOUT (default 1h, and --timeout),
-OCU_FUNCTION_MAX_STEPS, OCU_FUNCTION_MAX_MEMORY (default 2G) and
-OCU_LOG_MAX_SIZE (a run's stored log, default 10M); a function past one
-fails with a line saying which. Exit 0 when done or
+75 at once (--wait to wait), so it is safe from cron. Exit 0 when done or
 nothing to do, 1 when an intent could not be applied or work failed (the
 rest is still applied).
+
+Package code runs under limits, set in the environment: OCU_FUNCTION_TIMEOUT
+(default 1h; --timeout also stops the running function),
+OCU_FUNCTION_MAX_STEPS (Starlark steps, default 10000000000),
+OCU_FUNCTION_MAX_MEMORY (default 2G) and OCU_LOG_MAX_SIZE (a run's stored
+log, default 10M; its end is kept); 0 for none. A function past one fails
+with a line saying which.
 `
 
 type options struct {
