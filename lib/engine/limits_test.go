@@ -38,7 +38,7 @@ func TestFunctionLimits(t *testing.T) {
 			name:     "starlark loop past the command's deadline",
 			body:     "while True:\n        pass",
 			limits:   Limits{Timeout: time.Hour},
-			deadline: 300 * time.Millisecond,
+			deadline: time.Second,
 			err:      "(the command's --timeout passed)",
 		},
 		{
@@ -160,7 +160,6 @@ call(f, name="a")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("stored %d bytes, %d entries, first %q", len(stored), len(logs), logs[0].Message)
 	if len(stored) > max {
 		t.Errorf("stored log of %d bytes, over the limit of %d", len(stored), max)
 	}
