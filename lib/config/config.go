@@ -108,6 +108,7 @@ func Load(ctx context.Context, o Options) (*Config, error) {
 	if c.Secrets == nil {
 		c.Secrets = new(sdk.Secrets)
 	}
+	c.Secrets.AddCredentials(o.Environ)
 
 	mode, root, err := discover(dir)
 	if err != nil {
@@ -165,6 +166,8 @@ func Load(ctx context.Context, o Options) (*Config, error) {
 	} else {
 		c.Intent = c.State
 	}
+	c.Secrets.Add(c.State.Credential())
+	c.Secrets.Add(c.Intent.Credential())
 	return c, nil
 }
 

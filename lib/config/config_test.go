@@ -562,3 +562,61 @@ func TestEvaluateStored(t *testing.T) {
 		t.Fatalf("error = %v, want %q", err, want)
 	}
 }
+
+// TestCredentialSecrets checks that the git credentials of the environment
+// and of store URLs are registered as secrets when the configuration loads.
+func TestCredentialSecrets(t *testing.T) {
+	tests := []struct {
+		name        string
+		src         string
+		intentStore string
+		environ     []string
+		masked      []string
+		shown       []string
+	}{
+		{
+			name:    "environment",
+			src:     minimal,
+			environ: []string{"OCU_GIT_TOKEN=env-token-1", "OCU_GIT_SSH_KEY_PASSPHRASE=env-pass-2", "OCU_GIT_USERNAME=bob"},
+			masked:  []string{"env-token-1", "env-pass-2"},
+			shown:   []string{"bob"},
+		},
+		{
+			name:   "password in the state store URL",
+			src:    v030 + `store.set(store.git("https://x-access-token:url-token-3@github.com/org/state.git"))`,
+			masked: []string{"url-token-3"},
+			shown:  []string{"x-access-token"},
+		},
+		{
+			name:        "token as the user of an https intent store",
+			src:         minimal,
+			intentStore: "git+https://url-token-4@example.com/org/intent.git#intent",
+			masked:      []string{"url-token-4"},
+		},
+		{
+			name:  "ssh user is no secret",
+			src:   v030 + `store.set(store.git("ssh://git@example.com/org/state.git"))`,
+			shown: []string{"git"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tempDir(t)
+			writeFiles(t, root, map[string]string{FileName: tt.src})
+			c, _, err := load(t, Options{Dir: root, Environ: tt.environ, IntentStore: tt.intentStore})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range tt.masked {
+				if got := c.Secrets.Mask("x " + v); got != "x <secret>" {
+					t.Errorf("%q not masked: %q", v, got)
+				}
+			}
+			for _, v := range tt.shown {
+				if got := c.Secrets.Mask(v); got != v {
+					t.Errorf("%q masked: %q", v, got)
+				}
+			}
+		})
+	}
+}

@@ -52,6 +52,9 @@
 // Branch, CreateBranch and SupportFiles. ParseLocation reads the location
 // strings of the command line (PATH, git+URL, git+URL#BRANCH); Same tells
 // whether two locations are one store; String prints credentials as ***.
+// Load registers the Credential of both stores' URLs and the values of
+// OCU_GIT_TOKEN and OCU_GIT_SSH_KEY_PASSPHRASE as secrets, so they are
+// masked wherever they would be printed or stored.
 //
 // # IDENTITY AND COMMIT
 //

@@ -57,6 +57,26 @@ func (l Location) String() string {
 	return "<no store>"
 }
 
+// Credential returns the secret in the user-info of a git store's URL: the
+// password ("https://x-access-token:TOKEN@host/…"), or, in an http(s) URL
+// without one, the user name, which is then a token
+// ("https://TOKEN@host/…"). It is "" when there is none; an ssh user name
+// ("git@host:…") is not a secret.
+func (l Location) Credential() string {
+	if l.Kind != KindGit {
+		return ""
+	}
+	_, userinfo, _, _ := splitAuthority(l.Remote)
+	user, password, hasPassword := strings.Cut(strings.TrimSuffix(userinfo, "@"), ":")
+	if hasPassword {
+		return password
+	}
+	if kind, scheme := classifyURL(l.Remote); kind == urlScheme && strings.HasPrefix(strings.ToLower(scheme), "http") {
+		return user
+	}
+	return ""
+}
+
 // IsZero reports whether l names no store.
 func (l Location) IsZero() bool { return l.Kind == "" }
 

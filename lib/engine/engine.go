@@ -30,8 +30,11 @@ type Config struct {
 	RepoConfig []byte
 	// Now returns the time; nil means time.Now.
 	Now func() time.Time
-	// Deadline, when set, is when no new function starts (--timeout).
+	// Deadline, when set, is when no new function starts and running
+	// package code is stopped (--timeout).
 	Deadline time.Time
+	// Limits bound each run of package code; the zero value sets none.
+	Limits Limits
 }
 
 // Engine runs releases of one repo against its stores.

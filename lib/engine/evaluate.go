@@ -74,9 +74,14 @@ func (e *Engine) evaluate(ctx context.Context, file, commit, release string) (*e
 		Predeclared: func(string) starlark.StringDict { return builtins },
 		Print:       ev.host.Print,
 	}
-	thread, stop := sdk.NewThread(ctx, file)
-	defer stop()
-	if _, err := ev.eval.ExecThread(thread, file, src); err != nil {
+	err = e.runBounded(ctx, file, func(thread *starlark.Thread) error {
+		_, err := ev.eval.ExecThread(thread, file, src)
+		return err
+	})
+	var limit *limitError
+	if errors.As(err, &limit) {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	} else if err != nil {
 		return nil, err
 	}
 	ev.state.finish()

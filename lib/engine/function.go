@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -50,8 +51,8 @@ type outcome struct {
 	done    *doneValue
 	next    *nextValue
 	nextID  FuncID
-	failure string // set when the function failed
-	logs    []LogLine
+	failure string   // set when the function failed
+	logs    *logTail // its log lines, the last Limits.MaxLog of them
 }
 
 // runFunction runs one pending function whose inputs and dependencies are
@@ -118,7 +119,7 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 
 // call runs the function's code and validates its result.
 func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *Function) outcome {
-	var out outcome
+	out := outcome{logs: &logTail{max: e.Limits.MaxLog}}
 	ev, err := e.evaluation(ctx, f.file, commit, f.release)
 	if err != nil {
 		out.failure = err.Error()
@@ -135,19 +136,24 @@ func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *
 		return out
 	}
 	ev.sink = func(l sdk.LogLine) {
-		out.logs = append(out.logs, e.logLine(l, ev.posName))
+		out.logs.add(e.logLine(l, ev.posName))
 		e.progress.line("%s> %s", lbl, l.Text)
 	}
 	ev.state.inWork = true
-	thread, stop := sdk.NewThread(ctx, fn.Name())
-	thread.Print = ev.host.Print
-	v, err := starlark.Call(thread, fn, args, kwargs)
-	stop()
+	var v starlark.Value
+	err = e.runBounded(ctx, fn.Name(), func(thread *starlark.Thread) error {
+		thread.Print = ev.host.Print
+		v, err = starlark.Call(thread, fn, args, kwargs)
+		return err
+	})
 	ev.sink, ev.state.inWork = nil, false
 
+	var limit *limitError
 	switch {
 	case ctx.Err() != nil:
 		out.failure = interruption(ctx)
+	case errors.As(err, &limit):
+		out.failure = limit.Error()
 	case err != nil:
 		out.failure = sdk.Locate(err).Error()
 	case v == starlark.None:
@@ -252,7 +258,10 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 	if out.failure != "" {
 		status = StatusFailed
 		fdoc.Current.Error = out.failure
-		out.logs = append(out.logs, LogLine{
+		if out.logs == nil {
+			out.logs = &logTail{max: e.Limits.MaxLog}
+		}
+		out.logs.add(LogLine{
 			Attributes: LogAttributes{Thread: fdoc.Current.Fn.Name},
 			Message:    out.failure, Stream: sdk.StreamStderr, Timestamp: now,
 		})
@@ -296,13 +305,20 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 		}
 		b.link(c.current()+"/"+strconv.Itoa(c.chain), c.chainRef())
 	}
-	if len(out.logs)+len(tagLines) > 0 {
-		var logs []LogLine
-		if _, err := e.get(ctx, c.chainRef()+"/logs", &logs); err != nil {
+	if (out.logs != nil && out.logs.len() > 0) || len(tagLines) > 0 {
+		var stored []LogLine
+		if _, err := e.get(ctx, c.chainRef()+"/logs", &stored); err != nil {
 			return err
 		}
-		logs = append(append(logs, out.logs...), tagLines...)
-		b.put(c.chainRef()+"/logs", logs)
+		logs := &logTail{max: e.Limits.MaxLog}
+		logs.addStored(stored)
+		if out.logs != nil {
+			logs.addTail(out.logs)
+		}
+		for _, l := range tagLines {
+			logs.add(l)
+		}
+		b.put(c.chainRef()+"/logs", logs.result())
 	}
 	return e.commitBatch(ctx, b)
 }

@@ -119,9 +119,12 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 
 // Trigger calls the trigger function recorded with the repo configuration
 // of commit for repo (engine.md §11.5): the stored source is evaluated
-// without load(), in dir, and its trigger called with the commit.
+// without load(), in dir, and its trigger called with the commit, within
+// the function timeout and the command's deadline.
 // errNoTrigger (a notice) when no configuration or trigger is recorded.
 func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker ref.Marker) error {
+	ctx, cancel := e.deadlineContext(ctx)
+	defer cancel()
 	var rc RepoConfig
 	at := repo + "/-/repo.ocu.star/" + string(marker) + commit
 	found, err := e.get(ctx, at, &rc)

@@ -37,15 +37,20 @@
 // their bare aliases, http.get, http.head, http.post, http.put, http.patch,
 // http.delete, secret, json, struct and ocuroot. Relative paths
 // resolve against Host.Dir; the inherited environment of host.shell and
-// host.env is Host.Environ, never the process environment itself. Output
-// lines of host.shell and print() are masked and handed to Host.Log.
+// host.env is Host.Environ, never the process environment itself, less
+// ocu's own credentials (OCU_GIT_TOKEN, OCU_GIT_SSH_KEY_PASSPHRASE; see
+// IsCredential): those are secrets, and a package gets one only by asking
+// for it by name, host.env("OCU_GIT_TOKEN"). Output lines of host.shell
+// and print() are masked, host.shell's on the whole stream (a multi-line
+// secret is masked too), and handed to Host.Log.
 // HTTP requests end with the thread's context (see [NewThread]), after
 // timeout= seconds ([HTTPTimeout] by default) and past [HTTPBodyLimit]
 // bytes of response body; the credentials of their URLs and headers are
 // registered with Host.Secrets.
 //
 // [Secrets] collects the values registered with secret(); Mask replaces
-// each of them with "<secret>", longest values first.
+// each of them with "<secret>", longest values first; a [MaskWriter] does
+// the same on a stream written in pieces.
 //
 // [ToStarlark] and [FromStarlark] convert between Starlark values and JSON
 // values as decoded by encoding/json with UseNumber (map[string]any, []any,

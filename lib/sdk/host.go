@@ -40,8 +40,9 @@ type Host struct {
 	// resolve against it and host.pwd returns it.
 	Dir string
 	// Environ is the inherited environment ("KEY=value" entries) of
-	// host.shell and the content of host.env. The process environment is
-	// never read directly: pass os.Environ() to inherit it.
+	// host.shell and the content of host.env, less the credentials (see
+	// IsCredential). The process environment is never read directly: pass
+	// os.Environ() to inherit it.
 	Environ []string
 	// Secrets receives the values of secret(); it masks log lines. When nil,
 	// Builtins creates one.
@@ -66,6 +67,7 @@ func (h *Host) Builtins() starlark.StringDict {
 		if h.Secrets == nil {
 			h.Secrets = new(Secrets)
 		}
+		h.Secrets.AddCredentials(h.Environ)
 		members := starlark.StringDict{
 			"shell":    starlark.NewBuiltin("shell", h.shell),
 			"env":      starlark.NewBuiltin("env", h.env),
@@ -138,14 +140,31 @@ func (h *Host) secret(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	return s, nil
 }
 
+// env implements host.env(): a dict of the environment without the
+// credentials; host.env(name): the value of one variable, or None when it
+// is not set. Asked for by name, a credential is returned (and is already
+// masked as a secret).
 func (h *Host) env(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+	var name starlark.Value = starlark.None
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0, &name); err != nil {
 		return nil, err
 	}
 	m := EnvironMap(h.Environ)
+	if name != starlark.None {
+		k, ok := name.(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: want a variable name, got %s", b.Name(), name.Type())
+		}
+		if v, ok := m[string(k)]; ok {
+			return starlark.String(v), nil
+		}
+		return starlark.None, nil
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, k)
+		if !IsCredential(k) {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	d := starlark.NewDict(len(keys))
@@ -153,6 +172,31 @@ func (h *Host) env(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		_ = d.SetKey(starlark.String(k), starlark.String(m[k]))
 	}
 	return d, nil
+}
+
+// IsCredential reports whether the environment variable name holds one of
+// ocu's own credentials: OCU_GIT_TOKEN and OCU_GIT_SSH_KEY_PASSPHRASE. Their
+// values are secrets, host.env() leaves them out and host.shell commands do
+// not inherit them; a package that needs one asks for it by name,
+// host.env("OCU_GIT_TOKEN"), and passes it on explicitly
+// (host.shell(..., env={...})).
+func IsCredential(name string) bool {
+	switch name {
+	case "OCU_GIT_TOKEN", "OCU_GIT_SSH_KEY_PASSPHRASE":
+		return true
+	}
+	return false
+}
+
+// withoutCredentials returns environ without the credential variables.
+func withoutCredentials(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); !IsCredential(k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // EnvironMap turns "KEY=value" entries into a map; of duplicate keys the

@@ -171,6 +171,67 @@ print("printed " + tok)
 	}
 }
 
+// TestShellLogMaskedStream checks that a secret is masked in shell output
+// however the output cuts it: across lines, across reads of the pipe.
+func TestShellLogMaskedStream(t *testing.T) {
+	tests := []struct {
+		name    string
+		src     string
+		want    []string
+		wantErr []string
+	}{
+		{
+			name: "multi-line secret",
+			src:  `shell("printf '%s\\n' \"$K\"", env={"K": secret("first-line\nsecond-line")})`,
+			want: []string{"<secret>"},
+		},
+		{
+			name: "secret across reads",
+			src:  `secret("split-token-42"); shell("printf 'a split-'; sleep 0.2; printf 'token-42 b\\n'")`,
+			want: []string{"a <secret> b"},
+		},
+		{
+			name:    "multi-line secret on stderr across reads",
+			src:     `secret("one\ntwo"); shell("printf 'x one\\n' >&2; sleep 0.2; printf 'two y\\n' >&2")`,
+			wantErr: []string{"x <secret> y"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, rec := testHost(t)
+			if _, err := execSrc(t, h, tt.src); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, rec.texts(StreamStdout)); diff != "" {
+				t.Errorf("stdout lines (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantErr, rec.texts(StreamStderr)); diff != "" {
+				t.Errorf("stderr lines (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestShellLogLongLine checks that a very long output line is logged in
+// pieces of at most MaxLogLine bytes, nothing lost.
+func TestShellLogLongLine(t *testing.T) {
+	h, rec := testHost(t)
+	if _, err := execSrc(t, h, `shell("head -c 200000 /dev/zero | tr '\\0' x; echo; echo end")`); err != nil {
+		t.Fatal(err)
+	}
+	lines := rec.texts(StreamStdout)
+	total := 0
+	for _, l := range lines[:len(lines)-1] {
+		if len(l) > MaxLogLine || strings.Trim(l, "x") != "" {
+			t.Fatalf("piece of %d bytes: %.20q", len(l), l)
+		}
+		total += len(l)
+	}
+	if total != 200000 || lines[len(lines)-1] != "end" || len(lines) != 5 {
+		t.Errorf("%d lines, %d bytes of x, last %q", len(lines), total, lines[len(lines)-1])
+	}
+}
+
 func TestShellUnmaskedResult(t *testing.T) {
 	h, _ := testHost(t)
 	g, err := execSrc(t, h, `
@@ -353,5 +414,44 @@ fields = [s.a, s.b]
 	}
 	if diff := cmp.Diff(map[string]any{"a": json.Number("1"), "b": "x"}, global(t, g, "s")); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// TestCredentials checks that ocu's own git credentials stay out of
+// host.env() and of shell commands unless asked for by name, and are
+// masked wherever they are logged.
+func TestCredentials(t *testing.T) {
+	h, rec := testHost(t)
+	h.Environ = append(h.Environ, "OCU_GIT_TOKEN=tok-123456", "OCU_GIT_SSH_KEY_PASSPHRASE=pass-654321", "OTHER=o")
+	g, err := execSrc(t, h, `
+all = sorted(host.env().keys())
+tok = host.env("OCU_GIT_TOKEN")
+missing = host.env("NOT_SET_ANYWHERE")
+other = env("OTHER")
+inherited = shell("echo ${OCU_GIT_TOKEN:-none} ${OCU_GIT_SSH_KEY_PASSPHRASE:-none}").stdout.strip()
+passed = shell("echo $T", env={"T": tok}).stdout.strip()
+print("token " + tok)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{"OTHER", "PATH"}, global(t, g, "all")); diff != "" {
+		t.Errorf("host.env() keys (-want +got):\n%s", diff)
+	}
+	got := []any{global(t, g, "tok"), global(t, g, "missing"), global(t, g, "other"), global(t, g, "inherited"), global(t, g, "passed")}
+	if diff := cmp.Diff([]any{"tok-123456", nil, "o", "none none", "tok-123456"}, got); diff != "" {
+		t.Errorf("values (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"none none", "<secret>"}, rec.texts(StreamStdout)); diff != "" {
+		t.Errorf("shell log (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"token <secret>"}, rec.texts(StreamPrint)); diff != "" {
+		t.Errorf("print log (-want +got):\n%s", diff)
+	}
+	if got := h.Secrets.Mask("pass-654321"); got != "<secret>" {
+		t.Errorf("passphrase not masked: %q", got)
+	}
+	if _, err := execSrc(t, h, `host.env(1)`); err == nil || !strings.Contains(err.Error(), "env: want a variable name, got int") {
+		t.Errorf("host.env(1): %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -70,5 +71,70 @@ func TestSecretsConcurrent(t *testing.T) {
 	}
 	if got := s.Mask("a secret-07 b"); got != "a <secret> b" {
 		t.Errorf("Mask = %q", got)
+	}
+}
+
+// TestMaskWriter checks that masking a stream written in pieces gives what
+// Mask gives on the whole stream, wherever the pieces are cut.
+func TestMaskWriter(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets []string
+		in      string
+	}{
+		{name: "no secrets", in: "plain text\nover lines\n"},
+		{name: "one", secrets: []string{"s3cr3t"}, in: "a s3cr3t b s3cr3t\n"},
+		{name: "multi-line secret", secrets: []string{"line1\nline2"}, in: "before\nline1\nline2\nafter\n"},
+		{name: "longest first", secrets: []string{"abc", "abcdefgh"}, in: "x abcdefgh y abc z"},
+		{name: "overlapping occurrences", secrets: []string{"aa"}, in: "aaaaaaa b aa"},
+		{name: "overlapping values", secrets: []string{"abcd", "cdef"}, in: "xabcdefx abcd cdef"},
+		{name: "adjacent", secrets: []string{"ab", "cd"}, in: "abcdab"},
+		{name: "prefix at the end", secrets: []string{"secret-value"}, in: "ends with secret-val"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s Secrets
+			for _, v := range tt.secrets {
+				s.Add(v)
+			}
+			want := s.Mask(tt.in)
+			// Every single cut, every pair of cuts, and one byte at a time.
+			var splits [][]int
+			for i := 0; i <= len(tt.in); i++ {
+				for j := i; j <= len(tt.in); j++ {
+					splits = append(splits, []int{i, j})
+				}
+			}
+			var each []int
+			for i := 0; i <= len(tt.in); i++ {
+				each = append(each, i)
+			}
+			splits = append(splits, each)
+			for _, cuts := range splits {
+				var out strings.Builder
+				m := &MaskWriter{Secrets: &s, W: &out}
+				last := 0
+				for _, c := range cuts {
+					if _, err := m.Write([]byte(tt.in[last:c])); err != nil {
+						t.Fatal(err)
+					}
+					last = c
+				}
+				if _, err := m.Write([]byte(tt.in[last:])); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if got := out.String(); got != want {
+					t.Fatalf("cut at %v: got %q, want %q", cuts, got, want)
+				}
+				for _, v := range tt.secrets {
+					if strings.Contains(out.String(), v) {
+						t.Fatalf("cut at %v: %q shows %q", cuts, out.String(), v)
+					}
+				}
+			}
+		})
 	}
 }

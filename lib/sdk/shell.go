@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
@@ -37,10 +37,7 @@ func (h *Host) shell(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		"mute?", &mute, "continue_on_error?", &continueOnError); err != nil {
 		return nil, err
 	}
-	environ := slices.Clone(h.Environ)
-	if environ == nil {
-		environ = []string{} // never nil: exec would inherit os.Environ()
-	}
+	environ := withoutCredentials(h.Environ) // never nil: exec would inherit os.Environ()
 	if env != nil {
 		for _, item := range env.Items() {
 			k, ok := item[0].(starlark.String)
@@ -75,9 +72,9 @@ func (h *Host) shell(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	out := &shellOutput{}
 	if !mute && h.Log != nil {
 		pos, _ := CallerPos(thread)
-		out.log = func(stream int, line string) {
-			h.Log(LogLine{Stream: stream, Text: h.Secrets.Mask(line), Pos: pos, Thread: thread.Name})
-		}
+		out.logTo(h.Secrets, func(stream int, line string) {
+			h.Log(LogLine{Stream: stream, Text: line, Pos: pos, Thread: thread.Name})
+		})
 	}
 	cmd.Stdout = &streamWriter{out: out, stream: StreamStdout}
 	cmd.Stderr = &streamWriter{out: out, stream: StreamStderr}
@@ -113,13 +110,25 @@ func (h *Host) shell(thread *starlark.Thread, b *starlark.Builtin, args starlark
 	}), nil
 }
 
+// MaxLogLine is the longest log line host.shell hands to Host.Log: a longer
+// output line is logged in pieces of at most this many bytes.
+const MaxLogLine = 64 << 10
+
 // shellOutput collects the output of one command: each stream, both
-// interleaved in arrival order, and complete lines for the log.
+// interleaved in arrival order, and, for the log, each stream masked as a
+// whole and cut into lines.
 type shellOutput struct {
 	mu                       sync.Mutex
 	stdout, stderr, combined bytes.Buffer
-	partial                  [3][]byte // unfinished line per stream
-	log                      func(stream int, line string)
+	log                      [3]*MaskWriter // per stream; nil when not logged
+}
+
+// logTo makes o mask each stream with secrets and hand its lines to log.
+func (o *shellOutput) logTo(secrets *Secrets, log func(stream int, line string)) {
+	for _, stream := range []int{StreamStdout, StreamStderr} {
+		lines := &lineWriter{emit: func(line string) { log(stream, line) }}
+		o.log[stream] = &MaskWriter{Secrets: secrets, W: lines}
+	}
 }
 
 type streamWriter struct {
@@ -137,32 +146,71 @@ func (w *streamWriter) Write(p []byte) (int, error) {
 		o.stderr.Write(p)
 	}
 	o.combined.Write(p)
-	if o.log != nil {
-		buf := append(o.partial[w.stream], p...)
-		for {
-			i := bytes.IndexByte(buf, '\n')
-			if i < 0 {
-				break
-			}
-			o.log(w.stream, strings.TrimSuffix(string(buf[:i]), "\r"))
-			buf = buf[i+1:]
-		}
-		o.partial[w.stream] = slices.Clone(buf)
+	if m := o.log[w.stream]; m != nil {
+		_, _ = m.Write(p) // a lineWriter never fails
 	}
 	return len(p), nil
 }
 
-// flush logs unfinished last lines.
+// flush logs what the streams held back and their unfinished last lines.
 func (o *shellOutput) flush() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.log == nil {
-		return
-	}
-	for _, stream := range []int{StreamStdout, StreamStderr} {
-		if len(o.partial[stream]) > 0 {
-			o.log(stream, strings.TrimSuffix(string(o.partial[stream]), "\r"))
-			o.partial[stream] = nil
+	for _, m := range o.log {
+		if m != nil {
+			_ = m.Flush()
+			m.W.(*lineWriter).flush()
 		}
 	}
+}
+
+// lineWriter cuts a stream into lines (without "\n" or a final "\r") and
+// hands each to emit; a line longer than MaxLogLine is handed over in
+// pieces as it arrives, so it never holds more than one piece.
+type lineWriter struct {
+	partial []byte
+	emit    func(line string)
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			l.partial = append(l.partial, p...)
+			p = nil
+		} else {
+			l.partial = append(l.partial, p[:i]...)
+			p = p[i+1:]
+		}
+		for len(l.partial) > MaxLogLine {
+			cut := pieceEnd(l.partial, MaxLogLine)
+			l.emit(string(l.partial[:cut]))
+			l.partial = l.partial[:copy(l.partial, l.partial[cut:])]
+		}
+		if i >= 0 {
+			l.emit(strings.TrimSuffix(string(l.partial), "\r"))
+			l.partial = l.partial[:0]
+		}
+	}
+	return n, nil
+}
+
+// flush hands over an unfinished last line.
+func (l *lineWriter) flush() {
+	if len(l.partial) > 0 {
+		l.emit(strings.TrimSuffix(string(l.partial), "\r"))
+		l.partial = l.partial[:0]
+	}
+}
+
+// pieceEnd returns where to cut b to at most n bytes without splitting a
+// UTF-8 sequence (unless b holds no valid boundary there).
+func pieceEnd(b []byte, n int) int {
+	for cut := n; cut > n-utf8.UTFMax && cut > 0; cut-- {
+		if utf8.RuneStart(b[cut]) {
+			return cut
+		}
+	}
+	return n
 }

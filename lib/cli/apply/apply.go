@@ -28,6 +28,13 @@ nothing changes. One ocu-apply runs at a time per store: a second one exits
 75 at once (--wait to wait), so it is safe from cron. Exit 0 when done or
 nothing to do, 1 when an intent could not be applied or work failed (the
 rest is still applied).
+
+Package code runs under limits, set in the environment: OCU_FUNCTION_TIMEOUT
+(default 1h; --timeout also stops the running function),
+OCU_FUNCTION_MAX_STEPS (Starlark steps, default 10000000000),
+OCU_FUNCTION_MAX_MEMORY (default 2G) and OCU_LOG_MAX_SIZE (a run's stored
+log, default 10M; its end is kept); 0 for none. A function past one fails
+with a line saying which.
 `
 
 type options struct {
@@ -58,7 +65,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	fs.BoolVar(&o.noTrigger, "no-trigger", false, "do not call triggers for other commits")
 	fs.DurationVar(&o.wait, "wait", 0, "wait up to `DURATION` for the apply lock (default: exit 75 at once)")
 	for _, name := range []string{"timeout", "max-duration"} {
-		fs.DurationVar(&o.timeout, name, 0, "after `DURATION` start no new function or round")
+		fs.DurationVar(&o.timeout, name, 0, "after `DURATION` start nothing new and stop the running function (it fails, timed out)")
 	}
 	fs.IntVar(&o.maxRounds, "max-rounds", 10, "at most `N` rounds of apply, tasks, reconcile and runs")
 	inputs, ok := t.Parse(fs, args)

@@ -90,6 +90,11 @@ func Open(ctx context.Context, t *cli.Tool, requireRepo bool) (*Session, error) 
 			home = filepath.Join(h, ".ocuroot")
 		}
 	}
+	limits, err := engine.LimitsFromEnviron(env.Environ)
+	if err != nil {
+		s.Close()
+		return nil, &cli.UsageErr{Err: err}
+	}
 	var source []byte
 	if cfg.File != nil {
 		source = cfg.File.Source
@@ -103,6 +108,7 @@ func Open(ctx context.Context, t *cli.Tool, requireRepo bool) (*Session, error) 
 		Secrets:    cfg.Secrets,
 		Home:       home,
 		RepoConfig: source,
+		Limits:     limits,
 	}, engine.Options{Stdout: t.Stdout, Stderr: t.Stderr, Prog: t.Prog})
 	return &Session{CLI: s, Engine: e, unlock: func() {}}, nil
 }
