@@ -38,7 +38,7 @@ func (s *FS) LockApply(ctx context.Context, wait time.Duration, holder string) (
 
 // lockFile takes an exclusive flock on path, polling until wait has passed.
 func lockFile(ctx context.Context, path string, wait time.Duration, holder string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openControl(path, unix.O_RDWR|unix.O_CREAT)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func lockFile(ctx context.Context, path string, wait time.Duration, holder strin
 // busy is the E_LOCKED error naming the holder written in the lock file.
 func busy(path string) error {
 	msg := "another ocu-apply holds " + path
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := readControl(path); err == nil {
 		if line := strings.TrimSpace(string(b)); strings.HasPrefix(line, "pid=") {
 			msg += " (" + line + ")"
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,10 +71,21 @@ func OpenFS(base string, opts FSOptions) (*FS, error) {
 	if err := s.checkVersion(); err != nil {
 		return nil, err
 	}
-	if names, _ := journalEntries(abs); len(names) > 0 && opts.Warn != nil {
+	if s.unfinished() && opts.Warn != nil {
 		opts.Warn(abs + " has an unfinished transaction; the next write completes it")
 	}
 	return s, nil
+}
+
+// unfinished reports whether the journal folder holds a transaction.
+func (s *FS) unfinished() bool {
+	dir, err := s.openJournal(false)
+	if dir == nil || err != nil {
+		return false
+	}
+	defer dir.Close()
+	names, _ := journalEntries(dir)
+	return len(names) > 0
 }
 
 // Base returns the store's root folder (absolute, symlinks resolved).
@@ -94,7 +106,7 @@ func (s *FS) Close() error {
 }
 
 func (s *FS) checkVersion() error {
-	data, err := os.ReadFile(filepath.Join(s.tree.base, versionFile))
+	data, err := readControl(filepath.Join(s.tree.base, versionFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -128,9 +140,12 @@ func (s *FS) readLock() (func(), error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	if s.shared == nil {
-		f, err := os.Open(filepath.Join(s.tree.base, writeLock))
-		if err != nil {
+		f, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDONLY)
+		if errors.Is(err, os.ErrNotExist) {
 			return func() {}, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		s.shared = f
 	}
@@ -148,6 +163,67 @@ func (s *FS) readLock() (func(), error) {
 			flock(f, unix.LOCK_UN)
 		}
 	}, nil
+}
+
+// openControl opens a control file of a store (a lock, the version file, a
+// journal) without following a symbolic link and without blocking on a
+// FIFO; anything but a regular file there — a link planted to make a root
+// writer truncate or lock another file, a FIFO, a device — is E_UNSAFE_PATH
+// naming the file. A missing file is an error matching os.ErrNotExist.
+func openControl(path string, flags int) (*os.File, error) {
+	return openControlAt(unix.AT_FDCWD, path, path, flags)
+}
+
+// openControlAt is openControl for name inside the folder open at dirfd;
+// path names the file in messages.
+func openControlAt(dirfd int, name, path string, flags int) (*os.File, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Openat(dirfd, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == unix.ELOOP:
+		return nil, errorf(EUnsafePath, "refusing symbolic link %s inside the store", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, errorf(EUnsafePath, "refusing %s inside the store: not a regular file", path)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// readControl reads a control file opened with openControl, up to
+// MaxDocumentSize bytes.
+func readControl(path string) ([]byte, error) {
+	f, err := openControl(path, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, path)
+}
+
+// readLimited reads f to its end, refusing more than MaxDocumentSize bytes.
+func readLimited(f *os.File, path string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxDocumentSize {
+		return nil, tooLarge(path)
+	}
+	return data, nil
 }
 
 func flock(f *os.File, how int) error {

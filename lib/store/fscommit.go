@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +47,7 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(s.tree.base, writeLock), os.O_RDWR|os.O_CREATE, 0o644)
+	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDWR|unix.O_CREAT)
 	if err != nil {
 		return err
 	}
@@ -83,43 +84,68 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 		}
 		j.Files = append(j.Files, f)
 	}
-	name, err := s.writeJournal(&j)
+	dir, err := s.openJournal(true)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	name, err := s.writeJournal(dir, &j)
 	if err != nil {
 		return err
 	}
 	if err := s.apply(&j); err != nil {
 		return err
 	}
-	return s.removeJournal(name)
+	return s.removeJournal(dir, name)
 }
 
-// writeJournal makes j durable in the journal folder and returns its path.
-func (s *FS) writeJournal(j *journal) (string, error) {
-	dir := filepath.Join(s.tree.base, journalDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
+// writeJournal makes j durable in the journal folder and returns its name
+// there.
+func (s *FS) writeJournal(dir *os.File, j *journal) (string, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return "", err
 	}
-	tmp, err := writeTemp(dir, data, true)
+	tmp, err := writeTempAt(int(dir.Fd()), dir.Name(), data, true)
 	if err != nil {
 		return "", err
 	}
-	name := filepath.Join(dir, fmt.Sprintf("%020d-%d.json", time.Now().UnixNano(), os.Getpid()))
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return "", err
+	name := fmt.Sprintf("%020d-%d.json", time.Now().UnixNano(), os.Getpid())
+	if err := unix.Renameat(int(dir.Fd()), tmp, int(dir.Fd()), name); err != nil {
+		unix.Unlinkat(int(dir.Fd()), tmp, 0)
+		return "", &os.LinkError{Op: "rename", Old: filepath.Join(dir.Name(), tmp), New: filepath.Join(dir.Name(), name), Err: err}
 	}
-	return name, syncPath(dir)
+	return name, syncFile(dir)
 }
 
-func (s *FS) removeJournal(name string) error {
-	if err := os.Remove(name); err != nil {
-		return err
+func (s *FS) removeJournal(dir *os.File, name string) error {
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "remove", Path: filepath.Join(dir.Name(), name), Err: err}
 	}
-	return syncPath(filepath.Dir(name))
+	return syncFile(dir)
+}
+
+// openJournal opens the journal folder without following a symbolic link,
+// creating it when create is set. Missing and not created: nil, nil.
+func (s *FS) openJournal(create bool) (*os.File, error) {
+	path := filepath.Join(s.tree.base, journalDir)
+	if create {
+		if err := unix.Mkdir(path, 0o755); err != nil && err != unix.EEXIST {
+			return nil, &os.PathError{Op: "mkdir", Path: path, Err: err}
+		}
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ENOENT && !create:
+		return nil, nil
+	case err == unix.ELOOP:
+		return nil, errorf(EUnsafePath, "refusing symbolic link %s inside the store", path)
+	case err == unix.ENOTDIR:
+		return nil, errorf(EUnsafePath, "refusing %s inside the store: not a folder", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // apply writes every file of j (idempotent, so a journal can be replayed)
@@ -321,11 +347,19 @@ func (s *FS) mkdirs(rel string, f *folders) error {
 // removeStaleTemps deletes temp files older than an hour left in dir by
 // writers that crashed.
 func removeStaleTemps(dir string) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(fd)
+	removeStaleTempsAt(fd)
+}
+
+// removeStaleTempsAt is removeStaleTemps for the folder open at fd.
+func removeStaleTempsAt(fd int) {
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+		return
+	}
 	var stale []string
 	readDir(fd, make([]byte, 4096), func(name []byte, kind byte) {
 		if kind != 'd' && strings.HasPrefix(string(name), tmpPrefix) {
@@ -333,22 +367,39 @@ func removeStaleTemps(dir string) {
 		}
 	})
 	for _, name := range stale {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Lstat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.Remove(p)
+		var st unix.Stat_t
+		if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && time.Since(time.Unix(st.Mtim.Unix())) > time.Hour {
+			unix.Unlinkat(fd, name, 0)
 		}
 	}
 }
 
-// writeTemp writes data to a new temp file in dir, fsynced when durable.
+// writeTemp writes data to a new temp file in dir, fsynced when durable,
+// and returns its path.
 func writeTemp(dir string, data []byte, durable bool) (string, error) {
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	name := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	name, err := writeTempAt(unix.AT_FDCWD, dir, data, durable)
 	if err != nil {
 		return "", err
 	}
+	return filepath.Join(dir, name), nil
+}
+
+// writeTempAt writes data to a new temp file in the folder open at dirfd
+// (dir names it in messages), fsynced when durable, and returns its name.
+// The name is new (O_EXCL), so no link planted there is followed.
+func writeTempAt(dirfd int, dir string, data []byte, durable bool) (string, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	name := tmpPrefix + hex.EncodeToString(rnd[:])
+	rel := name
+	if dirfd == unix.AT_FDCWD {
+		rel = filepath.Join(dir, name)
+	}
+	fd, err := unix.Openat(dirfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: filepath.Join(dir, name), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, name))
 	_, err = f.Write(data)
 	if err == nil && durable {
 		err = f.Sync()
@@ -357,14 +408,22 @@ func writeTemp(dir string, data []byte, durable bool) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(name)
+		unix.Unlinkat(dirfd, rel, 0)
 		return "", err
 	}
 	return name, nil
 }
 
+// syncFile fsyncs an open file or folder.
+func syncFile(f *os.File) error {
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return nil
+}
+
 func syncPath(p string) error {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -378,20 +437,20 @@ func syncPath(p string) error {
 	return nil
 }
 
-// journalEntries lists the journals of unfinished transactions, oldest first.
-func journalEntries(base string) ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(base, journalDir))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
+// journalEntries lists the journals of unfinished transactions in the
+// journal folder open as dir, oldest first.
+func journalEntries(dir *os.File) ([]string, error) {
+	if _, err := dir.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, e := range ents {
-		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, tmpPrefix) {
+	err := readDir(int(dir.Fd()), make([]byte, 4096), func(name []byte, _ byte) {
+		if n := string(name); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, tmpPrefix) {
 			names = append(names, n)
 		}
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: dir.Name(), Err: err}
 	}
 	slices.Sort(names)
 	return names, nil
@@ -400,14 +459,24 @@ func journalEntries(base string) ([]string, error) {
 // recover completes every unfinished transaction (store.md §9.3). The caller
 // holds the write lock.
 func (s *FS) recover() error {
-	names, err := journalEntries(s.tree.base)
+	dir, err := s.openJournal(false)
+	if dir == nil || err != nil {
+		return err
+	}
+	defer dir.Close()
+	names, err := journalEntries(dir)
 	if err != nil {
 		return err
 	}
-	removeStaleTemps(filepath.Join(s.tree.base, journalDir))
+	removeStaleTempsAt(int(dir.Fd()))
 	for _, n := range names {
-		path := filepath.Join(s.tree.base, journalDir, n)
-		data, err := os.ReadFile(path)
+		path := filepath.Join(dir.Name(), n)
+		f, err := openControlAt(int(dir.Fd()), n, path, unix.O_RDONLY)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
 		if err != nil {
 			return err
 		}
@@ -418,7 +487,7 @@ func (s *FS) recover() error {
 		if err := s.apply(&j); err != nil {
 			return fmt.Errorf("completing transaction %q from %s: %w", j.Name, path, err)
 		}
-		if err := s.removeJournal(path); err != nil {
+		if err := s.removeJournal(dir, n); err != nil {
 			return err
 		}
 	}
