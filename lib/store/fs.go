@@ -47,6 +47,10 @@ type FS struct {
 
 	mu sync.Mutex // serialises this process's commits
 
+	// failRename, when set by a test, makes renaming a temp file over the
+	// store file at the given path fail with the error it returns.
+	failRename func(path string) error
+
 	// The write-lock file, opened for readers' LOCK_SH. flock belongs to
 	// the open file, so the goroutines of this process share one lock:
 	// taken by the first reader, released by the last.
@@ -86,6 +90,13 @@ func (s *FS) unfinished() bool {
 	defer dir.Close()
 	names, _ := journalEntries(dir)
 	return len(names) > 0
+}
+
+// warn reports msg through FSOptions.Warn, if set.
+func (s *FS) warn(msg string) {
+	if s.opts.Warn != nil {
+		s.opts.Warn(msg)
+	}
 }
 
 // Base returns the store's root folder (absolute, symlinks resolved).

@@ -21,14 +21,28 @@ import (
 )
 
 // journal is a transaction written ahead of its files (store.md §9.2).
+// With Undo every file also carries its content from before the
+// transaction, so a transaction that cannot be completed is rolled back;
+// journals of older versions lack it and can only be completed.
 type journal struct {
 	Name  string        `json:"name"`
+	Undo  bool          `json:"undo,omitempty"`
 	Files []journalFile `json:"files"`
 }
 
 type journalFile struct {
 	Path    string  `json:"path"`
-	Content *string `json:"content"`
+	Content *string `json:"content"`          // nil: the file is removed
+	Before  *string `json:"before,omitempty"` // with Undo; nil: the file did not exist
+}
+
+// text returns b as a string pointer, nil for nil.
+func text(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
 }
 
 // fewFiles is the size up to which a commit fsyncs each file instead of
@@ -37,7 +51,9 @@ const fewFiles = 16
 
 // Commit implements Store: under the write lock it completes unfinished
 // transactions, evaluates tx against the current files, writes a journal,
-// applies it, makes it durable and removes the journal.
+// applies it, makes it durable and removes the journal. A transaction that
+// fails to apply (a full disk, a folder it may not write) is rolled back
+// before Commit returns: the error means nothing was written.
 func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -71,18 +87,12 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	j := journal{Name: tx.Name}
+	j := journal{Name: tx.Name, Undo: true}
 	if _, err := os.Lstat(filepath.Join(s.tree.base, versionFile)); errors.Is(err, os.ErrNotExist) {
-		v := versionV1
-		j.Files = append(j.Files, journalFile{Path: versionFile, Content: &v})
+		j.Files = append(j.Files, journalFile{Path: versionFile, Content: text([]byte(versionV1))})
 	}
 	for _, c := range changes {
-		f := journalFile{Path: objectPath(c.ref)}
-		if c.data != nil {
-			content := string(c.data)
-			f.Content = &content
-		}
-		j.Files = append(j.Files, f)
+		j.Files = append(j.Files, journalFile{Path: objectPath(c.ref), Content: text(c.data), Before: text(c.old)})
 	}
 	dir, err := s.openJournal(true)
 	if err != nil {
@@ -91,12 +101,28 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	defer dir.Close()
 	name, err := s.writeJournal(dir, &j)
 	if err != nil {
-		return err
+		if len(j.Files) == 1 && j.Files[0].Content == nil && isNoSpace(err) {
+			// Deleting one file needs no journal (unlink is atomic) and
+			// frees space: a full disk never blocks it.
+			return s.applyRemovals(&j)
+		}
+		return fmt.Errorf("%w; nothing was written", err)
 	}
 	if err := s.apply(&j); err != nil {
-		return err
+		if rerr := s.rollback(&j); rerr != nil {
+			return fmt.Errorf("%w; rolling the transaction back failed too (%v): the next write completes or rolls it back", err, rerr)
+		}
+		if rerr := s.removeJournal(dir, name); rerr != nil {
+			return fmt.Errorf("%w; the transaction was rolled back but its journal stays: %v", err, rerr)
+		}
+		return fmt.Errorf("%w; nothing was written", err)
 	}
 	return s.removeJournal(dir, name)
+}
+
+// isNoSpace reports whether err says the file system is full.
+func isNoSpace(err error) bool {
+	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
 }
 
 // writeJournal makes j durable in the journal folder and returns its name
@@ -149,63 +175,48 @@ func (s *FS) openJournal(create bool) (*os.File, error) {
 }
 
 // apply writes every file of j (idempotent, so a journal can be replayed)
-// and makes them durable.
+// and makes them durable. It works in two steps: every new content is
+// first written to a temp file next to its target, in parallel for large
+// transactions — a full disk or a folder that cannot be written fails here,
+// before anything is visible, and the temp files are removed again. Then
+// files are removed and the temp files renamed over their targets. An
+// error is the first failure only.
 func (s *FS) apply(j *journal) error {
-	var writes []journalFile
-	var synced []string // files and folders to fsync when syncfs is unavailable
+	var writes, removals []journalFile
 	for _, f := range j.Files {
 		if err := contained(f.Path); err != nil || !(f.Path == versionFile || strings.HasSuffix(f.Path, "/"+objectFile)) {
 			return fmt.Errorf("journal of %s names an invalid path %q", s.tree.base, f.Path)
 		}
 		if f.Content != nil {
 			writes = append(writes, f)
-			continue
+		} else {
+			removals = append(removals, f)
 		}
-		// Deletions first, one by one: pruning empty folders must not race
-		// with writes below them. The folder that remains holds the change.
+	}
+	dirs := &folders{known: map[string]bool{}}
+	temps, err := s.prepare(writes, dirs)
+	if err != nil {
+		s.discard(temps, dirs)
+		return err
+	}
+	var synced []string // files and folders to fsync when syncfs is unavailable
+	// Removals first, one by one: pruning empty folders must not race with
+	// renames below them. The folder that remains holds the change.
+	for _, f := range removals {
 		survivor, err := s.removeFile(f.Path)
 		if err != nil {
+			s.discard(temps, dirs)
 			return err
 		}
 		if survivor != "" {
 			synced = append(synced, survivor)
 		}
 	}
-	// Writes go to distinct paths, so large transactions write in parallel:
-	// creating files is I/O the file system can overlap.
-	workers := 1
-	if len(writes) > parallelWrites {
-		workers = 8
-	}
-	var (
-		mu   sync.Mutex // guards next
-		next int
-		dirs = &folders{known: map[string]bool{}}
-		errs = make([]error, workers)
-		wg   sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				if next >= len(writes) || errs[w] != nil {
-					mu.Unlock()
-					return
-				}
-				f := writes[next]
-				next++
-				mu.Unlock()
-				if err := s.write(f, dirs); err != nil {
-					errs[w] = err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for _, f := range writes {
+	for i, f := range writes {
+		if err := s.rename(temps[i], f.Path); err != nil {
+			s.discard(temps[i:], dirs)
+			return err
+		}
 		full := filepath.Join(s.tree.base, f.Path)
 		synced = append(synced, full, filepath.Dir(full))
 	}
@@ -215,27 +226,174 @@ func (s *FS) apply(j *journal) error {
 	return s.sync(synced)
 }
 
+// prepare writes the content of every file of writes to a temp file in its
+// folder, creating folders as needed, and returns the temp files' paths
+// (index by index; "" where none was written).
+func (s *FS) prepare(writes []journalFile, dirs *folders) ([]string, error) {
+	// Writes go to distinct paths, so large transactions write in
+	// parallel: creating files is I/O the file system can overlap.
+	workers := 1
+	if len(writes) > parallelWrites {
+		workers = 8
+	}
+	var (
+		mu    sync.Mutex // guards next and first
+		next  int
+		first error
+		temps = make([]string, len(writes))
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next >= len(writes) || first != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				tmp, err := s.writeTemp(writes[i], dirs)
+				mu.Lock()
+				temps[i] = tmp
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return temps, first
+}
+
+// writeTemp writes the content of f to a new temp file in its folder,
+// reached without following a symbolic link, and returns the temp file's
+// path.
+func (s *FS) writeTemp(f journalFile, dirs *folders) (string, error) {
+	rel := filepath.Dir(f.Path)
+	if err := s.mkdirs(rel, dirs); err != nil {
+		return "", err
+	}
+	var fd int
+	if rel == "." {
+		root, err := s.tree.root()
+		if err != nil {
+			return "", err
+		}
+		if fd, err = unix.Dup(root); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if fd, err = s.tree.open(rel, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+			return "", err
+		}
+	}
+	defer unix.Close(fd)
+	dir := filepath.Join(s.tree.base, rel)
+	name, err := writeTempAt(fd, dir, []byte(*f.Content), false)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// rename puts the temp file tmp in place of the store file rel.
+func (s *FS) rename(tmp, rel string) error {
+	if s.failRename != nil {
+		if err := s.failRename(rel); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, filepath.Join(s.tree.base, rel))
+}
+
+// discard removes the temp files of an apply that failed, and the folders
+// it created that are empty again.
+func (s *FS) discard(temps []string, dirs *folders) {
+	for _, t := range temps {
+		if t != "" {
+			os.Remove(t)
+		}
+	}
+	for _, d := range slices.Backward(dirs.created) {
+		os.Remove(d) // fails, harmlessly, when not empty
+	}
+}
+
+// rollback restores every file of j to its content before the
+// transaction. Files the transaction created go first: removing them frees
+// the space restoring the others may need. Files already as they were are
+// left alone, so rolling back a transaction that wrote nothing writes
+// nothing.
+func (s *FS) rollback(j *journal) error {
+	if !j.Undo {
+		return errors.New("its journal, written by an older version, holds no earlier contents")
+	}
+	var restores []journalFile
+	var synced []string
+	for _, f := range j.Files {
+		switch {
+		case f.Path == versionFile:
+			// A version file a writer created stays: it is always right.
+		case f.Before == nil:
+			survivor, err := s.removeFile(f.Path)
+			if err != nil {
+				return err
+			}
+			if survivor != "" {
+				synced = append(synced, survivor)
+			}
+		default:
+			cur, err := s.tree.readFile(f.Path)
+			if err == nil && string(cur) == *f.Before {
+				continue
+			}
+			restores = append(restores, journalFile{Path: f.Path, Content: f.Before})
+		}
+	}
+	dirs := &folders{known: map[string]bool{}}
+	for _, f := range restores {
+		tmp, err := s.writeTemp(f, dirs)
+		if err == nil {
+			err = s.rename(tmp, f.Path)
+		}
+		if err != nil {
+			if tmp != "" {
+				os.Remove(tmp)
+			}
+			return err
+		}
+		full := filepath.Join(s.tree.base, f.Path)
+		synced = append(synced, full, filepath.Dir(full))
+	}
+	for _, d := range dirs.created {
+		synced = append(synced, filepath.Dir(d))
+	}
+	return s.sync(synced)
+}
+
+// applyRemovals applies a journal made of removals only, without writing
+// it: each removal is atomic on its own.
+func (s *FS) applyRemovals(j *journal) error {
+	var synced []string
+	for _, f := range j.Files {
+		survivor, err := s.removeFile(f.Path)
+		if err != nil {
+			return err
+		}
+		if survivor != "" {
+			synced = append(synced, survivor)
+		}
+	}
+	return s.sync(synced)
+}
+
 // parallelWrites is the size above which a transaction's files are written
 // by several goroutines.
 const parallelWrites = 64
-
-// write puts one journaled file in place: a temp file renamed over the
-// object.
-func (s *FS) write(f journalFile, dirs *folders) error {
-	full := filepath.Join(s.tree.base, f.Path)
-	if err := s.mkdirs(filepath.Dir(f.Path), dirs); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(filepath.Dir(full), []byte(*f.Content), false)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, full); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
 
 // sync makes applied files durable: fsync of each for small transactions,
 // one syncfs otherwise (falling back to parallel fsyncs).
@@ -485,7 +643,10 @@ func (s *FS) recover() error {
 			return fmt.Errorf("unreadable journal %s: %w", path, err)
 		}
 		if err := s.apply(&j); err != nil {
-			return fmt.Errorf("completing transaction %q from %s: %w", j.Name, path, err)
+			if rerr := s.rollback(&j); rerr != nil {
+				return fmt.Errorf("completing transaction %q from %s: %w; rolling it back: %v", j.Name, path, err, rerr)
+			}
+			s.warn(fmt.Sprintf("%s: rolled back unfinished transaction %q: it could not be completed: %v", s.tree.base, j.Name, err))
 		}
 		if err := s.removeJournal(dir, n); err != nil {
 			return err

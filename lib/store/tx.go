@@ -123,9 +123,11 @@ type view interface {
 }
 
 // change is one file a committed transaction writes; data nil removes it.
+// old is the file before the transaction (nil: absent).
 type change struct {
 	ref  string // canonical ref
 	data []byte
+	old  []byte
 }
 
 // evaluation applies a transaction's operations in memory.
@@ -210,7 +212,7 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 		if (data == nil) == (old == nil) && bytes.Equal(data, old) {
 			continue
 		}
-		out = append(out, change{ref: p, data: data})
+		out = append(out, change{ref: p, data: data, old: old})
 	}
 	return out, nil
 }
