@@ -58,25 +58,11 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
-		return err
-	}
-	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDWR|unix.O_CREAT)
+	unlock, err := s.lockWrites()
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
-	if err := flock(lock, unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lock.Name(), err)
-	}
-	defer flock(lock, unix.LOCK_UN)
-	defer s.reader.forget()
-
-	if err := s.recover(); err != nil {
-		return err
-	}
+	defer unlock()
 	if err := s.checkVersion(); err != nil {
 		return err
 	}
@@ -118,6 +104,57 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 		return fmt.Errorf("%w; nothing was written", err)
 	}
 	return s.removeJournal(dir, name)
+}
+
+// lockWrites takes the process's and the store's write lock and completes
+// (or rolls back) unfinished transactions. The returned function releases
+// the locks.
+func (s *FS) lockWrites() (func(), error) {
+	s.mu.Lock()
+	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDWR|unix.O_CREAT)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	unlock := func() {
+		s.reader.forget()
+		flock(lock, unix.LOCK_UN)
+		lock.Close()
+		s.mu.Unlock()
+	}
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		lock.Close()
+		s.mu.Unlock()
+		return nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	if err := s.recover(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// Recover completes, or rolls back, the transactions a crashed writer left
+// unfinished, under the write lock. Engine commands call it (through
+// LockApply) before reading anything: they act on whole transactions
+// only. Without a journal it does nothing and creates nothing.
+func (s *FS) Recover(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.unfinished() {
+		return nil
+	}
+	unlock, err := s.lockWrites()
+	if err != nil {
+		return err
+	}
+	unlock()
+	return nil
 }
 
 // isNoSpace reports whether err says the file system is full.

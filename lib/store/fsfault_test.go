@@ -261,3 +261,33 @@ func TestFSRecoveryRollsBack(t *testing.T) {
 		t.Errorf("left behind %v", l)
 	}
 }
+
+// TestLockApplyRecovers: taking the apply lock completes the transactions
+// a crashed writer left in the state store and in the intent store, so the
+// engine never reads half of one.
+func TestLockApplyRecovers(t *testing.T) {
+	ctx := context.Background()
+	journal := func(p string) string {
+		return `{"name":"crashed","undo":true,"files":[{"path":"refs/` + p + `/@object.json","content":"{\"kind\":\"ref\",\"body\":1}"}]}`
+	}
+	state, _ := openFS(t, map[string]string{".ocuroot-journal/00000000000000000001-1.json": journal("@/custom/s")})
+	intent, _ := openFS(t, map[string]string{".ocuroot-journal/00000000000000000001-1.json": journal("+/custom/i")})
+	c := store.NewCombined(state, intent)
+	defer c.Close()
+	if got := matchAll(t, c); len(got) != 0 {
+		t.Fatalf("a reader completed a transaction: %v", got)
+	}
+	unlock, err := c.LockApply(ctx, 0, "pid=1 host=h since=t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if diff := cmp.Diff([]string{"+/custom/i", "@/custom/s"}, matchAll(t, c)); diff != "" {
+		t.Errorf("after LockApply (-want +got):\n%s", diff)
+	}
+	for _, s := range []store.Store{state, intent} {
+		if l := leftovers(t, s.(*store.FS).Base()); len(l) > 0 {
+			t.Errorf("left behind %v", l)
+		}
+	}
+}
