@@ -75,10 +75,29 @@ func OpenFS(base string, opts FSOptions) (*FS, error) {
 	if err := s.checkVersion(); err != nil {
 		return nil, err
 	}
-	if s.unfinished() && opts.Warn != nil {
+	if opts.Warn != nil && s.leftover() {
 		opts.Warn(abs + " has an unfinished transaction; the next write completes it")
 	}
 	return s, nil
+}
+
+// leftover reports whether a crashed writer left an unfinished transaction:
+// a journal seen while no writer holds the write lock. A journal of a
+// writer at work is not one; that writer removes it.
+func (s *FS) leftover() bool {
+	if !s.unfinished() {
+		return false
+	}
+	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDONLY)
+	if err != nil {
+		return true // no writer ever locked, or a lock file that is not one
+	}
+	defer lock.Close()
+	if flock(lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		return false // a writer holds the lock: it completes the journal
+	}
+	defer flock(lock, unix.LOCK_UN)
+	return s.unfinished()
 }
 
 // unfinished reports whether the journal folder holds a transaction.

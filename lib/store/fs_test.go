@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -626,4 +627,48 @@ func snapshot(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = string(b)
 	}
 	return out
+}
+
+// TestFSNoWarningForWritersAtWork: a reader opening the store while another
+// writer commits does not mistake that writer's journal for an unfinished
+// transaction.
+func TestFSNoWarningForWritersAtWork(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	writer, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	var commits atomic.Int64
+	done := make(chan error)
+	go func() {
+		for i := range 20 {
+			tx := store.NewTx("batch")
+			for k := range 50 {
+				tx.Put(storetest.R(t, fmt.Sprintf("+/custom/k%d", k)), i)
+			}
+			if err := writer.Commit(ctx, tx); err != nil {
+				done <- err
+				return
+			}
+			commits.Add(1)
+		}
+		done <- nil
+	}()
+	warnings, readers := 0, 0
+	for commits.Load() < 20 {
+		s, err := store.OpenFS(base, store.FSOptions{Warn: func(string) { warnings++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		readers++
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if warnings > 0 {
+		t.Errorf("%d of %d readers warned about the journal of a writer at work", warnings, readers)
+	}
 }
