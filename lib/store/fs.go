@@ -377,28 +377,50 @@ func (t *fsTree) readObject(p string) ([]byte, error) {
 	return t.readFile(objectPath(p))
 }
 
+// readFile reads a store object. The file is opened without blocking (a
+// FIFO planted there must not hang the reader, or a writer holding the
+// lock) and must be a regular file of at most MaxDocumentSize bytes;
+// anything else is E_CORRUPT. A folder is no object.
 func (t *fsTree) readFile(rel string) ([]byte, error) {
-	fd, err := t.open(rel, unix.O_RDONLY)
+	fd, err := t.open(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 0, 2048)
+	path := filepath.Join(t.base, rel)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return nil, errNoObject
+	default:
+		return nil, corrupt(path, errors.New("not a regular file"))
+	}
+	if st.Size > MaxDocumentSize {
+		return nil, tooLarge(path)
+	}
+	buf := make([]byte, 0, max(st.Size+1, 512))
 	for {
 		if len(buf) == cap(buf) {
+			if len(buf) > MaxDocumentSize {
+				return nil, tooLarge(path) // it grew while being read
+			}
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
 		}
-		if err == unix.EISDIR {
-			return nil, errNoObject
-		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: filepath.Join(t.base, rel), Err: err}
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
+			if len(buf) > MaxDocumentSize {
+				return nil, tooLarge(path)
+			}
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]

@@ -291,3 +291,70 @@ func TestLockApplyRecovers(t *testing.T) {
 		}
 	}
 }
+
+// TestFSSpecialFiles: an @object.json that is a FIFO, a device or larger
+// than the document size limit is refused at once, by readers and by
+// writers, and does not block the store.
+func TestFSSpecialFiles(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openFS(t, map[string]string{"refs/+/custom/ok/@object.json": `{"kind":"ref","body":1}`})
+	defer s.Close()
+	base := s.(*store.FS).Base()
+	plant := map[string]func(path string) error{
+		"fifo": func(p string) error { return unix.Mkfifo(p, 0o644) },
+		"zero": func(p string) error { return unix.Mknod(p, unix.S_IFCHR|0o644, int(unix.Mkdev(1, 5))) },
+		"big": func(p string) error {
+			f, err := os.Create(p)
+			if err == nil {
+				err = f.Truncate(store.MaxDocumentSize + 1)
+				f.Close()
+			}
+			return err
+		},
+	}
+	tests := []struct{ name, want string }{
+		{"fifo", "not a regular file"},
+		{"zero", "not a regular file"},
+		{"big", "is larger than the document size limit (64 MiB)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(base, "refs/+/custom", tt.name, "@object.json")
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant[tt.name](path); errors.Is(err, unix.EPERM) {
+				t.Skipf("cannot create it: %v", err)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			r := storetest.R(t, "+/custom/"+tt.name)
+			_, err := s.Get(ctx, r)
+			if store.CodeOf(err) != store.ECorrupt || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("get: %v, want E_CORRUPT naming %s: %s", err, path, tt.want)
+			}
+			err = s.Commit(ctx, store.NewTx("x").Put(r, 2).Put(storetest.R(t, "+/custom/other"), 3))
+			if store.CodeOf(err) != store.ECorrupt {
+				t.Errorf("overwrite: %v, want E_CORRUPT", err)
+			}
+			// The store is not frozen.
+			if err := s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "+/custom/ok"), 2)); err != nil {
+				t.Errorf("another write: %v", err)
+			}
+		})
+	}
+}
+
+// TestFSWriteSizeLimit: a document whose stored form would exceed the
+// document size limit is not written.
+func TestFSWriteSizeLimit(t *testing.T) {
+	s, read := openFS(t, nil)
+	defer s.Close()
+	err := s.Commit(context.Background(), store.NewTx("x").Put(storetest.R(t, "+/custom/huge"), strings.Repeat("x", store.MaxDocumentSize)))
+	if err == nil || !strings.Contains(err.Error(), "over the document size limit (64 MiB)") {
+		t.Errorf("got %v", err)
+	}
+	if _, ok := read("refs/+/custom/huge/@object.json"); ok {
+		t.Error("written")
+	}
+}

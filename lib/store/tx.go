@@ -206,6 +206,9 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 			if err != nil {
 				return nil, &OpError{Ref: p, Err: err}
 			}
+			if len(b) > MaxDocumentSize {
+				return nil, &OpError{Ref: p, Err: fmt.Errorf("the stored document would take %d bytes, over the document size limit (%d MiB)", len(b), MaxDocumentSize>>20)}
+			}
 			data = b
 		}
 		old := ev.orig[p]
