@@ -81,6 +81,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	if tx == nil {
 		return t.Code()
 	}
+	t.ReplacingCorrupt(tx, "replacing")
 	if err := s.Store.Commit(ctx, tx); err != nil {
 		t.Fail("", err)
 	}
