@@ -249,11 +249,18 @@ func (s *FS) apply(j *journal) error {
 			synced = append(synced, survivor)
 		}
 	}
-	for i, f := range writes {
-		if err := s.rename(temps[i], f.Path); err != nil {
-			s.discard(temps[i:], dirs)
+	err = inParallel(len(writes), func(i int) error {
+		if err := s.rename(temps[i], writes[i].Path); err != nil {
 			return err
 		}
+		temps[i] = "" // renamed: nothing to discard
+		return nil
+	})
+	if err != nil {
+		s.discard(temps, dirs)
+		return err
+	}
+	for _, f := range writes {
 		full := filepath.Join(s.tree.base, f.Path)
 		synced = append(synced, full, filepath.Dir(full))
 	}
@@ -267,42 +274,52 @@ func (s *FS) apply(j *journal) error {
 // folder, creating folders as needed, and returns the temp files' paths
 // (index by index; "" where none was written).
 func (s *FS) prepare(writes []journalFile, dirs *folders) ([]string, error) {
-	// Writes go to distinct paths, so large transactions write in
-	// parallel: creating files is I/O the file system can overlap.
+	temps := make([]string, len(writes))
+	err := inParallel(len(writes), func(i int) error {
+		tmp, err := s.writeTemp(writes[i], dirs)
+		temps[i] = tmp
+		return err
+	})
+	return temps, err
+}
+
+// inParallel calls fn for each index below n — on several goroutines when
+// n is large: writes to distinct paths are I/O the file system can
+// overlap — and stops at the first error, the only one it returns.
+func inParallel(n int, fn func(i int) error) error {
 	workers := 1
-	if len(writes) > parallelWrites {
+	if n > parallelWrites {
 		workers = 8
 	}
 	var (
 		mu    sync.Mutex // guards next and first
 		next  int
 		first error
-		temps = make([]string, len(writes))
 		wg    sync.WaitGroup
 	)
 	for range workers {
 		wg.Go(func() {
 			for {
 				mu.Lock()
-				if next >= len(writes) || first != nil {
+				if next >= n || first != nil {
 					mu.Unlock()
 					return
 				}
 				i := next
 				next++
 				mu.Unlock()
-				tmp, err := s.writeTemp(writes[i], dirs)
-				mu.Lock()
-				temps[i] = tmp
-				if err != nil && first == nil {
-					first = err
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return temps, first
+	return first
 }
 
 // writeTemp writes the content of f to a new temp file in its folder,

@@ -303,16 +303,13 @@ func (ev *evaluation) dropCorrupt(p string) error {
 	if _, ok := ev.objs[p]; ok {
 		return nil
 	}
-	data, err := ev.v.readObject(p)
-	switch {
-	case CodeOf(err) == ECorrupt:
+	_, err := ev.get(p) // tracks what it reads
+	if CodeOf(err) != ECorrupt {
+		return nil // readable, nothing stored, or a failure get reports again
+	}
+	data, rerr := ev.v.readObject(p)
+	if rerr != nil {
 		data = []byte{}
-	case err != nil:
-		return nil // nothing stored, or a failure get reports
-	default:
-		if _, err = decodeObject(objectPath(p), data); err == nil {
-			return nil
-		}
 	}
 	ev.track(p, data, nil)
 	ev.corrupt[p] = true
