@@ -178,14 +178,20 @@ func (s *FS) writeJournal(dir *os.File, j *journal) (string, error) {
 		unix.Unlinkat(int(dir.Fd()), tmp, 0)
 		return "", &os.LinkError{Op: "rename", Old: filepath.Join(dir.Name(), tmp), New: filepath.Join(dir.Name(), name), Err: err}
 	}
-	return name, syncFile(dir)
+	if err := dir.Sync(); err != nil {
+		// Not durable, so not written: a journal left here would be
+		// completed by the next writer.
+		unix.Unlinkat(int(dir.Fd()), name, 0)
+		return "", err
+	}
+	return name, nil
 }
 
 func (s *FS) removeJournal(dir *os.File, name string) error {
 	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && err != unix.ENOENT {
 		return &os.PathError{Op: "remove", Path: filepath.Join(dir.Name(), name), Err: err}
 	}
-	return syncFile(dir)
+	return dir.Sync()
 }
 
 // openJournal opens the journal folder without following a symbolic link,
@@ -624,14 +630,6 @@ func writeTempAt(dirfd int, dir string, data []byte, durable bool) (string, erro
 		return "", err
 	}
 	return name, nil
-}
-
-// syncFile fsyncs an open file or folder.
-func syncFile(f *os.File) error {
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return nil
 }
 
 func syncPath(p string) error {
