@@ -671,4 +671,15 @@ func TestFSNoWarningForWritersAtWork(t *testing.T) {
 	if warnings > 0 {
 		t.Errorf("%d of %d readers warned about the journal of a writer at work", warnings, readers)
 	}
+	// A journal no writer holds the lock for is left over: readers warn.
+	mustWrite(t, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"), `{"name":"crashed","files":[]}`)
+	var got []string
+	s, err := store.OpenFS(base, store.FSOptions{Warn: func(m string) { got = append(got, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if want := []string{base + " has an unfinished transaction; the next write completes it"}; !cmp.Equal(want, got) {
+		t.Errorf("warnings for a left-over journal: %q, want %q", got, want)
+	}
 }

@@ -87,9 +87,8 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	defer dir.Close()
 	name, err := s.writeJournal(dir, &j)
 	if err != nil {
-		if len(j.Files) == 1 && j.Files[0].Content == nil && isNoSpace(err) {
-			// Deleting one file needs no journal (unlink is atomic) and
-			// frees space: a full disk never blocks it.
+		if isNoSpace(err) && onlyRemovals(&j) {
+			// Deletions free space: a full disk never blocks them.
 			return s.applyRemovals(&j)
 		}
 		return fmt.Errorf("%w; nothing was written", err)
@@ -435,14 +434,30 @@ func (s *FS) rollback(j *journal) error {
 	return s.sync(synced)
 }
 
-// applyRemovals applies a journal made of removals only, without writing
-// it: each removal is atomic on its own.
+// onlyRemovals reports whether j removes files and writes none.
+func onlyRemovals(j *journal) bool {
+	for _, f := range j.Files {
+		if f.Content != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// applyRemovals applies a journal made of removals only without writing
+// it, for a disk too full to hold it. Each removal is atomic; when one
+// fails, the files removed before it are restored from the journal in
+// memory (their space is free again). Only a crash in the middle of it can
+// leave part of such a transaction done.
 func (s *FS) applyRemovals(j *journal) error {
 	var synced []string
-	for _, f := range j.Files {
+	for i, f := range j.Files {
 		survivor, err := s.removeFile(f.Path)
 		if err != nil {
-			return err
+			if rerr := s.rollback(&journal{Name: j.Name, Undo: j.Undo, Files: j.Files[:i]}); rerr != nil {
+				return fmt.Errorf("%w; restoring the files deleted before: %v", err, rerr)
+			}
+			return fmt.Errorf("%w; nothing was written", err)
 		}
 		if survivor != "" {
 			synced = append(synced, survivor)

@@ -107,26 +107,44 @@ func TestFSFullDisk(t *testing.T) {
 	}
 
 	// With the disk full to the last byte, deleting a document still works.
-	filler, err := os.Create(filepath.Join(base, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block := make([]byte, 4096)
-	for {
-		if _, err := filler.Write(block); err != nil {
-			break
-		}
-	}
-	filler.Close()
+	filler := filepath.Join(base, "filler")
+	fill(t, filler)
 	err = s.Commit(ctx, store.NewTx("set").Put(storetest.R(t, "+/custom/more"), 1))
 	if !errors.Is(err, unix.ENOSPC) {
 		t.Fatalf("write on a full disk: %v", err)
 	}
-	if err := s.Commit(ctx, store.NewTx("delete").Delete(storetest.R(t, "+/custom/d000"), false)); err != nil {
-		t.Fatalf("delete on a full disk: %v", err)
+	// A document with a 10 KB body fills three pages: each deletion frees
+	// enough for a small journal. Fill them up again each time.
+	for _, refs := range [][]string{{"+/custom/d000"}, {"+/custom/d001", "+/custom/d002", "+/custom/d003"}} {
+		fill(t, filler)
+		tx := store.NewTx("delete")
+		for _, r := range refs {
+			tx.Delete(storetest.R(t, r), false)
+		}
+		if err := s.Commit(ctx, tx); err != nil {
+			t.Fatalf("delete %v on a full disk: %v", refs, err)
+		}
+		for _, r := range refs {
+			if _, err := s.Get(ctx, storetest.R(t, r)); store.CodeOf(err) != store.ENotFound {
+				t.Errorf("deleted document %s: %v", r, err)
+			}
+		}
 	}
-	if _, err := s.Get(ctx, storetest.R(t, "+/custom/d000")); store.CodeOf(err) != store.ENotFound {
-		t.Errorf("deleted document: %v", err)
+}
+
+// fill appends to the file at path until the disk is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			return
+		}
 	}
 }
 
