@@ -5,7 +5,29 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
 )
+
+// ReplacingCorrupt lets the puts and deletions of tx replace or remove a
+// corrupt document stored at their refs instead of failing, so the tools
+// can repair what they cannot read. Once the transaction is committed,
+// the returned function reports each such document once as a warning:
+// "<ref>: <verb> a corrupt document (<why>)".
+func (t *Tool) ReplacingCorrupt(tx *store.Tx, verb string) (report func()) {
+	seen := map[string]bool{}
+	var msgs []string
+	tx.ReplacingCorrupt(func(r string, err error) {
+		if !seen[r] {
+			seen[r] = true
+			msgs = append(msgs, fmt.Sprintf("%s: %s a corrupt document (%v)", r, verb, err))
+		}
+	})
+	return func() {
+		for _, m := range msgs {
+			t.Warn(m)
+		}
+	}
+}
 
 // IntentRef parses and resolves a ref that ocu-set, ocu-delete and
 // ocu-apply accept (cli.md §2.3): an intent ref of type custom (global or

@@ -91,10 +91,14 @@ func scriptParams(kind, dir string, files []string) testscript.Params {
 			"cmpobject": cmpObject,
 			"fixture":   fixture,
 			"stored":    stored,
+			"tmpfs":     tmpfs,
 		},
 		Condition: func(cond string) (bool, error) {
-			if cond == "gitstore" {
+			switch cond {
+			case "gitstore":
 				return kind == "git", nil
+			case "mount":
+				return canMount(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
@@ -105,6 +109,35 @@ func scriptParams(kind, dir string, files []string) testscript.Params {
 			return nil
 		},
 	}
+}
+
+// tmpfs mounts a tmpfs of SIZE on DIR until the script ends, to fill a
+// disk.
+func tmpfs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || neg {
+		ts.Fatalf("usage: tmpfs DIR SIZE")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o755))
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+args[1]); err != nil {
+		ts.Fatalf("cannot mount a tmpfs on %s (guard the script with [mount]): %v", dir, err)
+	}
+	ts.Defer(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+}
+
+// canMount reports whether this process may mount a tmpfs (the [mount]
+// condition of scripts injecting a full disk).
+func canMount() bool {
+	dir, err := os.MkdirTemp("", "ocu-mount-")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(dir)
+	if syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k") != nil {
+		return false
+	}
+	syscall.Unmount(dir, syscall.MNT_DETACH)
+	return true
 }
 
 // stored checks with ocu-match that a document or link is stored at each

@@ -28,17 +28,32 @@ type ApplyLocker interface {
 }
 
 // LockApply implements ApplyLocker with flock(2) on <base>/.ocuroot-apply.lock,
-// compatible with flock(1).
+// compatible with flock(1). Holding it, it completes (or rolls back) the
+// transactions a crashed writer left unfinished, so the engine never acts
+// on half a transaction.
 func (s *FS) LockApply(ctx context.Context, wait time.Duration, holder string) (func(), error) {
 	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
 		return nil, err
 	}
-	return lockFile(ctx, filepath.Join(s.tree.base, applyLock), wait, holder)
+	unlock, err := lockFile(ctx, filepath.Join(s.tree.base, applyLock), wait, holder)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Recover(ctx); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// recoverer is a store that can complete unfinished transactions.
+type recoverer interface {
+	Recover(ctx context.Context) error
 }
 
 // lockFile takes an exclusive flock on path, polling until wait has passed.
 func lockFile(ctx context.Context, path string, wait time.Duration, holder string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openControl(path, unix.O_RDWR|unix.O_CREAT)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +93,7 @@ func lockFile(ctx context.Context, path string, wait time.Duration, holder strin
 // busy is the E_LOCKED error naming the holder written in the lock file.
 func busy(path string) error {
 	msg := "another ocu-apply holds " + path
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := readControl(path); err == nil {
 		if line := strings.TrimSpace(string(b)); strings.HasPrefix(line, "pid=") {
 			msg += " (" + line + ")"
 		}
@@ -87,11 +102,22 @@ func busy(path string) error {
 }
 
 // LockApply implements ApplyLocker for the pair: the apply lock belongs to
-// the state store.
+// the state store; unfinished transactions of both stores are completed.
 func (c *Combined) LockApply(ctx context.Context, wait time.Duration, holder string) (func(), error) {
 	l, ok := c.State.(ApplyLocker)
 	if !ok {
 		return nil, fmt.Errorf("the state store %v has no apply lock", c.State)
 	}
-	return l.LockApply(ctx, wait, holder)
+	unlock, err := l.LockApply(ctx, wait, holder)
+	if err != nil {
+		return nil, err
+	}
+	// The state store recovered in its LockApply; the intent store too.
+	if r, ok := c.Intent.(recoverer); ok && !c.single() {
+		if err := r.Recover(ctx); err != nil {
+			unlock()
+			return nil, err
+		}
+	}
+	return unlock, nil
 }

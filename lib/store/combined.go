@@ -41,16 +41,16 @@ func (c *Combined) Get(ctx context.Context, r ref.Ref) (Doc, error) {
 // Match implements Store.
 func (c *Combined) Match(ctx context.Context, globs []string, noLinks bool) ([]string, error) {
 	out, err := c.State.Match(ctx, globs, noLinks)
-	if err != nil || c.single() {
+	if c.single() || (err != nil && CodeOf(err) != ECorrupt) {
 		return out, err
 	}
-	more, err := c.Intent.Match(ctx, globs, noLinks)
-	if err != nil {
-		return nil, err
+	more, ierr := c.Intent.Match(ctx, globs, noLinks)
+	if ierr != nil && CodeOf(ierr) != ECorrupt {
+		return nil, ierr
 	}
 	out = append(out, more...)
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out), errors.Join(err, ierr) // corrupt objects of either store
 }
 
 // Children implements Store.
@@ -82,6 +82,7 @@ func (c *Combined) Commit(ctx context.Context, tx *Tx) error {
 	}
 	state, intent := NewTx(tx.Name), NewTx(tx.Name)
 	state.SupportFiles, intent.SupportFiles = tx.SupportFiles, tx.SupportFiles
+	state.OnCorrupt, intent.OnCorrupt = tx.OnCorrupt, tx.OnCorrupt
 	onlyDeletes := true
 	for _, op := range tx.Ops {
 		if op.Ref.Marker == ref.Intent {

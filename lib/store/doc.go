@@ -23,7 +23,10 @@
 // evaluated against the store's current content when committed, all or
 // nothing. The filesystem store commits under an exclusive flock, through a
 // write-ahead journal that the next writer completes after a crash, with
-// temp files renamed into place. No ref reaches a path outside the store:
+// temp files renamed into place. The journal also keeps every file's
+// earlier content: a transaction that fails (a full disk, a folder it may
+// not write) is rolled back before Commit returns, and one that cannot be
+// completed after a crash is rolled back instead of blocking the store. No ref reaches a path outside the store:
 // refs are validated, paths checked, and symbolic links below the root
 // refused.
 //

@@ -17,6 +17,16 @@ const (
 	kindLink = "link"
 )
 
+// MaxDocumentSize is the largest store object (an @object.json envelope)
+// ocu writes or reads: 64 MiB. A bigger file is refused without being read
+// whole; a write that would make one fails.
+const MaxDocumentSize = 64 << 20
+
+// tooLarge is the E_CORRUPT error of a store object over MaxDocumentSize.
+func tooLarge(path string) *Error {
+	return &Error{Code: ECorrupt, Msg: fmt.Sprintf("%s is larger than the document size limit (%d MiB)", path, MaxDocumentSize>>20)}
+}
+
 // object is one decoded @object.json envelope (store.md §3).
 type object struct {
 	kind   string

@@ -14,3 +14,7 @@ func WalkScopes(globs []string) []string {
 
 // ReadLock takes a reader's shared lock of s.
 func ReadLock(s *FS) (func(), error) { return s.readLock() }
+
+// FailRename makes s fail every rename of a temp file over the store file
+// path for which fail returns an error.
+func FailRename(s *FS, fail func(path string) error) { s.failRename = fail }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,10 @@ type FS struct {
 
 	mu sync.Mutex // serialises this process's commits
 
+	// failRename, when set by a test, makes renaming a temp file over the
+	// store file at the given path fail with the error it returns.
+	failRename func(path string) error
+
 	// The write-lock file, opened for readers' LOCK_SH. flock belongs to
 	// the open file, so the goroutines of this process share one lock:
 	// taken by the first reader, released by the last.
@@ -70,10 +75,47 @@ func OpenFS(base string, opts FSOptions) (*FS, error) {
 	if err := s.checkVersion(); err != nil {
 		return nil, err
 	}
-	if names, _ := journalEntries(abs); len(names) > 0 && opts.Warn != nil {
+	if opts.Warn != nil && s.leftover() {
 		opts.Warn(abs + " has an unfinished transaction; the next write completes it")
 	}
 	return s, nil
+}
+
+// leftover reports whether a crashed writer left an unfinished transaction:
+// a journal seen while no writer holds the write lock. A journal of a
+// writer at work is not one; that writer removes it.
+func (s *FS) leftover() bool {
+	if !s.unfinished() {
+		return false
+	}
+	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDONLY)
+	if err != nil {
+		return true // no writer ever locked, or a lock file that is not one
+	}
+	defer lock.Close()
+	if flock(lock, unix.LOCK_SH|unix.LOCK_NB) != nil {
+		return false // a writer holds the lock: it completes the journal
+	}
+	defer flock(lock, unix.LOCK_UN)
+	return s.unfinished()
+}
+
+// unfinished reports whether the journal folder holds a transaction.
+func (s *FS) unfinished() bool {
+	dir, err := s.openJournal(false)
+	if dir == nil || err != nil {
+		return false
+	}
+	defer dir.Close()
+	names, _ := journalEntries(dir)
+	return len(names) > 0
+}
+
+// warn reports msg through FSOptions.Warn, if set.
+func (s *FS) warn(msg string) {
+	if s.opts.Warn != nil {
+		s.opts.Warn(msg)
+	}
 }
 
 // Base returns the store's root folder (absolute, symlinks resolved).
@@ -94,7 +136,7 @@ func (s *FS) Close() error {
 }
 
 func (s *FS) checkVersion() error {
-	data, err := os.ReadFile(filepath.Join(s.tree.base, versionFile))
+	data, err := readControl(filepath.Join(s.tree.base, versionFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -128,9 +170,12 @@ func (s *FS) readLock() (func(), error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	if s.shared == nil {
-		f, err := os.Open(filepath.Join(s.tree.base, writeLock))
-		if err != nil {
+		f, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDONLY)
+		if errors.Is(err, os.ErrNotExist) {
 			return func() {}, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		s.shared = f
 	}
@@ -148,6 +193,67 @@ func (s *FS) readLock() (func(), error) {
 			flock(f, unix.LOCK_UN)
 		}
 	}, nil
+}
+
+// openControl opens a control file of a store (a lock, the version file, a
+// journal) without following a symbolic link and without blocking on a
+// FIFO; anything but a regular file there — a link planted to make a root
+// writer truncate or lock another file, a FIFO, a device — is E_UNSAFE_PATH
+// naming the file. A missing file is an error matching os.ErrNotExist.
+func openControl(path string, flags int) (*os.File, error) {
+	return openControlAt(unix.AT_FDCWD, path, path, flags)
+}
+
+// openControlAt is openControl for name inside the folder open at dirfd;
+// path names the file in messages.
+func openControlAt(dirfd int, name, path string, flags int) (*os.File, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Openat(dirfd, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o644)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == unix.ELOOP:
+		return nil, errorf(EUnsafePath, "refusing symbolic link %s inside the store", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, errorf(EUnsafePath, "refusing %s inside the store: not a regular file", path)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// readControl reads a control file opened with openControl, up to
+// MaxDocumentSize bytes.
+func readControl(path string) ([]byte, error) {
+	f, err := openControl(path, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, path)
+}
+
+// readLimited reads f to its end, refusing more than MaxDocumentSize bytes.
+func readLimited(f *os.File, path string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxDocumentSize {
+		return nil, tooLarge(path)
+	}
+	return data, nil
 }
 
 func flock(f *os.File, how int) error {
@@ -271,28 +377,50 @@ func (t *fsTree) readObject(p string) ([]byte, error) {
 	return t.readFile(objectPath(p))
 }
 
+// readFile reads a store object. The file is opened without blocking (a
+// FIFO planted there must not hang the reader, or a writer holding the
+// lock) and must be a regular file of at most MaxDocumentSize bytes;
+// anything else is E_CORRUPT. A folder is no object.
 func (t *fsTree) readFile(rel string) ([]byte, error) {
-	fd, err := t.open(rel, unix.O_RDONLY)
+	fd, err := t.open(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 0, 2048)
+	path := filepath.Join(t.base, rel)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return nil, errNoObject
+	default:
+		return nil, corrupt(path, errors.New("not a regular file"))
+	}
+	if st.Size > MaxDocumentSize {
+		return nil, tooLarge(path)
+	}
+	buf := make([]byte, 0, max(st.Size+1, 512))
 	for {
 		if len(buf) == cap(buf) {
+			if len(buf) > MaxDocumentSize {
+				return nil, tooLarge(path) // it grew while being read
+			}
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
 		if err == unix.EINTR {
 			continue
 		}
-		if err == unix.EISDIR {
-			return nil, errNoObject
-		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: filepath.Join(t.base, rel), Err: err}
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
+			if len(buf) > MaxDocumentSize {
+				return nil, tooLarge(path)
+			}
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,5 +475,211 @@ func TestFSRecoveryRefusesSymlinks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outside, "y/@object.json")); err != nil {
 		t.Errorf("a file outside the store was deleted: %v", err)
+	}
+}
+
+// TestFSControlFilesRefuseLinks: a symbolic link (or a FIFO) planted in
+// place of a control file of the store is refused with E_UNSAFE_PATH naming
+// the file, and what it points to is neither truncated, locked nor read.
+func TestFSControlFilesRefuseLinks(t *testing.T) {
+	ctx := context.Background()
+	journal := `{"name":"evil","files":[{"path":"refs/+/custom/evil/@object.json","content":"{\"kind\":\"ref\",\"body\":1}"}]}`
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, base, victim string) // puts the link in base
+		op    func(s *store.FS) error
+		file  string // named in the error
+	}{
+		{
+			name: "apply lock",
+			plant: func(t *testing.T, base, victim string) {
+				symlink(t, victim, filepath.Join(base, ".ocuroot-apply.lock"))
+			},
+			op: func(s *store.FS) error {
+				unlock, err := s.LockApply(ctx, 0, "pid=1 host=h since=t")
+				if err == nil {
+					unlock()
+				}
+				return err
+			},
+			file: ".ocuroot-apply.lock",
+		},
+		{
+			name:  "write lock, writer",
+			plant: func(t *testing.T, base, victim string) { symlink(t, victim, filepath.Join(base, ".ocuroot-lock")) },
+			op: func(s *store.FS) error {
+				return s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "+/custom/a"), 1))
+			},
+			file: ".ocuroot-lock",
+		},
+		{
+			name:  "write lock, reader",
+			plant: func(t *testing.T, base, victim string) { symlink(t, victim, filepath.Join(base, ".ocuroot-lock")) },
+			op: func(s *store.FS) error {
+				_, err := s.Get(ctx, storetest.R(t, "+/custom/a"))
+				return err
+			},
+			file: ".ocuroot-lock",
+		},
+		{
+			name: "write lock is a FIFO",
+			plant: func(t *testing.T, base, victim string) {
+				if err := unix.Mkfifo(filepath.Join(base, ".ocuroot-lock"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			},
+			op: func(s *store.FS) error {
+				_, err := s.Get(ctx, storetest.R(t, "+/custom/a"))
+				return err
+			},
+			file: ".ocuroot-lock",
+		},
+		{
+			name: "journal folder",
+			plant: func(t *testing.T, base, victim string) {
+				dir := filepath.Dir(victim)
+				mustWrite(t, filepath.Join(dir, "00000000000000000001-1.json"), journal)
+				symlink(t, dir, filepath.Join(base, ".ocuroot-journal"))
+			},
+			op: func(s *store.FS) error {
+				return s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "+/custom/a"), 1))
+			},
+			file: ".ocuroot-journal",
+		},
+		{
+			name: "journal file",
+			plant: func(t *testing.T, base, victim string) {
+				mustWrite(t, victim, journal)
+				if err := os.MkdirAll(filepath.Join(base, ".ocuroot-journal"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				symlink(t, victim, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"))
+			},
+			op: func(s *store.FS) error {
+				return s.Commit(ctx, store.NewTx("x").Put(storetest.R(t, "+/custom/a"), 1))
+			},
+			file: ".ocuroot-journal/00000000000000000001-1.json",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			base, victim := filepath.Join(tmp, "store"), filepath.Join(tmp, "outside", "victim")
+			mustWrite(t, victim, "precious")
+			if err := os.MkdirAll(base, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tt.plant(t, base, victim)
+			before := snapshot(t, filepath.Dir(victim))
+			s, err := store.OpenFS(base, store.FSOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			err = tt.op(s)
+			if store.CodeOf(err) != store.EUnsafePath || !strings.Contains(err.Error(), filepath.Join(base, tt.file)+" ") {
+				t.Errorf("got %v, want E_UNSAFE_PATH naming %s", err, tt.file)
+			}
+			if diff := cmp.Diff(before, snapshot(t, filepath.Dir(victim))); diff != "" {
+				t.Errorf("the files outside the store changed (-before +after):\n%s", diff)
+			}
+			if _, err := os.Stat(filepath.Join(base, "refs/+/custom/evil")); err == nil {
+				t.Error("a journal outside the store was applied")
+			}
+		})
+	}
+
+	t.Run("version file", func(t *testing.T) {
+		tmp := t.TempDir()
+		base, victim := filepath.Join(tmp, "store"), filepath.Join(tmp, "victim")
+		mustWrite(t, victim, `{"version":1}`)
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		symlink(t, victim, filepath.Join(base, ".ocuroot-store"))
+		_, err := store.OpenFS(base, store.FSOptions{})
+		if store.CodeOf(err) != store.EUnsafePath || !strings.Contains(err.Error(), filepath.Join(base, ".ocuroot-store")) {
+			t.Errorf("got %v, want E_UNSAFE_PATH naming .ocuroot-store", err)
+		}
+	})
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshot returns the names and contents of the files in dir.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = string(b)
+	}
+	return out
+}
+
+// TestFSNoWarningForWritersAtWork: a reader opening the store while another
+// writer commits does not mistake that writer's journal for an unfinished
+// transaction.
+func TestFSNoWarningForWritersAtWork(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	writer, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	var commits atomic.Int64
+	done := make(chan error)
+	go func() {
+		for i := range 20 {
+			tx := store.NewTx("batch")
+			for k := range 50 {
+				tx.Put(storetest.R(t, fmt.Sprintf("+/custom/k%d", k)), i)
+			}
+			if err := writer.Commit(ctx, tx); err != nil {
+				done <- err
+				return
+			}
+			commits.Add(1)
+		}
+		done <- nil
+	}()
+	warnings, readers := 0, 0
+	for commits.Load() < 20 {
+		s, err := store.OpenFS(base, store.FSOptions{Warn: func(string) { warnings++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		readers++
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if warnings > 0 {
+		t.Errorf("%d of %d readers warned about the journal of a writer at work", warnings, readers)
+	}
+	// A journal no writer holds the lock for is left over: readers warn.
+	mustWrite(t, filepath.Join(base, ".ocuroot-journal/00000000000000000001-1.json"), `{"name":"crashed","files":[]}`)
+	var got []string
+	s, err := store.OpenFS(base, store.FSOptions{Warn: func(m string) { got = append(got, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if want := []string{base + " has an unfinished transaction; the next write completes it"}; !cmp.Equal(want, got) {
+		t.Errorf("warnings for a left-over journal: %q, want %q", got, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,14 +21,28 @@ import (
 )
 
 // journal is a transaction written ahead of its files (store.md §9.2).
+// With Undo every file also carries its content from before the
+// transaction, so a transaction that cannot be completed is rolled back;
+// journals of older versions lack it and can only be completed.
 type journal struct {
 	Name  string        `json:"name"`
+	Undo  bool          `json:"undo,omitempty"`
 	Files []journalFile `json:"files"`
 }
 
 type journalFile struct {
 	Path    string  `json:"path"`
-	Content *string `json:"content"`
+	Content *string `json:"content"`          // nil: the file is removed
+	Before  *string `json:"before,omitempty"` // with Undo; nil: the file did not exist
+}
+
+// text returns b as a string pointer, nil for nil.
+func text(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
 }
 
 // fewFiles is the size up to which a commit fsyncs each file instead of
@@ -36,7 +51,9 @@ const fewFiles = 16
 
 // Commit implements Store: under the write lock it completes unfinished
 // transactions, evaluates tx against the current files, writes a journal,
-// applies it, makes it durable and removes the journal.
+// applies it, makes it durable and removes the journal. A transaction that
+// fails to apply (a full disk, a folder it may not write) is rolled back
+// before Commit returns: the error means nothing was written.
 func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -44,25 +61,11 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if tx.Empty() { // nothing to write: a filesystem store has no support files
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
-		return err
-	}
-	lock, err := os.OpenFile(filepath.Join(s.tree.base, writeLock), os.O_RDWR|os.O_CREATE, 0o644)
+	unlock, err := s.lockWrites()
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
-	if err := flock(lock, unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lock.Name(), err)
-	}
-	defer flock(lock, unix.LOCK_UN)
-	defer s.reader.forget()
-
-	if err := s.recover(); err != nil {
-		return err
-	}
+	defer unlock()
 	if err := s.checkVersion(); err != nil {
 		return err
 	}
@@ -73,113 +76,196 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	j := journal{Name: tx.Name}
+	j := journal{Name: tx.Name, Undo: true}
 	if _, err := os.Lstat(filepath.Join(s.tree.base, versionFile)); errors.Is(err, os.ErrNotExist) {
-		v := versionV1
-		j.Files = append(j.Files, journalFile{Path: versionFile, Content: &v})
+		j.Files = append(j.Files, journalFile{Path: versionFile, Content: text([]byte(versionV1))})
 	}
 	for _, c := range changes {
-		f := journalFile{Path: objectPath(c.ref)}
-		if c.data != nil {
-			content := string(c.data)
-			f.Content = &content
-		}
-		j.Files = append(j.Files, f)
+		j.Files = append(j.Files, journalFile{Path: objectPath(c.ref), Content: text(c.data), Before: text(c.old)})
 	}
-	name, err := s.writeJournal(&j)
+	dir, err := s.openJournal(true)
 	if err != nil {
 		return err
 	}
-	if err := s.apply(&j); err != nil {
-		return err
+	defer dir.Close()
+	name, err := s.writeJournal(dir, &j)
+	if err != nil {
+		if isNoSpace(err) && onlyRemovals(&j) {
+			// Deletions free space: a full disk never blocks them.
+			return s.applyRemovals(&j)
+		}
+		return fmt.Errorf("%w; nothing was written", err)
 	}
-	return s.removeJournal(name)
+	if err := s.apply(&j); err != nil {
+		if rerr := s.rollback(&j); rerr != nil {
+			return fmt.Errorf("%w; rolling the transaction back failed too (%v): the next write completes or rolls it back", err, rerr)
+		}
+		if rerr := s.removeJournal(dir, name); rerr != nil {
+			return fmt.Errorf("%w; the transaction was rolled back but its journal stays: %v", err, rerr)
+		}
+		return fmt.Errorf("%w; nothing was written", err)
+	}
+	return s.removeJournal(dir, name)
 }
 
-// writeJournal makes j durable in the journal folder and returns its path.
-func (s *FS) writeJournal(j *journal) (string, error) {
-	dir := filepath.Join(s.tree.base, journalDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+// lockWrites takes the process's and the store's write lock and completes
+// (or rolls back) unfinished transactions. The returned function releases
+// the locks.
+func (s *FS) lockWrites() (func(), error) {
+	s.mu.Lock()
+	if err := os.MkdirAll(s.tree.base, 0o755); err != nil {
+		s.mu.Unlock()
+		return nil, err
 	}
+	lock, err := openControl(filepath.Join(s.tree.base, writeLock), unix.O_RDWR|unix.O_CREAT)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	unlock := func() {
+		s.reader.forget()
+		flock(lock, unix.LOCK_UN)
+		lock.Close()
+		s.mu.Unlock()
+	}
+	if err := flock(lock, unix.LOCK_EX); err != nil {
+		lock.Close()
+		s.mu.Unlock()
+		return nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
+	if err := s.recover(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// Recover completes, or rolls back, the transactions a crashed writer left
+// unfinished, under the write lock. Engine commands call it (through
+// LockApply) before reading anything: they act on whole transactions
+// only. Without a journal it does nothing and creates nothing.
+func (s *FS) Recover(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.unfinished() {
+		return nil
+	}
+	unlock, err := s.lockWrites()
+	if err != nil {
+		return err
+	}
+	unlock()
+	return nil
+}
+
+// isNoSpace reports whether err says the file system is full.
+func isNoSpace(err error) bool {
+	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
+}
+
+// writeJournal makes j durable in the journal folder and returns its name
+// there.
+func (s *FS) writeJournal(dir *os.File, j *journal) (string, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return "", err
 	}
-	tmp, err := writeTemp(dir, data, true)
+	tmp, err := writeTempAt(int(dir.Fd()), dir.Name(), data, true)
 	if err != nil {
 		return "", err
 	}
-	name := filepath.Join(dir, fmt.Sprintf("%020d-%d.json", time.Now().UnixNano(), os.Getpid()))
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
+	name := fmt.Sprintf("%020d-%d.json", time.Now().UnixNano(), os.Getpid())
+	if err := unix.Renameat(int(dir.Fd()), tmp, int(dir.Fd()), name); err != nil {
+		unix.Unlinkat(int(dir.Fd()), tmp, 0)
+		return "", &os.LinkError{Op: "rename", Old: filepath.Join(dir.Name(), tmp), New: filepath.Join(dir.Name(), name), Err: err}
+	}
+	if err := dir.Sync(); err != nil {
+		// Not durable, so not written: a journal left here would be
+		// completed by the next writer.
+		unix.Unlinkat(int(dir.Fd()), name, 0)
 		return "", err
 	}
-	return name, syncPath(dir)
+	return name, nil
 }
 
-func (s *FS) removeJournal(name string) error {
-	if err := os.Remove(name); err != nil {
-		return err
+func (s *FS) removeJournal(dir *os.File, name string) error {
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil && err != unix.ENOENT {
+		return &os.PathError{Op: "remove", Path: filepath.Join(dir.Name(), name), Err: err}
 	}
-	return syncPath(filepath.Dir(name))
+	return dir.Sync()
+}
+
+// openJournal opens the journal folder without following a symbolic link,
+// creating it when create is set. Missing and not created: nil, nil.
+func (s *FS) openJournal(create bool) (*os.File, error) {
+	path := filepath.Join(s.tree.base, journalDir)
+	if create {
+		if err := unix.Mkdir(path, 0o755); err != nil && err != unix.EEXIST {
+			return nil, &os.PathError{Op: "mkdir", Path: path, Err: err}
+		}
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	switch {
+	case err == unix.ENOENT && !create:
+		return nil, nil
+	case err == unix.ELOOP:
+		return nil, errorf(EUnsafePath, "refusing symbolic link %s inside the store", path)
+	case err == unix.ENOTDIR:
+		return nil, errorf(EUnsafePath, "refusing %s inside the store: not a folder", path)
+	case err != nil:
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // apply writes every file of j (idempotent, so a journal can be replayed)
-// and makes them durable.
+// and makes them durable. It works in two steps: every new content is
+// first written to a temp file next to its target, in parallel for large
+// transactions — a full disk or a folder that cannot be written fails here,
+// before anything is visible, and the temp files are removed again. Then
+// files are removed and the temp files renamed over their targets. An
+// error is the first failure only.
 func (s *FS) apply(j *journal) error {
-	var writes []journalFile
-	var synced []string // files and folders to fsync when syncfs is unavailable
+	var writes, removals []journalFile
 	for _, f := range j.Files {
 		if err := contained(f.Path); err != nil || !(f.Path == versionFile || strings.HasSuffix(f.Path, "/"+objectFile)) {
 			return fmt.Errorf("journal of %s names an invalid path %q", s.tree.base, f.Path)
 		}
 		if f.Content != nil {
 			writes = append(writes, f)
-			continue
+		} else {
+			removals = append(removals, f)
 		}
-		// Deletions first, one by one: pruning empty folders must not race
-		// with writes below them. The folder that remains holds the change.
+	}
+	dirs := &folders{known: map[string]bool{}}
+	temps, err := s.prepare(writes, dirs)
+	if err != nil {
+		s.discard(temps, dirs)
+		return err
+	}
+	var synced []string // files and folders to fsync when syncfs is unavailable
+	// Removals first, one by one: pruning empty folders must not race with
+	// renames below them. The folder that remains holds the change.
+	for _, f := range removals {
 		survivor, err := s.removeFile(f.Path)
 		if err != nil {
+			s.discard(temps, dirs)
 			return err
 		}
 		if survivor != "" {
 			synced = append(synced, survivor)
 		}
 	}
-	// Writes go to distinct paths, so large transactions write in parallel:
-	// creating files is I/O the file system can overlap.
-	workers := 1
-	if len(writes) > parallelWrites {
-		workers = 8
-	}
-	var (
-		mu   sync.Mutex // guards next
-		next int
-		dirs = &folders{known: map[string]bool{}}
-		errs = make([]error, workers)
-		wg   sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				if next >= len(writes) || errs[w] != nil {
-					mu.Unlock()
-					return
-				}
-				f := writes[next]
-				next++
-				mu.Unlock()
-				if err := s.write(f, dirs); err != nil {
-					errs[w] = err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = inParallel(len(writes), func(i int) error {
+		if err := s.rename(temps[i], writes[i].Path); err != nil {
+			return err
+		}
+		temps[i] = "" // renamed: nothing to discard
+		return nil
+	})
+	if err != nil {
+		s.discard(temps, dirs)
 		return err
 	}
 	for _, f := range writes {
@@ -192,27 +278,200 @@ func (s *FS) apply(j *journal) error {
 	return s.sync(synced)
 }
 
+// prepare writes the content of every file of writes to a temp file in its
+// folder, creating folders as needed, and returns the temp files' paths
+// (index by index; "" where none was written).
+func (s *FS) prepare(writes []journalFile, dirs *folders) ([]string, error) {
+	temps := make([]string, len(writes))
+	err := inParallel(len(writes), func(i int) error {
+		tmp, err := s.writeTemp(writes[i], dirs)
+		temps[i] = tmp
+		return err
+	})
+	return temps, err
+}
+
+// inParallel calls fn for each index below n — on several goroutines when
+// n is large: writes to distinct paths are I/O the file system can
+// overlap — and stops at the first error, the only one it returns.
+func inParallel(n int, fn func(i int) error) error {
+	workers := 1
+	if n > parallelWrites {
+		workers = 8
+	}
+	var (
+		mu    sync.Mutex // guards next and first
+		next  int
+		first error
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if next >= n || first != nil {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// writeTemp writes the content of f to a new temp file in its folder,
+// reached without following a symbolic link, and returns the temp file's
+// path.
+func (s *FS) writeTemp(f journalFile, dirs *folders) (string, error) {
+	rel := filepath.Dir(f.Path)
+	if err := s.mkdirs(rel, dirs); err != nil {
+		return "", err
+	}
+	var fd int
+	if rel == "." {
+		root, err := s.tree.root()
+		if err != nil {
+			return "", err
+		}
+		if fd, err = unix.Dup(root); err != nil {
+			return "", err
+		}
+	} else {
+		var err error
+		if fd, err = s.tree.open(rel, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+			return "", err
+		}
+	}
+	defer unix.Close(fd)
+	dir := filepath.Join(s.tree.base, rel)
+	name, err := writeTempAt(fd, dir, []byte(*f.Content), false)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// rename puts the temp file tmp in place of the store file rel.
+func (s *FS) rename(tmp, rel string) error {
+	if s.failRename != nil {
+		if err := s.failRename(rel); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, filepath.Join(s.tree.base, rel))
+}
+
+// discard removes the temp files of an apply that failed, and the folders
+// it created that are empty again.
+func (s *FS) discard(temps []string, dirs *folders) {
+	for _, t := range temps {
+		if t != "" {
+			os.Remove(t)
+		}
+	}
+	for _, d := range slices.Backward(dirs.created) {
+		os.Remove(d) // fails, harmlessly, when not empty
+	}
+}
+
+// rollback restores every file of j to its content before the
+// transaction. Files the transaction created go first: removing them frees
+// the space restoring the others may need. Files already as they were are
+// left alone, so rolling back a transaction that wrote nothing writes
+// nothing.
+func (s *FS) rollback(j *journal) error {
+	if !j.Undo {
+		return errors.New("its journal, written by an older version, holds no earlier contents")
+	}
+	var restores []journalFile
+	var synced []string
+	for _, f := range j.Files {
+		switch {
+		case f.Path == versionFile:
+			// A version file a writer created stays: it is always right.
+		case f.Before == nil:
+			survivor, err := s.removeFile(f.Path)
+			if err != nil {
+				return err
+			}
+			if survivor != "" {
+				synced = append(synced, survivor)
+			}
+		default:
+			cur, err := s.tree.readFile(f.Path)
+			if err == nil && string(cur) == *f.Before {
+				continue
+			}
+			restores = append(restores, journalFile{Path: f.Path, Content: f.Before})
+		}
+	}
+	dirs := &folders{known: map[string]bool{}}
+	for _, f := range restores {
+		tmp, err := s.writeTemp(f, dirs)
+		if err == nil {
+			err = s.rename(tmp, f.Path)
+		}
+		if err != nil {
+			if tmp != "" {
+				os.Remove(tmp)
+			}
+			return err
+		}
+		full := filepath.Join(s.tree.base, f.Path)
+		synced = append(synced, full, filepath.Dir(full))
+	}
+	for _, d := range dirs.created {
+		synced = append(synced, filepath.Dir(d))
+	}
+	return s.sync(synced)
+}
+
+// onlyRemovals reports whether j removes files and writes none.
+func onlyRemovals(j *journal) bool {
+	for _, f := range j.Files {
+		if f.Content != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// applyRemovals applies a journal made of removals only without writing
+// it, for a disk too full to hold it. Each removal is atomic; when one
+// fails, the files removed before it are restored from the journal in
+// memory (their space is free again). Only a crash in the middle of it can
+// leave part of such a transaction done.
+func (s *FS) applyRemovals(j *journal) error {
+	var synced []string
+	for i, f := range j.Files {
+		survivor, err := s.removeFile(f.Path)
+		if err != nil {
+			if rerr := s.rollback(&journal{Name: j.Name, Undo: j.Undo, Files: j.Files[:i]}); rerr != nil {
+				return fmt.Errorf("%w; restoring the files deleted before: %v", err, rerr)
+			}
+			return fmt.Errorf("%w; nothing was written", err)
+		}
+		if survivor != "" {
+			synced = append(synced, survivor)
+		}
+	}
+	return s.sync(synced)
+}
+
 // parallelWrites is the size above which a transaction's files are written
 // by several goroutines.
 const parallelWrites = 64
-
-// write puts one journaled file in place: a temp file renamed over the
-// object.
-func (s *FS) write(f journalFile, dirs *folders) error {
-	full := filepath.Join(s.tree.base, f.Path)
-	if err := s.mkdirs(filepath.Dir(f.Path), dirs); err != nil {
-		return err
-	}
-	tmp, err := writeTemp(filepath.Dir(full), []byte(*f.Content), false)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, full); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
 
 // sync makes applied files durable: fsync of each for small transactions,
 // one syncfs otherwise (falling back to parallel fsyncs).
@@ -324,11 +583,19 @@ func (s *FS) mkdirs(rel string, f *folders) error {
 // removeStaleTemps deletes temp files older than an hour left in dir by
 // writers that crashed.
 func removeStaleTemps(dir string) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(fd)
+	removeStaleTempsAt(fd)
+}
+
+// removeStaleTempsAt is removeStaleTemps for the folder open at fd.
+func removeStaleTempsAt(fd int) {
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+		return
+	}
 	var stale []string
 	readDir(fd, make([]byte, 4096), func(name []byte, kind byte) {
 		if kind != 'd' && strings.HasPrefix(string(name), tmpPrefix) {
@@ -336,22 +603,39 @@ func removeStaleTemps(dir string) {
 		}
 	})
 	for _, name := range stale {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Lstat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			os.Remove(p)
+		var st unix.Stat_t
+		if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && time.Since(time.Unix(st.Mtim.Unix())) > time.Hour {
+			unix.Unlinkat(fd, name, 0)
 		}
 	}
 }
 
-// writeTemp writes data to a new temp file in dir, fsynced when durable.
+// writeTemp writes data to a new temp file in dir, fsynced when durable,
+// and returns its path.
 func writeTemp(dir string, data []byte, durable bool) (string, error) {
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	name := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	name, err := writeTempAt(unix.AT_FDCWD, dir, data, durable)
 	if err != nil {
 		return "", err
 	}
+	return filepath.Join(dir, name), nil
+}
+
+// writeTempAt writes data to a new temp file in the folder open at dirfd
+// (dir names it in messages), fsynced when durable, and returns its name.
+// The name is new (O_EXCL), so no link planted there is followed.
+func writeTempAt(dirfd int, dir string, data []byte, durable bool) (string, error) {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	name := tmpPrefix + hex.EncodeToString(rnd[:])
+	rel := name
+	if dirfd == unix.AT_FDCWD {
+		rel = filepath.Join(dir, name)
+	}
+	fd, err := unix.Openat(dirfd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: filepath.Join(dir, name), Err: err}
+	}
+	f := os.NewFile(uintptr(fd), filepath.Join(dir, name))
 	_, err = f.Write(data)
 	if err == nil && durable {
 		err = f.Sync()
@@ -360,14 +644,14 @@ func writeTemp(dir string, data []byte, durable bool) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(name)
+		unix.Unlinkat(dirfd, rel, 0)
 		return "", err
 	}
 	return name, nil
 }
 
 func syncPath(p string) error {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: p, Err: err}
 	}
@@ -381,20 +665,20 @@ func syncPath(p string) error {
 	return nil
 }
 
-// journalEntries lists the journals of unfinished transactions, oldest first.
-func journalEntries(base string) ([]string, error) {
-	ents, err := os.ReadDir(filepath.Join(base, journalDir))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
+// journalEntries lists the journals of unfinished transactions in the
+// journal folder open as dir, oldest first.
+func journalEntries(dir *os.File) ([]string, error) {
+	if _, err := dir.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, e := range ents {
-		if n := e.Name(); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, tmpPrefix) {
+	err := readDir(int(dir.Fd()), make([]byte, 4096), func(name []byte, _ byte) {
+		if n := string(name); strings.HasSuffix(n, ".json") && !strings.HasPrefix(n, tmpPrefix) {
 			names = append(names, n)
 		}
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: dir.Name(), Err: err}
 	}
 	slices.Sort(names)
 	return names, nil
@@ -403,14 +687,24 @@ func journalEntries(base string) ([]string, error) {
 // recover completes every unfinished transaction (store.md §9.3). The caller
 // holds the write lock.
 func (s *FS) recover() error {
-	names, err := journalEntries(s.tree.base)
+	dir, err := s.openJournal(false)
+	if dir == nil || err != nil {
+		return err
+	}
+	defer dir.Close()
+	names, err := journalEntries(dir)
 	if err != nil {
 		return err
 	}
-	removeStaleTemps(filepath.Join(s.tree.base, journalDir))
+	removeStaleTempsAt(int(dir.Fd()))
 	for _, n := range names {
-		path := filepath.Join(s.tree.base, journalDir, n)
-		data, err := os.ReadFile(path)
+		path := filepath.Join(dir.Name(), n)
+		f, err := openControlAt(int(dir.Fd()), n, path, unix.O_RDONLY)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
 		if err != nil {
 			return err
 		}
@@ -419,9 +713,12 @@ func (s *FS) recover() error {
 			return fmt.Errorf("unreadable journal %s: %w", path, err)
 		}
 		if err := s.apply(&j); err != nil {
-			return fmt.Errorf("completing transaction %q from %s: %w", j.Name, path, err)
+			if rerr := s.rollback(&j); rerr != nil {
+				return fmt.Errorf("completing transaction %q from %s: %w; rolling it back: %v", j.Name, path, err, rerr)
+			}
+			s.warn(fmt.Sprintf("%s: rolled back unfinished transaction %q: it could not be completed: %v", s.tree.base, j.Name, err))
 		}
-		if err := s.removeJournal(path); err != nil {
+		if err := s.removeJournal(dir, n); err != nil {
 			return err
 		}
 	}

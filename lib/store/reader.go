@@ -284,7 +284,7 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if noLinks {
-		return rd.dropLinked(out)
+		return rd.dropLinked(out) // with E_CORRUPT, the refs that could be read
 	}
 	return out, nil
 }
@@ -446,15 +446,28 @@ func descendFunc(globs [][]*glob.Pattern) func(string) bool {
 }
 
 // dropLinked removes candidates with a link stored at one of their link
-// positions (store.md §7); candidates that do not parse have none.
+// positions (store.md §7); candidates that do not parse have none. A
+// position whose object cannot be read (E_CORRUPT) is no link: the
+// candidate stored there is dropped, the others stay, and the error names
+// each such position once.
 func (rd *reader) dropLinked(cands []string) ([]string, error) {
 	out := cands[:0]
+	var bad []error
+	seen := map[string]bool{}
 	for _, c := range cands {
 		r, err := ref.Parse(c)
 		linked := false
 		if err == nil {
 			for _, pos := range linkPositions(r) {
 				info, err := rd.position(pos)
+				if CodeOf(err) == ECorrupt {
+					if !seen[pos] {
+						seen[pos] = true
+						bad = append(bad, &OpError{Ref: pos, Err: err})
+					}
+					linked = linked || pos == c
+					continue
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -468,7 +481,7 @@ func (rd *reader) dropLinked(cands []string) ([]string, error) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, errors.Join(bad...)
 }
 
 // Children implements Store.

@@ -16,7 +16,10 @@ type Store interface {
 	Get(ctx context.Context, r ref.Ref) (Doc, error)
 	// Match lists the stored refs matching any of the globs (store.md §7),
 	// sorted bytewise and deduplicated. noLinks hides links and everything
-	// stored under a link position.
+	// stored under a link position; when some objects it must read for
+	// that are corrupt, Match returns the other refs together with an
+	// error matching E_CORRUPT that names each of them (errors.Join of
+	// *OpError). Any other error comes with no refs.
 	Match(ctx context.Context, globs []string, noLinks bool) ([]string, error)
 	// Children lists the folders one segment below r, as ref strings.
 	Children(ctx context.Context, r ref.Ref) ([]string, error)

@@ -31,6 +31,11 @@ type Op struct {
 	Value      any     // Put: any JSON-encodable value; Expect: the value expected, nil for nothing stored
 	CreateOnly bool    // Put only: fail with E_CONFLICT when anything is stored at Ref
 	MissingOK  bool    // Delete only: nothing stored is not an error
+	// ReplaceCorrupt (Put and Delete): a corrupt object stored at exactly
+	// Ref (E_CORRUPT: unparseable, not a regular file, too large) is
+	// replaced or removed instead of failing the transaction; the
+	// transaction's OnCorrupt hears of it. Its back-references are lost.
+	ReplaceCorrupt bool
 }
 
 // String is the operation's line in a commit message (store.md §11.3).
@@ -61,6 +66,10 @@ type Tx struct {
 	// §11.6) to write those whose content differs; `release new` sets it.
 	// Filesystem stores have none.
 	SupportFiles bool
+	// OnCorrupt, if set, is told of each corrupt object an operation with
+	// ReplaceCorrupt replaces or removes. A store that evaluates the
+	// transaction again (git, after a lost push race) may call it again.
+	OnCorrupt func(ref string, err error)
 }
 
 // NewTx returns an empty transaction; name says what it does ("set", "release
@@ -82,6 +91,18 @@ func (tx *Tx) Create(r ref.Ref, v any) *Tx {
 // Delete removes the object stored at exactly r (document or link).
 func (tx *Tx) Delete(r ref.Ref, missingOK bool) *Tx {
 	tx.Ops = append(tx.Ops, Op{Kind: OpDelete, Ref: r, MissingOK: missingOK})
+	return tx
+}
+
+// ReplacingCorrupt sets ReplaceCorrupt on every Put and Delete recorded so
+// far, and reports the corrupt objects they replace to report.
+func (tx *Tx) ReplacingCorrupt(report func(ref string, err error)) *Tx {
+	for i := range tx.Ops {
+		if k := tx.Ops[i].Kind; k == OpPut || k == OpDelete {
+			tx.Ops[i].ReplaceCorrupt = true
+		}
+	}
+	tx.OnCorrupt = report
 	return tx
 }
 
@@ -123,9 +144,11 @@ type view interface {
 }
 
 // change is one file a committed transaction writes; data nil removes it.
+// old is the file before the transaction (nil: absent).
 type change struct {
 	ref  string // canonical ref
 	data []byte
+	old  []byte
 }
 
 // evaluation applies a transaction's operations in memory.
@@ -134,12 +157,15 @@ type evaluation struct {
 	objs  map[string]*object // current overlay; nil = nothing stored
 	orig  map[string][]byte  // bytes before the transaction; nil = absent
 	order []string
+	// corrupt marks objects found corrupt and dropped (ReplaceCorrupt):
+	// present before (orig non-nil), absent in the overlay unless written.
+	corrupt map[string]bool
 }
 
 // evaluate checks every operation against v and returns the files to write.
 // Nothing is written; an error means the whole transaction fails.
 func (tx *Tx) evaluate(v view) ([]change, error) {
-	ev := &evaluation{v: v, objs: map[string]*object{}, orig: map[string][]byte{}}
+	ev := &evaluation{v: v, objs: map[string]*object{}, orig: map[string][]byte{}, corrupt: map[string]bool{}}
 	type pending struct{ link, target string }
 	var links []pending
 	for _, op := range tx.Ops {
@@ -147,12 +173,20 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 			return nil, err
 		}
 		p := op.Ref.String()
+		if op.ReplaceCorrupt {
+			if err := ev.dropCorrupt(p); err != nil && tx.OnCorrupt != nil {
+				tx.OnCorrupt(p, err)
+			}
+		}
 		switch op.Kind {
 		case OpPut:
 			if err := ev.put(op.Ref, op.Value, op.CreateOnly); err != nil {
 				return nil, opError(op, err)
 			}
 		case OpDelete:
+			if ev.corrupt[p] && ev.objs[p] == nil {
+				continue // a corrupt object, dropped above: removing it is the change
+			}
 			if err := ev.remove(p, op.MissingOK, false); err != nil {
 				return nil, opError(op, err)
 			}
@@ -204,13 +238,16 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 			if err != nil {
 				return nil, &OpError{Ref: p, Err: err}
 			}
+			if len(b) > MaxDocumentSize {
+				return nil, &OpError{Ref: p, Err: fmt.Errorf("the stored document would take %d bytes, over the document size limit (%d MiB)", len(b), MaxDocumentSize>>20)}
+			}
 			data = b
 		}
 		old := ev.orig[p]
 		if (data == nil) == (old == nil) && bytes.Equal(data, old) {
 			continue
 		}
-		out = append(out, change{ref: p, data: data})
+		out = append(out, change{ref: p, data: data, old: old})
 	}
 	return out, nil
 }
@@ -257,6 +294,26 @@ func (ev *evaluation) get(p string) (*object, error) {
 	}
 	ev.track(p, data, o)
 	return o, nil
+}
+
+// dropCorrupt makes a corrupt object at p count as nothing stored (its
+// bytes, empty when unreadable, stay the original, so removing it is a
+// change). It returns the E_CORRUPT error when p was corrupt.
+func (ev *evaluation) dropCorrupt(p string) error {
+	if _, ok := ev.objs[p]; ok {
+		return nil
+	}
+	_, err := ev.get(p) // tracks what it reads
+	if CodeOf(err) != ECorrupt {
+		return nil // readable, nothing stored, or a failure get reports again
+	}
+	data, rerr := ev.v.readObject(p)
+	if rerr != nil {
+		data = []byte{}
+	}
+	ev.track(p, data, nil)
+	ev.corrupt[p] = true
+	return err
 }
 
 func (ev *evaluation) track(p string, data []byte, o *object) {

@@ -77,8 +77,11 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	} else {
 		tx.Name = fmt.Sprintf("delete %d documents", len(tx.Ops))
 	}
+	replaced := t.ReplacingCorrupt(tx, "deleted")
 	if err := s.Store.Commit(ctx, tx); err != nil {
 		t.Fail("", err)
+	} else {
+		replaced()
 	}
 	return t.Code()
 }

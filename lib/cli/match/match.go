@@ -8,6 +8,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 const synopsis = `
@@ -66,10 +67,11 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		}
 	}
 	refs, err := st.Match(ctx, globs, noLinks)
-	if err != nil {
+	if err != nil && store.CodeOf(err) != store.ECorrupt {
 		t.Fail("", err)
 		return t.Code()
 	}
+	// Corrupt objects (read by -l only) are reported after the other refs.
 	out := cli.NewOutput(t.Stdout)
 	for _, r := range refs {
 		if out.Line(r) != nil {
@@ -79,5 +81,25 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
 		t.Fail("stdout", err)
 	}
+	for _, e := range each(err) {
+		t.Fail("", e)
+	}
 	return t.Code()
+}
+
+// each returns the errors joined in err (errors.Join, nested), one per
+// line of the report.
+func each(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		if err == nil {
+			return nil
+		}
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, each(e)...)
+	}
+	return out
 }

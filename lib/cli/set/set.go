@@ -81,8 +81,11 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	if tx == nil {
 		return t.Code()
 	}
+	replaced := t.ReplacingCorrupt(tx, "replaced")
 	if err := s.Store.Commit(ctx, tx); err != nil {
 		t.Fail("", err)
+	} else {
+		replaced()
 	}
 	return t.Code()
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -532,6 +534,54 @@ func testCorrupt(t *testing.T, open Opener) {
 	for _, r := range []string{"+/custom/kind", "+/custom/nokind", "+/custom/json", "@/custom/link", "@/custom/link2/x"} {
 		_, err := get(t, s, r)
 		wantErr(t, err, store.ECorrupt, "")
+	}
+	ctx := context.Background()
+
+	// Match without links reads link positions: it lists what it can read
+	// and names the corrupt objects in an E_CORRUPT error.
+	got, err := s.Match(ctx, []string{"+/custom/*", "@/custom/*"}, true)
+	if store.CodeOf(err) != store.ECorrupt {
+		t.Errorf("match -l over corrupt objects: %v, want E_CORRUPT", err)
+	}
+	for _, r := range []string{"+/custom/kind", "+/custom/json", "@/custom/link"} {
+		if err == nil || !strings.Contains(err.Error(), r+": ") {
+			t.Errorf("match -l error %v does not name %s", err, r)
+		}
+	}
+	if len(got) != 0 {
+		t.Errorf("match -l listed corrupt objects: %q", got)
+	}
+
+	// Without ReplaceCorrupt, corrupt objects cannot be written over.
+	err = s.Commit(ctx, store.NewTx("x").Put(R(t, "+/custom/json"), 1))
+	wantErr(t, err, store.ECorrupt, "")
+	err = s.Commit(ctx, store.NewTx("x").Delete(R(t, "+/custom/kind"), false))
+	wantErr(t, err, store.ECorrupt, "")
+
+	// With it, they are replaced and removed, and reported.
+	var reported []string
+	tx := store.NewTx("repair").Put(R(t, "+/custom/json"), 1).Delete(R(t, "+/custom/kind"), false).Put(R(t, "+/custom/new"), 2)
+	tx.ReplacingCorrupt(func(r string, err error) {
+		if store.CodeOf(err) != store.ECorrupt {
+			t.Errorf("reported %s with %v", r, err)
+		}
+		reported = append(reported, r)
+	})
+	commit(t, s, tx)
+	slices.Sort(reported)
+	reported = slices.Compact(reported)
+	if diff := cmp.Diff([]string{"+/custom/json", "+/custom/kind"}, reported); diff != "" {
+		t.Errorf("reported (-want +got):\n%s", diff)
+	}
+	wantValue(t, s, "+/custom/json", "1")
+	_, err = get(t, s, "+/custom/kind")
+	wantErr(t, err, store.ENotFound, "")
+	got, err = s.Match(ctx, []string{"+/custom/*"}, true)
+	if store.CodeOf(err) != store.ECorrupt || !strings.Contains(err.Error(), "+/custom/nokind") {
+		t.Errorf("match -l: %v", err)
+	}
+	if diff := cmp.Diff([]string{"+/custom/json", "+/custom/new"}, got); diff != "" {
+		t.Errorf("match -l after the repair (-want +got):\n%s", diff)
 	}
 }
 
