@@ -137,3 +137,40 @@ func hex4(data []byte, i int) (rune, bool) {
 	}
 	return r, true
 }
+
+// CheckNesting refuses a decoded value (maps, slices and scalars, as
+// DecodeValue gives) whose arrays and objects nest deeper than MaxNesting.
+// It stops looking below that depth, so its cost is bounded by the value's
+// size, never by its depth.
+func CheckNesting(v any) error {
+	if nestsDeeper(v, MaxNesting) {
+		return fmt.Errorf("value nested deeper than %d levels", MaxNesting)
+	}
+	return nil
+}
+
+// nestsDeeper reports whether v holds arrays or objects more than levels
+// deep.
+func nestsDeeper(v any, levels int) bool {
+	switch x := v.(type) {
+	case []any:
+		if levels == 0 {
+			return true
+		}
+		for _, e := range x {
+			if nestsDeeper(e, levels-1) {
+				return true
+			}
+		}
+	case map[string]any:
+		if levels == 0 {
+			return true
+		}
+		for _, e := range x {
+			if nestsDeeper(e, levels-1) {
+				return true
+			}
+		}
+	}
+	return false
+}

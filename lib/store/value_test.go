@@ -89,6 +89,37 @@ func TestCheckText(t *testing.T) {
 	}
 }
 
+func TestCheckNesting(t *testing.T) {
+	deep := func(n int, wrap func(any) any) any {
+		var v any = "x"
+		for range n {
+			v = wrap(v)
+		}
+		return v
+	}
+	list := func(v any) any { return []any{1, v} }
+	object := func(v any) any { return map[string]any{"a": v, "b": 2} }
+	tests := []struct {
+		name string
+		v    any
+		err  string
+	}{
+		{"scalar", json.Number("1"), ""},
+		{"lists as deep as allowed", deep(store.MaxNesting, list), ""},
+		{"objects as deep as allowed", deep(store.MaxNesting, object), ""},
+		{"lists too deep", deep(store.MaxNesting+1, list), "value nested deeper than 512 levels"},
+		{"objects too deep", deep(store.MaxNesting+1, object), "value nested deeper than 512 levels"},
+		{"far too deep", deep(100_000, list), "value nested deeper than 512 levels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errString(store.CheckNesting(tt.v)); got != tt.err {
+				t.Errorf("CheckNesting = %q, want %q", got, tt.err)
+			}
+		})
+	}
+}
+
 func errString(err error) string {
 	if err == nil {
 		return ""
