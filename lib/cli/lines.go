@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 )
 
@@ -84,16 +82,6 @@ func (f flushingReader) Read(p []byte) (int, error) {
 		f.flush()
 	}
 	return f.r.Read(p)
-}
-
-// IsTerminal reports whether r is a terminal (stdin not redirected).
-func IsTerminal(r io.Reader) bool {
-	st, ok := r.(interface{ Stat() (fs.FileInfo, error) })
-	if !ok {
-		return false
-	}
-	fi, err := st.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // ErrNoInput is the usage problem of a tool that reads refs from stdin when

@@ -103,15 +103,7 @@ func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, st
 	if !ok {
 		return t.Code()
 	}
-	switch {
-	case o.limits.timeout < 0:
-		t.UsageError("--query-timeout must not be negative")
-		return t.Code()
-	case memory < 0:
-		t.UsageError("--query-memory must not be negative")
-		return t.Code()
-	}
-	o.limits.memory = uint64(memory) << 20
+	o.limits.memory = uint64(memory) << 20 // not negative: see cli.Parse
 	if o.history && o.which {
 		t.UsageError("-w and --history cannot be combined")
 		return t.Code()
