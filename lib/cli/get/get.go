@@ -261,66 +261,6 @@ func (g *getter) value(ctx context.Context, in string, r ref.Ref, v any) bool {
 	}
 }
 
-// queryLimits bound one run of the query on one value; zero is no bound.
-type queryLimits struct {
-	timeout time.Duration
-	memory  uint64 // bytes of memory held from the system
-}
-
-// heapCheckInterval is how often the heap is measured while a query runs.
-const heapCheckInterval = 5 * time.Millisecond
-
-// start returns the context of one run of the query, cancelled with the
-// reason when a bound is passed, and the function that ends the run.
-func (l queryLimits) start(ctx context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	stopTimer := func() bool { return false }
-	if l.timeout > 0 {
-		stopTimer = time.AfterFunc(l.timeout, func() {
-			cancel(fmt.Errorf("stopped after %v (--query-timeout)", l.timeout))
-		}).Stop
-	}
-	done := make(chan struct{})
-	if l.memory > 0 {
-		go l.watchHeap(ctx, done, cancel)
-	}
-	return ctx, func() {
-		close(done)
-		stopTimer()
-		cancel(nil)
-	}
-}
-
-// watchHeap cancels ctx when the memory the Go runtime holds from the
-// system (about the process's resident size) grows past the limit, until
-// done is closed.
-func (l queryLimits) watchHeap(ctx context.Context, done <-chan struct{}, cancel context.CancelCauseFunc) {
-	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
-	heap := func() uint64 {
-		metrics.Read(sample)
-		return sample[0].Value.Uint64() - sample[1].Value.Uint64()
-	}
-	tick := time.NewTicker(heapCheckInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if heap() <= l.memory {
-			continue
-		}
-		debug.FreeOSMemory() // garbage, and memory it freed, are not the query's
-		if heap() > l.memory {
-			cancel(fmt.Errorf("stopped at %d MiB of memory (--query-memory)", l.memory>>20))
-			return
-		}
-	}
-}
-
 func (g *getter) emit(ref string, v any) bool {
 	var err error
 	switch {
@@ -339,4 +279,60 @@ func (g *getter) emit(ref string, v any) bool {
 		return true
 	}
 	return err == nil
+}
+
+// queryLimits bound one run of the query on one value; zero is no bound.
+type queryLimits struct {
+	timeout time.Duration
+	memory  uint64 // bytes of memory held from the system
+}
+
+// memoryCheckInterval is how often memory is measured while a query runs.
+const memoryCheckInterval = 5 * time.Millisecond
+
+// start returns the context of one run of the query, cancelled with the
+// reason when a bound is passed, and the function that ends the run.
+func (l queryLimits) start(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopTimer := func() bool { return false }
+	if l.timeout > 0 {
+		stopTimer = time.AfterFunc(l.timeout, func() {
+			cancel(fmt.Errorf("stopped after %v (--query-timeout)", l.timeout))
+		}).Stop
+	}
+	if l.memory > 0 {
+		go l.watchMemory(ctx, cancel)
+	}
+	return ctx, func() {
+		stopTimer()
+		cancel(nil)
+	}
+}
+
+// watchMemory cancels ctx when the memory the Go runtime holds from the
+// system (about the process's resident size) grows past the limit; it
+// returns when ctx is done.
+func (l queryLimits) watchMemory(ctx context.Context, cancel context.CancelCauseFunc) {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	held := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64() - sample[1].Value.Uint64()
+	}
+	tick := time.NewTicker(memoryCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if held() <= l.memory {
+			continue
+		}
+		debug.FreeOSMemory() // garbage, and the memory it held, are not the query's
+		if held() > l.memory {
+			cancel(fmt.Errorf("stopped at %d MiB of memory (--query-memory)", l.memory>>20))
+			return
+		}
+	}
 }
