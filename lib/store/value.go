@@ -8,9 +8,10 @@ import (
 // MaxNesting bounds how deeply arrays and objects nest in a value written
 // to a store: the outermost array or object is level 1. A document is
 // stored indented, two spaces per level, so its size grows with the square
-// of its depth; 512 levels, as common JSON parsers allow, keep a small
-// value small. Values nested deeper are refused on every write; documents
-// already stored deeper still read.
+// of its depth: 512 levels, far more than any document needs, keep a small
+// value small (a 20 KB value nested 10,000 levels deep is 200 MB stored).
+// Values nested deeper are refused on every write; documents already
+// stored deeper still read.
 const MaxNesting = 512
 
 // ValueError reports input a store refuses as a value: text that is not
