@@ -315,13 +315,13 @@ func TestLogLinesBounds(t *testing.T) {
 		lastWhole string // Whole of the last line
 	}{
 		{"short", []any{line("a"), line("b")}, "a", 2, ""},
-		{"many lines", many, fmt.Sprintf("… %d earlier lines not shown", 10_000-maxLogLines), maxLogLines + 1, ""},
-		{"many bytes", big, fmt.Sprintf("… %d earlier lines not shown", 200-maxLogBytes/10_004), maxLogBytes/10_004 + 1, ""},
+		{"many lines", many, fmt.Sprintf("… %d earlier lines not shown", 10_000-pageLogLines), pageLogLines + 1, ""},
+		{"many bytes", big, fmt.Sprintf("… %d earlier lines not shown", 200-pageLogBytes/10_004), pageLogBytes/10_004 + 1, ""},
 		{"one huge line", []any{line(strings.Repeat("é", maxLogMessage))}, strings.Repeat("é", maxLogMessage/2) + fmt.Sprintf("… (%d bytes not shown)", maxLogMessage), 1, whole},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, total := logLines(tt.log, at)
+			lines, total := logLines(tt.log, at, logBounds{pageLogLines, pageLogBytes})
 			if total != len(tt.log) || len(lines) != tt.shown || lines[0].Message != tt.first {
 				t.Fatalf("total %d, %d lines shown, first %.80q; want %d, %d, %.80q", total, len(lines), lines[0].Message, len(tt.log), tt.shown, tt.first)
 			}

@@ -185,7 +185,7 @@ func (rq *request) docPage(r ref.Ref) {
 			data.Function = rd.functionView(m, res.String(), doc.Value, true)
 			live = liveStatus(data.Function.Status)
 		case kindLogs:
-			data.Logs, _ = logLines(doc.Value, res.String())
+			data.Logs, _ = logLines(doc.Value, res.String(), logBounds{pageLogLines, pageLogBytes})
 			data.LogsRef = res.String()
 		}
 	}

@@ -228,7 +228,7 @@ func (rd *reader) chainView(m markers, chain string, v any, withLogs bool) *chai
 	}
 	if withLogs {
 		c.LogsRef = chain + "/logs"
-		c.Logs, c.LogsTotal = logLines(rd.value(c.LogsRef), c.LogsRef)
+		c.Logs, c.LogsTotal = logLines(rd.value(c.LogsRef), c.LogsRef, logBounds{runLogLines, runLogBytes})
 	}
 	return c
 }
@@ -302,26 +302,31 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 	return f
 }
 
-// Bounds of a log shown on a page: its last lines, up to maxLogLines and
-// maxLogBytes of messages, each message cut to maxLogMessage bytes. The
-// whole log is a link away, as JSON.
+// logBounds bound the log lines a page shows: the last lines, up to lines
+// of them and bytes of messages, each message cut to maxLogMessage bytes.
+// The whole log is a link away, as JSON.
+type logBounds struct{ lines, bytes int }
+
+// Log bounds: on the log's own page, and inside a run among others.
 const (
-	maxLogLines   = 2000
-	maxLogBytes   = 1 << 20
+	pageLogLines  = 2000
+	pageLogBytes  = 1 << 20
+	runLogLines   = 200
+	runLogBytes   = 64 << 10
 	maxLogMessage = 16 << 10
 )
 
 // logLines reads the log list v (engine.md §6) stored at the ref at: the
-// lines to show, and how many lines the log holds. When earlier lines are
-// left out, a first line says how many, linked to the whole log.
-func logLines(v any, at string) ([]logLine, int) {
+// lines to show within b, and how many lines the log holds. When earlier
+// lines are left out, a first line says how many, linked to the whole log.
+func logLines(v any, at string, b logBounds) ([]logLine, int) {
 	list, _ := v.([]any)
 	whole := prefixAPIGet + escapePath(at)
 	first, size := len(list), 0
-	for first > 0 && len(list)-first < maxLogLines {
+	for first > 0 && len(list)-first < b.lines {
 		m, _ := list[first-1].(map[string]any)
 		msg, _ := m["message"].(string)
-		if size += min(len(msg), maxLogMessage); size > maxLogBytes && first < len(list) {
+		if size += min(len(msg), maxLogMessage); size > b.bytes && first < len(list) {
 			break
 		}
 		first--

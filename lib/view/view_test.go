@@ -528,14 +528,18 @@ func TestLargeValues(t *testing.T) {
 		lines[i] = map[string]any{"message": fmt.Sprintf("line %d", i), "stream": 1, "timestamp": "2025-06-02T09:00:00Z"}
 	}
 	put(t, s, logs, lines)
+	put(t, s, strings.TrimSuffix(logs, "/logs"), map[string]any{"type": "up"})
 	h := handler(t, s, view.Options{})
 
 	tests := []struct {
-		path string
-		want []string
+		path   string
+		want   []string
+		absent string // a line that must be left out
 	}{
-		{"/ref/@/custom/deep", []string{`cut: the value is too large or too deeply nested`, `href="/api/get/@/custom/deep"`}},
-		{"/ref/" + logs, []string{"… 8000 earlier lines not shown", `href="/api/get/` + logs + `"`, "line 9999", "line 8000<"}},
+		{"/ref/@/custom/deep", []string{`cut: the value is too large or too deeply nested`, `href="/api/get/@/custom/deep"`}, ""},
+		{"/ref/" + logs, []string{"… 8000 earlier lines not shown", `href="/api/get/` + logs + `"`, "line 9999", "line 8000<"}, "line 7999<"},
+		// Inside a run, among others, a log shows fewer lines.
+		{"/ref/" + strings.TrimSuffix(logs, "/logs"), []string{"Logs · 10000 lines", "… 9800 earlier lines not shown", `href="/api/get/` + logs + `"`, "line 9999", "line 9800<"}, "line 9799<"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -551,10 +555,14 @@ func TestLargeValues(t *testing.T) {
 					t.Errorf("GET %s: no %q", tt.path, w)
 				}
 			}
-			if strings.Contains(got.body, "line 7999<") {
-				t.Errorf("GET %s: shows a line it should have left out", tt.path)
+			if tt.absent != "" && strings.Contains(got.body, tt.absent) {
+				t.Errorf("GET %s: shows %q, which it should leave out", tt.path, tt.absent)
 			}
 		})
+	}
+	// The deep value is shown down to the depth a store accepts.
+	if got := strings.Count(do(h, http.MethodGet, "/ref/@/custom/deep", nil).body, "["); got < store.MaxNesting || got > store.MaxNesting+20 {
+		t.Errorf("/ref/@/custom/deep shows %d levels, want %d", got, store.MaxNesting)
 	}
 	// The raw API still serves all of it.
 	if got := do(h, http.MethodGet, "/api/get/@/custom/deep", nil); got.code != http.StatusOK || strings.Count(got.body, "[") != 9_999 {
