@@ -26,6 +26,10 @@ available). With no arguments, stdin is a batch: one {"ref": REF, "value":
 VALUE} object per line, all written in one transaction or none at all.
 State follows intent when it is applied (ocu-apply). Nothing is printed on
 success.
+
+Values are refused (exit 2, the byte offset named) when their text is not
+valid UTF-8 or they nest arrays and objects deeper than 512 levels; a
+batch line may be 64 MiB long.
 `
 
 // Main runs ocu-set.
