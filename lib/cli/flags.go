@@ -64,8 +64,9 @@ var ErrVersion = errors.New("version requested")
 // Parse parses args into fs, allowing flags before, between and after
 // positional arguments (cli.md §1.1); "--" ends flags and an argument that is
 // a JSON number ("-1") is positional. Then the global options not given on
-// the command line are read from OCU_* environment variables. It returns the
-// positional arguments. -h/--help gives ErrHelp.
+// the command line are read from OCU_* environment variables. Numbers and
+// durations must not be negative. It returns the positional arguments.
+// -h/--help gives ErrHelp.
 func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var version bool
@@ -84,6 +85,9 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 	if version {
 		return nil, ErrVersion
+	}
+	if err := checkNotNegative(fs); err != nil {
+		return nil, err
 	}
 	return pos, applyEnv(fs)
 }
@@ -149,6 +153,33 @@ func (p *FlagProbe) Write(b []byte) (int, error) { return len(b), nil }
 // IsBoolFlag reports whether f is a switch, given without a value.
 func IsBoolFlag(f *flag.Flag) bool { return isBool(f) }
 
+// checkNotNegative refuses the negative numbers and durations set in fs:
+// no option counts or waits backwards (--max-rounds, --timeout, --wait, ...).
+func checkNotNegative(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || err != nil {
+			return
+		}
+		negative := false
+		switch v := g.Get().(type) {
+		case int:
+			negative = v < 0
+		case int64:
+			negative = v < 0
+		case float64:
+			negative = v < 0
+		case time.Duration:
+			negative = v < 0
+		}
+		if negative {
+			err = fmt.Errorf("--%s must not be negative (got %s)", f.Name, f.Value)
+		}
+	})
+	return err
+}
+
 // applyEnv sets the global options that were not given as flags from their
 // OCU_* environment variables, through ff. Tool-specific flags are never
 // read from the environment.
@@ -170,7 +201,7 @@ func applyEnv(fs *flag.FlagSet) error {
 	if err := ff.Parse(env, nil, ff.WithEnvVarPrefix("OCU")); err != nil {
 		return fmt.Errorf("environment: %w", err)
 	}
-	return nil
+	return checkNotNegative(env)
 }
 
 func isBool(f *flag.Flag) bool {

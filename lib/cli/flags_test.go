@@ -134,3 +134,39 @@ func TestIsJSONNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNotNegative(t *testing.T) {
+	tests := []struct {
+		args    []string
+		env     string // OCU_GIT_MAX_AGE
+		wantErr string
+	}{
+		{args: []string{"--rounds", "0", "--wait", "0s", "--memory", "0"}},
+		{args: []string{"--rounds", "3", "--wait", "5m"}},
+		{args: []string{"--rounds", "-1"}, wantErr: "--rounds must not be negative (got -1)"},
+		{args: []string{"--rounds=-1"}, wantErr: "--rounds must not be negative (got -1)"},
+		{args: []string{"--wait", "-1s"}, wantErr: "--wait must not be negative (got -1s)"},
+		{args: []string{"--memory", "-5"}, wantErr: "--memory must not be negative (got -5)"},
+		{args: []string{"--git-push-attempts", "-2"}, wantErr: "--git-push-attempts must not be negative (got -2)"},
+		{env: "-1m", wantErr: "--git-max-age must not be negative (got -1m0s)"},
+	}
+	for _, tt := range tests {
+		t.Run(cmp.Diff(nil, tt.args)+tt.env, func(t *testing.T) {
+			t.Setenv("OCU_GIT_MAX_AGE", tt.env)
+			var g Globals
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			g.Register(fs)
+			fs.Int("rounds", 10, "")
+			fs.Duration("wait", time.Minute, "")
+			fs.Int64("memory", 1, "")
+			_, err := Parse(fs, tt.args)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("error %q, want %q", got, tt.wantErr)
+			}
+		})
+	}
+}

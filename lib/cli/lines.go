@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
-	"os"
 	"strings"
 )
 
@@ -15,13 +13,15 @@ const MaxLine = 64 << 20
 
 // Lines calls fn for each non-blank line of r (a trailing "\r" removed),
 // with its line number counting from 1, as the lines arrive, until fn
-// returns false. Before each read that may block, flush is called, so
+// returns false. A line longer than MaxLine ends the reading with a usage
+// error naming it. Before each read that may block, flush is called, so
 // output keeps pace with input in a pipeline. A read waiting for input
 // ends when ctx is done (an interrupt), with ctx's cause.
 func Lines(ctx context.Context, r io.Reader, flush func() error, fn func(n int, line string) bool) error {
 	sc := bufio.NewScanner(flushingReader{r: Reader(ctx, r), flush: flush})
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLine)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := strings.TrimSuffix(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" {
 			continue
@@ -29,6 +29,9 @@ func Lines(ctx context.Context, r io.Reader, flush func() error, fn func(n int, 
 		if !fn(n, line) {
 			return nil
 		}
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return Usagef("line %d is longer than %d MiB, the limit of one line", n, MaxLine>>20)
 	}
 	return sc.Err()
 }
@@ -79,16 +82,6 @@ func (f flushingReader) Read(p []byte) (int, error) {
 		f.flush()
 	}
 	return f.r.Read(p)
-}
-
-// IsTerminal reports whether r is a terminal (stdin not redirected).
-func IsTerminal(r io.Reader) bool {
-	st, ok := r.(interface{ Stat() (fs.FileInfo, error) })
-	if !ok {
-		return false
-	}
-	fi, err := st.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // ErrNoInput is the usage problem of a tool that reads refs from stdin when

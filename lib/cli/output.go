@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // Output writes data to stdout, buffered. After a write error (a closed
@@ -28,13 +30,16 @@ func NewOutput(w io.Writer) *Output {
 }
 
 // JSON writes v as pretty JSON (2-space indent, keys sorted, numbers as
-// stored) or, when compact, on one line; both end with a newline.
+// stored) or, when compact, on one line; both end with a newline. A value
+// nested deeper than store.MaxNesting (stored before stores refused such
+// values) is always written on one line: indented, its size would grow
+// with the square of its depth.
 func (o *Output) JSON(v any, compact bool) error {
 	if o.err != nil {
 		return o.err
 	}
 	o.buf.Reset()
-	if compact {
+	if compact || store.CheckNesting(v) != nil {
 		o.enc.SetIndent("", "")
 	} else {
 		o.enc.SetIndent("", "  ")

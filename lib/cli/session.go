@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/config"
@@ -145,6 +148,9 @@ func (t *Tool) gitOptions(ctx context.Context, cfg *config.Config, loc config.Lo
 // git store at its own commit for when. Filesystem stores have no history:
 // a usage error.
 func (s *Session) At(ctx context.Context, when string) (*store.Combined, error) {
+	if err := checkWhen(when); err != nil {
+		return nil, err
+	}
 	state, ok := s.Store.State.(*store.Git)
 	intent, ok2 := s.Store.Intent.(*store.Git)
 	if !ok || !ok2 {
@@ -173,6 +179,34 @@ func (s *Session) At(ctx context.Context, when string) (*store.Combined, error) 
 		return nil, err
 	}
 	return store.NewCombined(st, it), nil
+}
+
+// looksLikeDate matches what can only be meant as a date or a time.
+var looksLikeDate = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]|$)`)
+
+// checkWhen refuses, as a usage problem, a --at value that can name no
+// point of history: ~N without a number, a malformed date or time, or
+// text that cannot be a tag (nor a commit).
+func checkWhen(when string) error {
+	bad := func(why string) error { return Usagef("--at %q: %s", when, why) }
+	if n, ok := strings.CutPrefix(when, "~"); ok {
+		if _, err := strconv.ParseUint(n, 10, 31); err != nil {
+			return bad("~N needs a number of commits")
+		}
+		return nil
+	}
+	if looksLikeDate.MatchString(when) {
+		_, err1 := time.Parse(time.RFC3339, when)
+		_, err2 := time.Parse(time.DateOnly, when)
+		if err1 != nil && err2 != nil {
+			return bad("invalid date or time (expected 2026-01-02 or 2026-01-02T15:04:05Z)")
+		}
+		return nil
+	}
+	if config.CheckRefName(when) != nil {
+		return bad("not a commit, tag, date or ~N")
+	}
+	return nil
 }
 
 // historian is a store that keeps the history of its documents.

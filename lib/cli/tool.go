@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/store"
 )
@@ -158,10 +159,11 @@ func Usagef(format string, args ...any) error {
 func ExitCode(err error) int {
 	var ue *UsageErr
 	var re *ref.Error
+	var le *config.LocationError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue), errors.As(err, &re), store.CodeOf(err) == store.EFragment:
+	case errors.As(err, &ue), errors.As(err, &re), errors.As(err, &le), store.CodeOf(err) == store.EFragment:
 		return ExitUsage
 	case store.CodeOf(err) == store.ELocked:
 		return ExitBusy

@@ -149,14 +149,14 @@ func Load(ctx context.Context, o Options) (*Config, error) {
 	if o.StateStore != "" {
 		l, err := ParseLocation(o.StateStore, dir)
 		if err != nil {
-			return nil, fmt.Errorf("--state-store: %v", err)
+			return nil, &LocationError{Option: "--state-store", Err: err}
 		}
 		state, intent = &l, nil
 	}
 	if o.IntentStore != "" {
 		l, err := ParseLocation(o.IntentStore, dir)
 		if err != nil {
-			return nil, fmt.Errorf("--intent-store: %v", err)
+			return nil, &LocationError{Option: "--intent-store", Err: err}
 		}
 		intent = &l
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -110,6 +111,17 @@ func resolvePath(p string) string {
 	return filepath.Join(resolvePath(parent), filepath.Base(p))
 }
 
+// LocationError is a store location given as an option (--state-store,
+// --intent-store, or their OCU_* variables) that names no store: a usage
+// problem, told apart from a store that fails to open.
+type LocationError struct {
+	Option string // "--state-store"
+	Err    error
+}
+
+func (e *LocationError) Error() string { return e.Option + ": " + e.Err.Error() }
+func (e *LocationError) Unwrap() error { return e.Err }
+
 // ParseLocation parses a location string given on the command line
 // (--state-store, --intent-store; store.md §1):
 //
@@ -179,6 +191,13 @@ func gitLocation(raw, base string) (Location, error) {
 		if _, _, host, _ := splitAuthority(raw); host == "" && !strings.EqualFold(scheme, "file") {
 			return Location{}, fmt.Errorf("invalid git URL %q: no host", displayURL(raw))
 		}
+		if _, err := url.Parse(raw); err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold credentials
+			}
+			return Location{}, fmt.Errorf("invalid git URL %q: %v", displayURL(raw), err)
+		}
 		remote = raw
 		redacted = trimURLSlash(stripUserInfo(raw))
 	case urlSCP:
@@ -193,6 +212,14 @@ func gitLocation(raw, base string) (Location, error) {
 		remote, redacted = p, p
 	}
 	return Location{Kind: KindGit, URL: redacted, Remote: remote, CreateBranch: true}, nil
+}
+
+// CheckRefName refuses a name that git cannot give a branch or tag.
+func CheckRefName(name string) error {
+	if name == "" {
+		return errors.New("empty name")
+	}
+	return validateBranch(name)
 }
 
 // validateBranch checks a configured branch name (empty = default branch).

@@ -72,6 +72,8 @@ func TestParseLocation(t *testing.T) {
 		{in: "git+ftp://u:pw@h/x", wantErr: `store location "git+ftp://***@h/x": unsupported git URL scheme "ftp" (use https://, http://, ssh://, file://, user@host:path or a local path)`},
 		{in: "git+https://h/x y", wantErr: `store location "git+https://h/x y": invalid git URL "https://h/x y": white space or control character`},
 		{in: "git+https:///x", wantErr: `store location "git+https:///x": invalid git URL "https:///x": no host`},
+		{in: "git+http://u:pw@[::1/x", wantErr: `store location "git+http://***@[::1/x": invalid git URL "http://***@[::1/x": missing ']' in host`},
+		{in: "git+https://h:port/x", wantErr: `store location "git+https://h:port/x": invalid git URL "https://h:port/x": invalid port ":port" after host`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

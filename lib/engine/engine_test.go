@@ -316,6 +316,8 @@ func TestResults(t *testing.T) {
 		{"return next(f, inputs={'bad-name': 1})", `next(): invalid input name "bad-name"`},
 		{"fail('boom')", "fail: boom"},
 		{"return shell('exit 3')", "command exited with status 3"},
+		{"v = 1\n    for i in range(513):\n        v = [v]\n    return done(outputs={'v': v})", `done(): output "v": cannot encode list as JSON: nested deeper than 512 levels`},
+		{"return done(outputs={'s': 'é'[:1]})", `done(): output "s": cannot encode string as JSON: invalid UTF-8 at offset 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {

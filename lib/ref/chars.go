@@ -45,7 +45,7 @@ func checkChars(in string) (hash int, err *Error) {
 		if r == utf8.RuneError && n == 1 {
 			return -1, errBadUTF8(in, i)
 		}
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
+		if !visible(r) {
 			return -1, errBadChar(in, r, i)
 		}
 		i += n
@@ -54,4 +54,19 @@ func checkChars(in string) (hash int, err *Error) {
 		return -1, errSegmentTooLong(in)
 	}
 	return hash, nil
+}
+
+// visible reports whether the non-ASCII r may appear in a ref. Refused are
+// the characters that show nothing, or something else than themselves, so
+// that two refs that look alike are alike: control characters (Cc), white
+// space (the White_Space property: Zs, Zl, Zp, NEL, ...), and the default
+// ignorable code points that text renders as nothing — format characters
+// (Cf: U+00AD soft hyphen, U+200B zero width space, U+200D zero width
+// joiner, U+2060 word joiner, U+FEFF byte order mark, the bidirectional
+// controls U+200E, U+200F, U+202A–U+202E and U+2066–U+2069, ...), variation
+// selectors, and the other ones Unicode lists (U+034F combining grapheme
+// joiner, U+115F and U+3164 Hangul fillers, ...).
+func visible(r rune) bool {
+	return !unicode.IsControl(r) && !unicode.IsSpace(r) &&
+		!unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point)
 }

@@ -50,6 +50,7 @@ func TestParseMore(t *testing.T) {
 		{"example/-/f/@r1", Ref{Repo: "example", File: "f", Marker: State, Release: "r1"}, ""},
 		{"+/deploy/x", Ref{Global: true, Marker: Intent, Type: "deploy", Subpath: "x"}, ""},
 		{"r/-/é/~,%'\"/@1", Ref{Repo: "r", File: "é/~,%'\"", Marker: State, Release: "1"}, ""},
+		{"+/custom/日本/😀/Ωx́", Ref{Global: true, Marker: Intent, Type: "custom", Subpath: "日本/😀/Ωx́"}, ""}, // visible characters, a combining mark
 		{"+/custom/" + strings.Repeat("a", 255), Ref{Global: true, Marker: Intent, Type: "custom", Subpath: strings.Repeat("a", 255)}, ""},
 	}
 	for _, tt := range tests {
@@ -88,6 +89,19 @@ func TestParseErrors(t *testing.T) {
 		{"+/custom/a\u3000b", EBadChar, "character U+3000 at byte 10 is not allowed"},
 		{"+/custom/a\x7fb", EBadChar, "character U+007F at byte 10 is not allowed"},
 		{`+/custom/a\b`, EBadChar, "character U+005C at byte 10 is not allowed"},
+		{"+/custom/a\u200bb", EBadChar, "character U+200B at byte 10 is not allowed"},
+		{"+/custom/\u202egnp.exe", EBadChar, "character U+202E at byte 9 is not allowed"},
+		{"+/custom/\ufeffx", EBadChar, "character U+FEFF at byte 9 is not allowed"},
+		{"+/custom/co\u00adde", EBadChar, "character U+00AD at byte 11 is not allowed"},
+		{"+/custom/a\u200db", EBadChar, "character U+200D at byte 10 is not allowed"},
+		{"+/custom/a\u2066b\u2069", EBadChar, "character U+2066 at byte 10 is not allowed"},
+		{"+/custom/a\u2028b", EBadChar, "character U+2028 at byte 10 is not allowed"},
+		{"+/custom/a\u2007b", EBadChar, "character U+2007 at byte 10 is not allowed"},
+		{"+/custom/a\ufe0fb", EBadChar, "character U+FE0F at byte 10 is not allowed"},
+		{"+/custom/a\u3164b", EBadChar, "character U+3164 at byte 10 is not allowed"},
+		{"+/custom/a\u034fb", EBadChar, "character U+034F at byte 10 is not allowed"},
+		{"+/custom/x#\u200e", EBadChar, "character U+200E at byte 11 is not allowed"},
+		{"example\u200b/-/f.ocu.star/@1", EBadChar, "character U+200B at byte 7 is not allowed"},
 		{"+/custom/a\xffb", EBadChar, "invalid UTF-8 at byte 10"},
 		{"+/custom/x#a#b", EBadChar, "more than one '#'"},
 		{"a b*", EBadChar, "character U+0020 at byte 1 is not allowed"},

@@ -114,6 +114,9 @@ func testVectors() []vector {
 		{n: 50, in: `+/custom/a\b`, class: EBadChar},
 		{n: 51, in: "+/custom/a\x00b", class: EBadChar},
 		{n: 52, in: "+/custom/my approval", class: EBadChar},
+		{n: 52, in: "+/custom/my\u200bapproval", class: EBadChar},     // invisible: looks like +/custom/myapproval
+		{n: 52, in: "+/custom/\u202elavorppa", class: EBadChar},       // bidi override: shows as +/custom/approval
+		{n: 52, in: "\ufeffexample/-/f.ocu.star/@1", class: EBadChar}, // byte order mark
 		{n: 53, in: "+/custom/x#a#b", class: EBadChar},
 		{n: 54, in: "**/deploy/production", class: EGlobChar},
 		{n: 55, in: relEx + "/@{1,2}", class: EGlobChar},

@@ -11,6 +11,8 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // JSONValuer is implemented by Starlark values that have their own JSON
@@ -130,13 +132,16 @@ func numberToStarlark(s string) (starlark.Value, error) {
 // Starlark's canonical form, which always holds a "." or an exponent),
 // strings, bools and None string, bool and nil, structs objects of their
 // fields. Anything else — functions, sets, dicts with non-string keys,
-// non-finite floats, cyclic values — fails with
-// "cannot encode <type> as JSON".
+// non-finite floats, cyclic values, strings that are not valid UTF-8,
+// lists, tuples, dicts and structs nested deeper than store.MaxNesting —
+// fails with "cannot encode <type> as JSON…".
 func FromStarlark(v starlark.Value) (any, error) {
-	return fromStarlark(v, nil)
+	return fromStarlark(v, nil, 0)
 }
 
-func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
+// fromStarlark converts v, found inside depth containers; path holds the
+// mutable ones among them.
+func fromStarlark(v starlark.Value, path []starlark.Value, depth int) (any, error) {
 	if jv, ok := v.(JSONValuer); ok {
 		return jv.JSONValue()
 	}
@@ -146,7 +151,7 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 	case starlark.Bool:
 		return bool(x), nil
 	case starlark.String:
-		return string(x), nil
+		return jsonString(x)
 	case starlark.Int:
 		return json.Number(x.String()), nil
 	case starlark.Float:
@@ -156,6 +161,9 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 		return json.Number(x.String()), nil
 	}
 
+	if depth++; depth > store.MaxNesting {
+		return nil, fmt.Errorf("cannot encode %s as JSON: nested deeper than %d levels", v.Type(), store.MaxNesting)
+	}
 	// Mutable containers: refuse cycles (a tuple or struct can only take
 	// part in one through a list or dict).
 	switch v.(type) {
@@ -172,7 +180,7 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 	case *starlark.List:
 		out := make([]any, x.Len())
 		for i := range x.Len() {
-			e, err := fromStarlark(x.Index(i), path)
+			e, err := fromStarlark(x.Index(i), path, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -182,7 +190,7 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 	case starlark.Tuple:
 		out := make([]any, len(x))
 		for i, elem := range x {
-			e, err := fromStarlark(elem, path)
+			e, err := fromStarlark(elem, path, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -196,7 +204,10 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("cannot encode %s as JSON (dict keys must be strings)", item[0].Type())
 			}
-			e, err := fromStarlark(item[1], path)
+			if _, err := jsonString(k); err != nil {
+				return nil, fmt.Errorf("%w (a dict key)", err)
+			}
+			e, err := fromStarlark(item[1], path, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -206,7 +217,7 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 	case *starlarkstruct.Struct:
 		out := make(map[string]any, x.Len())
 		for name, fv := range x.Entries() {
-			e, err := fromStarlark(fv, path)
+			e, err := fromStarlark(fv, path, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -215,4 +226,14 @@ func fromStarlark(v starlark.Value, path []starlark.Value) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("cannot encode %s as JSON", v.Type())
+}
+
+// jsonString converts a Starlark string, which may hold any bytes, to a
+// JSON string, which holds UTF-8 only: bad bytes are refused rather than
+// replaced.
+func jsonString(s starlark.String) (string, error) {
+	if err := store.CheckText(string(s)); err != nil {
+		return "", fmt.Errorf("cannot encode string as JSON: %w", err)
+	}
+	return string(s), nil
 }

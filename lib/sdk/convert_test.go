@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
 )
 
 func decodeJSON(t *testing.T, s string) any {
@@ -172,6 +173,9 @@ func TestFromStarlark(t *testing.T) {
 		{name: "infinity", expr: `float("inf")`, wantErr: `cannot encode non-finite float +inf as JSON`},
 		{name: "nan", expr: `float("nan")`, wantErr: `cannot encode non-finite float nan as JSON`},
 		{name: "struct with function", expr: `struct(f=len)`, wantErr: `cannot encode builtin_function_or_method as JSON`},
+		{name: "invalid UTF-8", expr: `"aé"[:2]`, wantErr: `cannot encode string as JSON: invalid UTF-8 at offset 1`},
+		{name: "invalid UTF-8 deep inside", expr: `{"k": [struct(s="é"[1:])]}`, wantErr: `cannot encode string as JSON: invalid UTF-8 at offset 0`},
+		{name: "invalid UTF-8 in a key", expr: `{"é"[:1]: 1}`, wantErr: `cannot encode string as JSON: invalid UTF-8 at offset 0 (a dict key)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,6 +191,38 @@ func TestFromStarlark(t *testing.T) {
 			}
 			if diff := cmp.Diff(decodeJSON(t, tt.want), got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestFromStarlarkNesting builds values deeper than Starlark's parser
+// allows, as a loop in a package can.
+func TestFromStarlarkNesting(t *testing.T) {
+	wrap := map[string]func(starlark.Value) starlark.Value{
+		"list":  func(v starlark.Value) starlark.Value { return starlark.NewList([]starlark.Value{v}) },
+		"tuple": func(v starlark.Value) starlark.Value { return starlark.Tuple{v} },
+		"dict": func(v starlark.Value) starlark.Value {
+			d := starlark.NewDict(1)
+			_ = d.SetKey(starlark.String("a"), v)
+			return d
+		},
+		"struct": func(v starlark.Value) starlark.Value {
+			return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{"a": v})
+		},
+	}
+	for name, w := range wrap {
+		t.Run(name, func(t *testing.T) {
+			var v starlark.Value = starlark.String("x")
+			for range 512 {
+				v = w(v)
+			}
+			if _, err := FromStarlark(v); err != nil {
+				t.Fatalf("512 levels: %v", err)
+			}
+			want := "cannot encode " + name + " as JSON: nested deeper than 512 levels"
+			if _, err := FromStarlark(w(v)); err == nil || err.Error() != want {
+				t.Fatalf("513 levels: %v, want %q", err, want)
 			}
 		})
 	}

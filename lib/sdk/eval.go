@@ -205,7 +205,15 @@ func (e *Evaluator) readFile(p string) ([]byte, error) {
 	if e.ReadFile != nil {
 		return e.ReadFile(p)
 	}
-	data, err := os.ReadFile(filepath.Join(e.Root, filepath.FromSlash(p)))
+	// Through an os.Root: symbolic links are followed only while they stay
+	// inside the repository; one that leaves it fails ("path escapes from
+	// parent"), so load() reads nothing outside the repository.
+	root, err := os.OpenRoot(e.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	data, err := root.ReadFile(filepath.FromSlash(p))
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,54 @@ g()
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Errorf("error is %T, want *Error", err)
+			}
+		})
+	}
+}
+
+// TestLoadSymlinks checks that load() follows symbolic links inside the
+// repository and refuses those that leave it.
+func TestLoadSymlinks(t *testing.T) {
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"lib.ocu.star": v030 + "x = 1\n"})
+	tests := []struct {
+		name    string
+		link    string // below the repo
+		target  string // "$OUT" is the outside folder
+		load    string
+		wantErr string
+	}{
+		{name: "inside", link: "lib/alias.ocu.star", target: "../real.ocu.star", load: "./lib/alias.ocu.star"},
+		{name: "file outside", link: "lib.ocu.star", target: "$OUT/lib.ocu.star", load: "./lib.ocu.star",
+			wantErr: "a.ocu.star:2:1: cannot load ./lib.ocu.star: lib.ocu.star: path escapes from parent"},
+		{name: "folder outside", link: "vendor", target: "$OUT", load: "./vendor/lib.ocu.star",
+			wantErr: "a.ocu.star:2:1: cannot load ./vendor/lib.ocu.star: vendor/lib.ocu.star: path escapes from parent"},
+		{name: "relative outside", link: "up.ocu.star", target: "../../../../../../../../../../../../..$OUT/lib.ocu.star", load: "./up.ocu.star",
+			wantErr: "a.ocu.star:2:1: cannot load ./up.ocu.star: up.ocu.star: path escapes from parent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := testHost(t)
+			writeFiles(t, h.Dir, map[string]string{"real.ocu.star": v030 + "x = 1\n"})
+			link := filepath.Join(h.Dir, filepath.FromSlash(tt.link))
+			if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(strings.ReplaceAll(tt.target, "$OUT", outside), link); err != nil {
+				t.Fatal(err)
+			}
+			g, _, err := execMain(t, h, map[string]string{"a.ocu.star": v030 + `load("` + tt.load + `", "x")` + "\ny = x\n"}, "a.ocu.star")
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v\nwant    %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g["y"] != starlark.MakeInt(1) {
+				t.Errorf("y = %v, want 1", g["y"])
 			}
 		})
 	}

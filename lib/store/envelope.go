@@ -107,10 +107,18 @@ func normalLinks(links []string) []string {
 
 // marshalValue encodes a document value compactly without HTML escaping.
 // Maps are written with sorted keys; json.Number keeps its exact text.
+// Every document written passes through here, so values nested deeper
+// than MaxNesting are refused here, whatever wrote them.
 func marshalValue(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		if !json.Valid(raw) {
 			return nil, errors.New("invalid JSON value")
+		}
+		if err := CheckText(string(raw)); err != nil {
+			return nil, err
+		}
+		if err := checkJSON(raw, MaxNesting); err != nil {
+			return nil, err
 		}
 		return raw, nil
 	}
@@ -120,7 +128,15 @@ func marshalValue(v any) (json.RawMessage, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if err := checkJSON(b, MaxNesting); err != nil {
+		var ve *ValueError
+		if errors.As(err, &ve) {
+			return nil, errors.New(ve.Reason) // an offset in our own encoding means nothing to the writer
+		}
+		return nil, err
+	}
+	return json.RawMessage(b), nil
 }
 
 // linkBody is the JSON body of a link to target.

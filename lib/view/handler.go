@@ -246,11 +246,14 @@ func (rq *request) storeFailure(subject string, err error) {
 	}
 }
 
-// writeJSON answers with a JSON value.
+// writeJSON answers with a JSON value, indented unless it nests deeper
+// than store.MaxNesting (its size would grow with the square of its depth).
 func (rq *request) writeJSON(code int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
+	if store.CheckNesting(v) == nil {
+		enc.SetIndent("", "  ")
+	}
 	if err := enc.Encode(v); err != nil {
 		code = http.StatusInternalServerError
 		buf.Reset()

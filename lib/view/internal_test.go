@@ -3,6 +3,7 @@ package view
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -238,4 +239,98 @@ func mustParse(t *testing.T, s string) ref.Ref {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestPrettyBounds checks that a value too deep or too large to show is
+// cut, with a link to all of it as JSON, and that the page text stays
+// bounded whatever the value's depth.
+func TestPrettyBounds(t *testing.T) {
+	nest := func(n int) any {
+		var v any = json.Number("1")
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	wide := make([]any, 300_000)
+	for i := range wide {
+		wide[i] = "x"
+	}
+	long := []any{strings.Repeat("a", maxPrettyBytes)}
+	tests := []struct {
+		name string
+		v    any
+		cut  bool
+	}{
+		{"as deep as a store allows", nest(store.MaxNesting), false},
+		{"one level deeper", nest(store.MaxNesting + 1), true},
+		{"far deeper (an old document)", nest(10_000), true},
+		{"too many tokens", wide, true},
+		{"too many bytes", long, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			toks := prettyAt(tt.v, "+/custom/big#a")
+			size := 0
+			for _, tok := range toks {
+				size += len(tok.Text)
+			}
+			if size > maxPrettyBytes+200 {
+				t.Errorf("%d bytes of text, bound %d", size, maxPrettyBytes)
+			}
+			last := toks[len(toks)-1]
+			gotCut := strings.Contains(last.Text, "cut:")
+			if gotCut != tt.cut {
+				t.Fatalf("cut = %v, want %v (last token %+v)", gotCut, tt.cut, last)
+			}
+			if tt.cut && last.Href != "/api/get/+/custom/big%23a" {
+				t.Errorf("cut note links to %q, want the value's JSON", last.Href)
+			}
+		})
+	}
+	if toks := pretty(nest(10_000)); toks[len(toks)-1].Href != "" || !strings.Contains(toks[len(toks)-1].Text, "/api/get") {
+		t.Errorf("without a ref, the cut note %+v should name /api/get without a link", toks[len(toks)-1])
+	}
+}
+
+// TestLogLinesBounds checks that a long log shows its last lines with a
+// line saying how many came before, and that long messages are cut.
+func TestLogLinesBounds(t *testing.T) {
+	line := func(msg string) any { return map[string]any{"message": msg, "stream": json.Number("1")} }
+	many := make([]any, 10_000)
+	for i := range many {
+		many[i] = line(fmt.Sprintf("line %d", i))
+	}
+	big := make([]any, 200)
+	for i := range big {
+		big[i] = line(fmt.Sprintf("%d %s", i, strings.Repeat("b", 10_000)))
+	}
+	const at = "example/-/f/@1/call/build/1/logs"
+	const whole = "/api/get/" + at
+	tests := []struct {
+		name      string
+		log       []any
+		first     string // the first line shown
+		shown     int    // lines shown, the note included
+		lastWhole string // Whole of the last line
+	}{
+		{"short", []any{line("a"), line("b")}, "a", 2, ""},
+		{"many lines", many, fmt.Sprintf("… %d earlier lines not shown", 10_000-pageLogLines), pageLogLines + 1, ""},
+		{"many bytes", big, fmt.Sprintf("… %d earlier lines not shown", 200-pageLogBytes/10_004), pageLogBytes/10_004 + 1, ""},
+		{"one huge line", []any{line(strings.Repeat("é", maxLogMessage))}, strings.Repeat("é", maxLogMessage/2) + fmt.Sprintf("… (%d bytes not shown)", maxLogMessage), 1, whole},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, total := logLines(tt.log, at, logBounds{pageLogLines, pageLogBytes})
+			if total != len(tt.log) || len(lines) != tt.shown || lines[0].Message != tt.first {
+				t.Fatalf("total %d, %d lines shown, first %.80q; want %d, %d, %.80q", total, len(lines), lines[0].Message, len(tt.log), tt.shown, tt.first)
+			}
+			if tt.shown < len(tt.log) && lines[0].Whole != whole {
+				t.Errorf("the note links to %q, want %q", lines[0].Whole, whole)
+			}
+			if got := lines[len(lines)-1].Whole; got != tt.lastWhole {
+				t.Errorf("last line links to %q, want %q", got, tt.lastWhole)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // token is a piece of a pretty-printed document. The template writes Text
@@ -17,29 +18,56 @@ type token struct {
 	Href  string // a ref or glob in a string, linked to its page
 }
 
-// maxPrettyTokens bounds the tokens of one document; the rest is cut.
-const maxPrettyTokens = 200_000
+// Bounds of one pretty-printed value (tokens, and bytes of HTML): past
+// them the rest is cut, with a link to the whole value as JSON. Indentation makes a deeply nested value
+// grow with the square of its depth, so depth is bounded on its own.
+const (
+	maxPrettyTokens = 200_000
+	maxPrettyBytes  = 2 << 20
+	maxPrettyDepth  = store.MaxNesting
+)
 
 // pretty prints v as indented JSON (two spaces, keys sorted, numbers as
 // stored), as tokens to highlight. Strings holding a ref link to its page,
 // strings holding a glob to its matches, http(s) URLs to themselves.
-func pretty(v any) []token {
+func pretty(v any) []token { return prettyAt(v, "") }
+
+// prettyAt is pretty for the value read at the ref at (a fragment
+// allowed): a value too large to show is cut with a link to
+// /api/get/<at>, which serves all of it.
+func prettyAt(v any, at string) []token {
 	p := printer{}
 	p.value(v, 0)
-	if len(p.out) >= maxPrettyTokens {
-		p.out = append(p.out[:maxPrettyTokens], token{Class: "z", Text: "\n… (cut: the document is too large to show; see /api/get)"})
+	if p.cut {
+		note := token{Class: "z", Text: "\n… (cut: the value is too large or too deeply nested to show here; all of it: /api/get)"}
+		if at != "" {
+			note.Text = "\n… (cut: the value is too large or too deeply nested to show here; all of it as JSON)"
+			note.Href = prefixAPIGet + escapePath(at)
+		}
+		p.out = append(p.out, note)
 	}
 	return p.out
 }
 
 type printer struct {
-	out []token
+	out   []token
+	bytes int  // size of out as HTML, about
+	cut   bool // a bound was reached: nothing more is added
 }
 
 func (p *printer) add(class, text, href string) {
-	if len(p.out) > maxPrettyTokens {
+	if p.cut {
 		return
 	}
+	size := len(text)
+	if class != "" || href != "" {
+		size += len(`<span class=""></span>`) + 2*len(href) // the markup around it, about
+	}
+	if len(p.out) >= maxPrettyTokens || p.bytes+size > maxPrettyBytes {
+		p.cut = true
+		return
+	}
+	p.bytes += size
 	if class == "" && href == "" && len(p.out) > 0 {
 		if last := &p.out[len(p.out)-1]; last.Class == "" && last.Href == "" {
 			last.Text += text
@@ -50,6 +78,16 @@ func (p *printer) add(class, text, href string) {
 }
 
 func (p *printer) value(v any, depth int) {
+	if p.cut {
+		return
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		if depth >= maxPrettyDepth { // this one would be level depth+1
+			p.cut = true
+			return
+		}
+	}
 	indent := "\n" + strings.Repeat("  ", depth)
 	switch v := v.(type) {
 	case map[string]any:

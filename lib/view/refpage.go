@@ -114,7 +114,7 @@ func (rq *request) docPage(r ref.Ref) {
 	case err == nil:
 		data.Found = true
 		res = doc.Ref
-		data.Doc = pretty(doc.Value)
+		data.Doc = prettyAt(doc.Value, r.String())
 		if res.String() != r.String() {
 			data.Resolved = res.String()
 			data.Via = "link"
@@ -185,7 +185,7 @@ func (rq *request) docPage(r ref.Ref) {
 			data.Function = rd.functionView(m, res.String(), doc.Value, true)
 			live = liveStatus(data.Function.Status)
 		case kindLogs:
-			data.Logs = logLines(doc.Value)
+			data.Logs, _ = logLines(doc.Value, res.String(), logBounds{pageLogLines, pageLogBytes})
 			data.LogsRef = res.String()
 		}
 	}

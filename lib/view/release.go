@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ocu-team/ocu/lib/ref"
 )
@@ -60,6 +61,7 @@ type chainView struct {
 	Functions []*functionView
 	LogsRef   string
 	Logs      []logLine
+	LogsTotal int // lines in the log; Logs may show only the last ones
 }
 
 // functionView is one function of a chain.
@@ -106,6 +108,7 @@ type logLine struct {
 	Thread  string
 	Where   string
 	Message string
+	Whole   string // when the line is cut, or stands for cut lines: the whole log as JSON
 }
 
 // releaseView reads the release r, whose document is v.
@@ -224,11 +227,11 @@ func (rd *reader) chainView(m markers, chain string, v any, withLogs bool) *chai
 	}
 	// The chain's output is its last function's outputs: shown once.
 	if out, ok := doc["output"]; ok && out != nil && !reflect.DeepEqual(out, lastOutputs) {
-		c.Output = pretty(out)
+		c.Output = prettyAt(out, chain+"#output")
 	}
 	if withLogs {
 		c.LogsRef = chain + "/logs"
-		c.Logs = logLines(rd.value(c.LogsRef))
+		c.Logs, c.LogsTotal = logLines(rd.value(c.LogsRef), c.LogsRef, logBounds{runLogLines, runLogBytes})
 	}
 	return c
 }
@@ -250,7 +253,7 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 		f.Pos, _ = fnRef["pos"].(string)
 	}
 	if out, ok := cur["outputs"]; ok && out != nil {
-		f.Outputs = pretty(out)
+		f.Outputs = prettyAt(out, fn+"#current/outputs")
 	}
 	if rn, ok := cur["runner"].(map[string]any); ok {
 		f.Runner = fmt.Sprintf("%s, pid %s, started %s", scalarText(rn["host"]), scalarText(rn["pid"]), formatTime(parseTime(rn["started"])))
@@ -264,9 +267,9 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 		in.Doc, _ = d["doc"].(string)
 		switch {
 		case d["value"] != nil:
-			in.Source, in.Value = "value", pretty(d["value"])
+			in.Source, in.Value = "value", prettyAt(d["value"], fn+"#current/inputs/"+name+"/value")
 		case d["default"] != nil:
-			in.Source, in.Value = "default", pretty(d["default"])
+			in.Source, in.Value = "default", prettyAt(d["default"], fn+"#current/inputs/"+name+"/default")
 		default:
 			in.Source = "missing"
 			if pending {
@@ -302,14 +305,51 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 	return f
 }
 
-// logLines reads a log list (engine.md §6).
-func logLines(v any) []logLine {
+// logBounds bound the log lines a page shows: the last lines, up to lines
+// of them and bytes of messages, each message cut to maxLogMessage bytes.
+// The whole log is a link away, as JSON.
+type logBounds struct{ lines, bytes int }
+
+// Log bounds: on the log's own page, and inside a run among others.
+const (
+	pageLogLines  = 2000
+	pageLogBytes  = 1 << 20
+	runLogLines   = 200
+	runLogBytes   = 64 << 10
+	maxLogMessage = 16 << 10
+)
+
+// logLines reads the log list v (engine.md §6) stored at the ref at: the
+// lines to show within b, and how many lines the log holds. When earlier
+// lines are left out, a first line says how many, linked to the whole log.
+func logLines(v any, at string, b logBounds) ([]logLine, int) {
 	list, _ := v.([]any)
-	out := make([]logLine, 0, len(list))
-	for _, e := range list {
+	whole := prefixAPIGet + escapePath(at)
+	first, size := len(list), 0
+	for first > 0 && len(list)-first < b.lines {
+		m, _ := list[first-1].(map[string]any)
+		msg, _ := m["message"].(string)
+		if size += min(len(msg), maxLogMessage); size > b.bytes && first < len(list) {
+			break
+		}
+		first--
+	}
+	out := make([]logLine, 0, len(list)-first+1)
+	if first > 0 {
+		out = append(out, logLine{Message: fmt.Sprintf("… %d earlier lines not shown", first), Whole: whole})
+	}
+	for _, e := range list[first:] {
 		m, _ := e.(map[string]any)
 		l := logLine{Time: parseTime(m["timestamp"])}
 		l.Message, _ = m["message"].(string)
+		if len(l.Message) > maxLogMessage {
+			cut := maxLogMessage
+			for cut > 0 && !utf8.RuneStart(l.Message[cut]) {
+				cut--
+			}
+			l.Message = fmt.Sprintf("%s… (%d bytes not shown)", l.Message[:cut], len(l.Message)-cut)
+			l.Whole = whole
+		}
 		if n, err := fmt.Sscan(scalarText(m["stream"]), &l.Stream); n != 1 || err != nil {
 			l.Stream = 0
 		}
@@ -325,7 +365,7 @@ func logLines(v any) []logLine {
 		}
 		out = append(out, l)
 	}
-	return out
+	return out, len(list)
 }
 
 // parseTime reads an RFC 3339 time string; anything else is the zero time.

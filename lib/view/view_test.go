@@ -3,9 +3,11 @@ package view_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -498,5 +500,72 @@ func TestRepos(t *testing.T) {
 		if got := do(h, http.MethodGet, path, nil); got.code != 200 || !strings.Contains(got.body, want) {
 			t.Errorf("GET %s: %d, lacks %q", path, got.code, want)
 		}
+	}
+}
+
+// TestLargeValues serves a document nested 9,999 levels deep (written
+// before stores refused such values: a 20 KB value that would print as
+// 100 MB) and a log of 10,000 lines: the pages stay small, show the part
+// they can and link to the whole value as JSON.
+func TestLargeValues(t *testing.T) {
+	dir := t.TempDir()
+	body := strings.Repeat("[", 9_999) + strings.Repeat("]", 9_999)
+	obj := filepath.Join(dir, "refs", "@", "custom", "deep", "@object.json")
+	if err := os.MkdirAll(filepath.Dir(obj), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(obj, []byte(`{"kind":"ref","body":`+body+`}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenFS(dir, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const logs = "example/-/f.ocu.star/@1/call/build/1/logs"
+	lines := make([]any, 10_000)
+	for i := range lines {
+		lines[i] = map[string]any{"message": fmt.Sprintf("line %d", i), "stream": 1, "timestamp": "2025-06-02T09:00:00Z"}
+	}
+	put(t, s, logs, lines)
+	put(t, s, strings.TrimSuffix(logs, "/logs"), map[string]any{"type": "up"})
+	h := handler(t, s, view.Options{})
+
+	tests := []struct {
+		path   string
+		want   []string
+		absent string // a line that must be left out
+	}{
+		{"/ref/@/custom/deep", []string{`cut: the value is too large or too deeply nested`, `href="/api/get/@/custom/deep"`}, ""},
+		{"/ref/" + logs, []string{"… 8000 earlier lines not shown", `href="/api/get/` + logs + `"`, "line 9999", "line 8000<"}, "line 7999<"},
+		// Inside a run, among others, a log shows fewer lines.
+		{"/ref/" + strings.TrimSuffix(logs, "/logs"), []string{"Logs · 10000 lines", "… 9800 earlier lines not shown", `href="/api/get/` + logs + `"`, "line 9999", "line 9800<"}, "line 9799<"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got := do(h, http.MethodGet, tt.path, nil)
+			if got.code != http.StatusOK {
+				t.Fatalf("GET %s: %d", tt.path, got.code)
+			}
+			if len(got.body) > 4<<20 {
+				t.Errorf("GET %s: %d bytes", tt.path, len(got.body))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got.body, w) {
+					t.Errorf("GET %s: no %q", tt.path, w)
+				}
+			}
+			if tt.absent != "" && strings.Contains(got.body, tt.absent) {
+				t.Errorf("GET %s: shows %q, which it should leave out", tt.path, tt.absent)
+			}
+		})
+	}
+	// The deep value is shown down to the depth a store accepts.
+	if got := strings.Count(do(h, http.MethodGet, "/ref/@/custom/deep", nil).body, "["); got < store.MaxNesting || got > store.MaxNesting+20 {
+		t.Errorf("/ref/@/custom/deep shows %d levels, want %d", got, store.MaxNesting)
+	}
+	// The raw API still serves all of it, on one line.
+	if got := do(h, http.MethodGet, "/api/get/@/custom/deep", nil); got.code != http.StatusOK || strings.Count(got.body, "[") != 9_999 || len(got.body) > 20_000 {
+		t.Errorf("/api/get/@/custom/deep: %d, %d brackets, %d bytes", got.code, strings.Count(got.body, "["), len(got.body))
 	}
 }

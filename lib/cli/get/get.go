@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/itchyny/gojq"
@@ -32,7 +34,19 @@ start in UTC) — the last commit at or before it —, a tag, or a commit.
 REF (no link followed), newest first: {"author", "commit", "time",
 "value"}, with a null value where it was deleted and "link": true where a
 link was stored; -q runs on each such line.
+
+Each run of the -q query on one value is bounded: it stops after
+--query-timeout, or when ocu-get's memory grows past --query-memory
+mebibytes (a recursion such as 'def f: 1 + f; f' grows it without end);
+a result nested deeper than 512 levels is refused. Such a value is
+reported on stderr and the others are still printed (exit 1).
 `
+
+// Default bounds of one run of the query.
+const (
+	defaultQueryTimeout   = time.Minute
+	defaultQueryMemoryMiB = 1024
+)
 
 // Main runs ocu-get.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -41,6 +55,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 type options struct {
 	query   string
+	limits  queryLimits
 	withRef bool
 	compact bool
 	raw     bool
@@ -79,12 +94,16 @@ func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, st
 	for _, name := range []string{"w", "which"} {
 		fs.BoolVar(&o.which, name, false, "print the ref actually read (links followed) instead of the value")
 	}
+	fs.DurationVar(&o.limits.timeout, "query-timeout", defaultQueryTimeout, "stop the query on a value after `DURATION` (0: never)")
+	var memory int64
+	fs.Int64Var(&memory, "query-memory", defaultQueryMemoryMiB, "stop the query when memory grows past `MIB` mebibytes (0: never)")
 	fs.StringVar(&o.at, "at", "", "read git stores as of `WHEN` (~N, a time or date, a tag, a commit)")
 	fs.BoolVar(&o.history, "history", false, "print every version of each document in a git store, newest first, one line each")
 	refs, ok := t.Parse(fs, args)
 	if !ok {
 		return t.Code()
 	}
+	o.limits.memory = uint64(memory) << 20 // not negative: see cli.Parse
 	if o.history && o.which {
 		t.UsageError("-w and --history cannot be combined")
 		return t.Code()
@@ -211,17 +230,29 @@ func (g *getter) value(ctx context.Context, in string, r ref.Ref, v any) bool {
 	if g.code == nil {
 		return g.emit(r.String(), v)
 	}
-	iter := g.code.RunWithContext(ctx, v, r.String())
+	qctx, stop := g.o.limits.start(ctx)
+	defer stop()
+	iter := g.code.RunWithContext(qctx, v, r.String())
 	for {
 		v, ok := iter.Next()
 		if !ok {
 			return true
 		}
 		if err, ok := v.(error); ok {
+			switch {
+			case ctx.Err() != nil:
+				return false // interrupted: Finish says so
+			case qctx.Err() != nil:
+				err = context.Cause(qctx)
+			}
 			if err, ok := err.(*gojq.HaltError); ok && err.Value() == nil {
 				return true
 			}
 			g.t.Fail(in, fmt.Errorf("query: %w", err))
+			return true
+		}
+		if err := store.CheckNesting(v); err != nil {
+			g.t.Fail(in, fmt.Errorf("query: result: %w", err))
 			return true
 		}
 		if !g.emit(r.String(), v) {
@@ -248,4 +279,60 @@ func (g *getter) emit(ref string, v any) bool {
 		return true
 	}
 	return err == nil
+}
+
+// queryLimits bound one run of the query on one value; zero is no bound.
+type queryLimits struct {
+	timeout time.Duration
+	memory  uint64 // bytes of memory held from the system
+}
+
+// memoryCheckInterval is how often memory is measured while a query runs.
+const memoryCheckInterval = 5 * time.Millisecond
+
+// start returns the context of one run of the query, cancelled with the
+// reason when a bound is passed, and the function that ends the run.
+func (l queryLimits) start(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopTimer := func() bool { return false }
+	if l.timeout > 0 {
+		stopTimer = time.AfterFunc(l.timeout, func() {
+			cancel(fmt.Errorf("stopped after %v (--query-timeout)", l.timeout))
+		}).Stop
+	}
+	if l.memory > 0 {
+		go l.watchMemory(ctx, cancel)
+	}
+	return ctx, func() {
+		stopTimer()
+		cancel(nil)
+	}
+}
+
+// watchMemory cancels ctx when the memory the Go runtime holds from the
+// system (about the process's resident size) grows past the limit; it
+// returns when ctx is done.
+func (l queryLimits) watchMemory(ctx context.Context, cancel context.CancelCauseFunc) {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	held := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64() - sample[1].Value.Uint64()
+	}
+	tick := time.NewTicker(memoryCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if held() <= l.memory {
+			continue
+		}
+		debug.FreeOSMemory() // garbage, and the memory it held, are not the query's
+		if held() > l.memory {
+			cancel(fmt.Errorf("stopped at %d MiB of memory (--query-memory)", l.memory>>20))
+			return
+		}
+	}
 }

@@ -26,6 +26,10 @@ available). With no arguments, stdin is a batch: one {"ref": REF, "value":
 VALUE} object per line, all written in one transaction or none at all.
 State follows intent when it is applied (ocu-apply). Nothing is printed on
 success.
+
+Values are refused (exit 2, the byte offset named) when their text is not
+valid UTF-8 or they nest arrays and objects deeper than 512 levels; a
+batch line may be 64 MiB long.
 `
 
 // Main runs ocu-set.
@@ -121,11 +125,16 @@ func one(ctx context.Context, t *cli.Tool, s *cli.Session, in, arg, format strin
 	return store.NewTx("set "+r.String()).Put(r, v)
 }
 
+// parseValue reads VALUE in format. Every format refuses text that is not
+// valid UTF-8 (JSON cannot hold it unchanged), naming the byte offset.
 func parseValue(text, format string) (any, error) {
-	switch format {
-	case "json":
-		return store.DecodeValue([]byte(text))
-	case "starlark":
+	if format == "json" {
+		return store.ParseValue([]byte(text))
+	}
+	if err := store.CheckText(text); err != nil {
+		return nil, err
+	}
+	if format == "starlark" {
 		v, err := sdk.EvalExpr(text)
 		if err != nil {
 			return nil, fmt.Errorf("invalid starlark value: %w", err)
@@ -174,7 +183,7 @@ func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) *s
 
 // record parses one batch line: an object with exactly "ref" and "value".
 func record(s *cli.Session, line string) (ref.Ref, any, error) {
-	v, err := store.DecodeValue([]byte(line))
+	v, err := store.ParseWrapped([]byte(line), 1)
 	if err != nil {
 		return ref.Ref{}, nil, &cli.UsageErr{Err: err}
 	}

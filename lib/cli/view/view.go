@@ -48,9 +48,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // Run runs ocu-view under the name prog ("ocuroot state view").
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+//
+// SIGINT and SIGTERM are how ocu-view is meant to stop: it exits 0 then,
+// where the engine commands exit 130 and 143.
+func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	t := cli.NewTool(prog, synopsis, stdout, stderr)
-	defer func() { code = t.Finish(ctx, code) }()
 	var addr string
 	fs := t.FlagSet()
 	fs.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")

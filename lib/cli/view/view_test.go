@@ -8,11 +8,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,6 +163,40 @@ func TestServe(t *testing.T) {
 	}
 	if s := srv.stderr.String(); s != "" {
 		t.Errorf("stderr: %s", s)
+	}
+}
+
+// TestSignals stops ocu-view with real SIGINT and SIGTERM: the normal way
+// to end it, so the exit code is 0 and nothing is printed on stderr.
+func TestSignals(t *testing.T) {
+	dir := repo(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ctx, stop := signal.NotifyContext(env(t, context.Background(), dir), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out, in := io.Pipe()
+			stderr := &lockedBuffer{}
+			code := make(chan int, 1)
+			go func() {
+				code <- view.Run(ctx, "ocu-view", []string{"--addr", "127.0.0.1:0"}, nil, in, stderr)
+				in.Close()
+			}()
+			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+				t.Fatalf("no URL line: %v; stderr %q", err, stderr.String())
+			}
+			go io.Copy(io.Discard, out)
+			if err := syscall.Kill(os.Getpid(), sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case c := <-code:
+				if c != 0 || stderr.String() != "" {
+					t.Errorf("exit %d, stderr %q; want 0 and nothing", c, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("ocu-view did not stop")
+			}
+		})
 	}
 }
 
