@@ -284,17 +284,28 @@ func (g *Git) moveTo(tip plumbing.Hash) error {
 // checkVersion reads .ocuroot-store of a tree: missing or version 1.
 func (g *Git) checkVersion(root plumbing.Hash) error {
 	data, err := g.repo.fileAt(root, versionFile)
-	if errors.Is(err, errNoObject) {
-		return nil
-	}
-	if err != nil {
+	var verr error
+	switch {
+	case errors.Is(err, errNoObject):
+		verr = laterLayoutError(func(name string) ([]byte, error) {
+			data, err := g.repo.fileAt(root, name)
+			if errors.Is(err, errNoObject) {
+				return nil, nil
+			}
+			return data, err
+		})
+	case err != nil:
 		return err
+	default:
+		if e := versionError(data, versionFile); e != nil {
+			verr = e
+		}
 	}
-	if verr := versionError(data, versionFile); verr != nil {
-		verr.Msg = fmt.Sprintf("git store %s (branch %s): %s", g.opts.URL, g.branch, verr.Msg)
-		return verr
+	var e *Error
+	if errors.As(verr, &e) {
+		e.Msg = fmt.Sprintf("git store %s (branch %s): %s", g.opts.URL, g.branch, e.Msg)
 	}
-	return nil
+	return verr
 }
 
 // String names the store in messages: git+URL#BRANCH.
