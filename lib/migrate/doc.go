@@ -18,7 +18,9 @@
 //     chain {type, release, entrypoint, output[, reason]} with one function
 //     document per entry of functions: every function but the last
 //     complete, the last with the run's status, its outputs the run's output
-//     when the run completed. Status markers are written at run, function
+//     when the run completed; each function's history holds one entry, its
+//     status at the time of the run's status marker (the later formats keep
+//     no other times). Status markers are written at run, function
 //     and work-item level (the item's marker is the status of its latest
 //     finished run). A run left "paused" is pending in format 1 (nothing
 //     about waiting is stored); a run left "running" keeps its last function
