@@ -53,6 +53,9 @@ func ReadFS(fsys fs.FS) (Files, error) {
 // Source is one store of a later format, read into memory.
 type Source struct {
 	Version int
+	// Role is what the version file of format 3 says the store holds,
+	// "state" or "intent"; "" when it does not say.
+	Role string
 	// Objects are the stored envelopes by ref (the folder path below
 	// refs/, verbatim).
 	Objects map[string]Object
@@ -124,6 +127,12 @@ func parse(files Files, prefix string, data []byte) (*Source, error) {
 		return nil, fmt.Errorf("store format %s is not one ocuroot state migrate reads (2 and 3: Ocuroot 0.3.11 to 0.3.17-1)", strings.TrimSpace(string(data)))
 	}
 	s := &Source{Version: n, Objects: map[string]Object{}}
+	var head struct{ Tags map[string]json.RawMessage }
+	if json.Unmarshal(data, &head) == nil && len(head.Tags) == 1 {
+		for role := range head.Tags {
+			s.Role = role
+		}
+	}
 	names := make([]string, 0, len(files))
 	for p := range files {
 		names = append(names, p)

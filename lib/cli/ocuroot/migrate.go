@@ -150,6 +150,12 @@ func runMigrate(ctx context.Context, t *cli.Tool, dry bool, fromState, fromInten
 		}
 		intent = is
 	}
+	if state.Role == "intent" {
+		return fmt.Errorf("%s: an intent store (its version file says so); give it as --from-intent", srcState)
+	}
+	if intent != nil && intent.Role == "state" {
+		return fmt.Errorf("%s: a state store (its version file says so); give it as --from-state", srcIntent)
+	}
 	plan, err := migrate.Convert(state, intent)
 	if err != nil {
 		return fmt.Errorf("%s: %w", srcState, err)
