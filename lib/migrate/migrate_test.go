@@ -93,7 +93,7 @@ func treeHash(t *testing.T, dir string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func read(t *testing.T, dir string) migrate.Files {
+func readFolder(t *testing.T, dir string) migrate.Files {
 	t.Helper()
 	files, err := migrate.ReadFS(os.DirFS(dir))
 	if err != nil {
@@ -102,20 +102,39 @@ func read(t *testing.T, dir string) migrate.Files {
 	return files
 }
 
-// migrated migrates the later-format stores at state and intent ("" for a
-// single-store layout at state) into new filesystem stores and returns the
-// source stores and the migrated stores.
-func migrated(t *testing.T, state, intent string) (src [2]*migrate.Source, dst *store.Combined, plan *migrate.Plan) {
+// readBranch reads a branch of a local bare repository through the git
+// store's cache.
+func readBranch(t *testing.T, remote, branch string) migrate.Files {
 	t.Helper()
-	s, i, err := migrate.Split(read(t, state))
+	g, err := store.OpenGit(context.Background(), store.GitOptions{URL: remote, Branch: branch, Home: t.TempDir(), AnyFormat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if intent != "" {
+	defer g.Close()
+	files := migrate.Files{}
+	if err := g.Files(func(p string, data []byte) error {
+		files[p] = data
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// migrated migrates the later-format stores in state and intent (nil for
+// a single-store layout in state) into new filesystem stores and returns
+// the source stores and the migrated stores.
+func migrated(t *testing.T, state, intent migrate.Files) (src [2]*migrate.Source, dst *store.Combined, plan *migrate.Plan) {
+	t.Helper()
+	s, i, err := migrate.Split(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if intent != nil {
 		if i != nil {
 			t.Fatal("a state folder holding intent")
 		}
-		if i, _, err = migrate.Split(read(t, intent)); err != nil {
+		if i, _, err = migrate.Split(intent); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,16 +165,22 @@ func migrated(t *testing.T, state, intent string) (src [2]*migrate.Source, dst *
 // byte for byte as it was.
 func TestMigrateReadsTheSame(t *testing.T) {
 	for _, name := range fixtures {
-		for _, layout := range []string{"fs-store", "shared-store"} {
+		for _, layout := range []string{"fs-store", "shared-store", "git-remotes"} {
 			t.Run(name+"/"+layout, func(t *testing.T) {
 				dir := unpack(t, name)
 				before := treeHash(t, dir)
 				var src [2]*migrate.Source
 				var dst *store.Combined
-				if layout == "fs-store" {
-					src, dst, _ = migrated(t, filepath.Join(dir, layout, "state"), filepath.Join(dir, layout, "intent"))
-				} else {
-					src, dst, _ = migrated(t, filepath.Join(dir, layout), "")
+				switch layout {
+				case "fs-store":
+					src, dst, _ = migrated(t, readFolder(t, filepath.Join(dir, layout, "state")), readFolder(t, filepath.Join(dir, layout, "intent")))
+				case "shared-store":
+					src, dst, _ = migrated(t, readFolder(t, filepath.Join(dir, layout)), nil)
+				default:
+					src, dst, _ = migrated(t, readBranch(t, filepath.Join(dir, layout, "state.git"), "state"), readBranch(t, filepath.Join(dir, layout, "intent.git"), "intent"))
+				}
+				if src[1] == nil || len(src[0].Objects) < 30 || len(src[1].Objects) < 5 {
+					t.Fatalf("read too little: %d state objects, intent %v", len(src[0].Objects), src[1] != nil)
 				}
 				checkState(t, src[0], dst)
 				checkIntent(t, src[1], dst)
