@@ -106,6 +106,11 @@ func scriptParams(kind, dir string, files []string) testscript.Params {
 			env.Setenv("OCUROOT_HOME", env.WorkDir+"/.ocuroot-home")
 			env.Setenv("OCU_TEST_STORE", kind)
 			env.Setenv("REMOTES", env.WorkDir)
+			later, err := filepath.Abs(filepath.Join("..", "migrate", "testdata", "ocuroot-later"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("LATER", later) // stores written by Ocuroot 0.3.11 and later
 			return nil
 		},
 	}

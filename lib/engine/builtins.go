@@ -66,6 +66,8 @@ func (s *pkgState) builtins() starlark.StringDict {
 		"done":                 starlark.NewBuiltin("done", s.done),
 		"input":                starlark.NewBuiltin("input", s.input),
 		"ref":                  starlark.NewBuiltin("ref", s.ref),
+		// The later SDK's name for call() (Ocuroot 0.3.11 and later).
+		"task": starlark.NewBuiltin("task", s.call),
 	}
 }
 
@@ -144,9 +146,15 @@ func (s *pkgState) phase(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, err
 	}
 	var name string
-	work := &starlark.List{}
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "work?", &work); err != nil {
+	work, tasks := &starlark.List{}, &starlark.List{}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "work?", &work, "tasks?", &tasks); err != nil {
 		return nil, err
+	}
+	if tasks.Len() > 0 { // the later SDK's name for work=
+		if work.Len() > 0 {
+			return nil, fmt.Errorf("phase %q: give work= or tasks=, not both", name)
+		}
+		work = tasks
 	}
 	var listed []*workItem
 	for i := range work.Len() {
@@ -316,7 +324,10 @@ func (s *pkgState) done(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 	var annotation string
 	outputs := &starlark.Dict{}
 	tags := &starlark.List{}
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "annotation?", &annotation, "outputs?", &outputs, "tags?", &tags); err != nil {
+	// watch= (files a later Ocuroot re-releases on) has no place in store
+	// format 1: accepted and ignored.
+	watch := &starlark.List{}
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "annotation?", &annotation, "outputs?", &outputs, "tags?", &tags, "watch?", &watch); err != nil {
 		return nil, err
 	}
 	d := &doneValue{annotation: annotation, outputs: map[string]any{}}
@@ -412,6 +423,10 @@ func (s *pkgState) refString(v starlark.Value) (string, error) {
 	str, ok := starlark.AsString(v)
 	if !ok {
 		return "", fmt.Errorf("a ref must be a string or a ref() value, not %s", v.Type())
+	}
+	// The later SDK's ./task/NAME is this SDK's ./call/NAME.
+	if rest, ok := strings.CutPrefix(str, "./task/"); ok {
+		str = "./call/" + rest
 	}
 	return absRef(str, s.base)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,7 +139,13 @@ func (s *FS) Close() error {
 func (s *FS) checkVersion() error {
 	data, err := readControl(filepath.Join(s.tree.base, versionFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return laterLayoutError(func(name string) ([]byte, error) {
+			data, err := os.ReadFile(filepath.Join(s.tree.base, name))
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil
+			}
+			return data, err
+		})
 	}
 	if err != nil {
 		return err
@@ -150,16 +157,66 @@ func (s *FS) checkVersion() error {
 }
 
 // versionError checks the content of a version file (store.md §2): nil for
-// version 1, else E_VERSION; name says which file in messages.
+// version 1, else E_VERSION; name says which file in messages. Stores of
+// the later Ocuroot formats name the command that converts them.
 func versionError(data []byte, name string) *Error {
+	n, ok := FormatVersion(data)
+	switch {
+	case !ok:
+		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", name)
+	case n == 1:
+		return nil
+	case n == 2 || n == 3:
+		return errorf(EVersion, "written by Ocuroot 0.3.11 or later (format %d): run ocuroot state migrate", n)
+	}
+	var v any = n
+	if n == 0 {
+		v, _ = DecodeValue(data)
+		v = v.(map[string]any)["version"]
+	}
+	return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", v)
+}
+
+// FormatVersion reads the content of a store's version file
+// (.ocuroot-store): the format number, 0 when "version" is not a positive
+// whole number; ok false when the content is not a JSON object with a
+// "version" member.
+func FormatVersion(data []byte) (n int, ok bool) {
 	v, err := DecodeValue(data)
 	m, _ := v.(map[string]any)
-	n, ok := m["version"]
+	raw, ok := m["version"]
 	if err != nil || !ok {
-		return errorf(EVersion, "unreadable store version file %s (ocu reads and writes version 1)", name)
+		return 0, false
 	}
-	if num, ok := n.(json.Number); !ok || num != "1" {
-		return errorf(EVersion, "unsupported store format version %v (ocu reads and writes version 1)", n)
+	num, isNum := raw.(json.Number)
+	if !isNum {
+		return 0, true
+	}
+	i, err := strconv.Atoi(string(num))
+	if err != nil || i < 1 {
+		return 0, true
+	}
+	return i, true
+}
+
+// laterLayoutError refuses a store folder without a version file of its
+// own that holds the single-store layout of later Ocuroot releases: the
+// state in state/ and the intent in intent/, each with a version file of a
+// later format. read returns a file's content below the store root, nil
+// when it is missing. Without such files the folder is an ordinary format 1
+// store (possibly empty).
+func laterLayoutError(read func(name string) ([]byte, error)) error {
+	for _, sub := range []string{"state", "intent"} {
+		data, err := read(sub + "/" + versionFile)
+		if err != nil {
+			return err
+		}
+		if data == nil {
+			continue
+		}
+		if n, ok := FormatVersion(data); ok && n != 1 {
+			return errorf(EVersion, "state/ and intent/ written by Ocuroot 0.3.11 or later (format %d): run ocuroot state migrate", n)
+		}
 	}
 	return nil
 }

@@ -93,28 +93,46 @@ func TestFSSymlinks(t *testing.T) {
 }
 
 func TestFSVersion(t *testing.T) {
-	tests := []struct{ content, err string }{
-		{`{"version":1}`, ""},
-		{"{\"version\": 1}\n", ""},
-		{`{"version":3}`, "unsupported store format version 3 (ocu reads and writes version 1)"},
-		{`{"version":"1"}`, "unsupported store format version 1 (ocu reads and writes version 1)"},
-		{`garbage`, "unreadable store version file"},
+	const later = ": run ocuroot state migrate"
+	tests := []struct {
+		name  string
+		files map[string]string // below the store root
+		err   string
+	}{
+		{"v1", map[string]string{".ocuroot-store": `{"version":1}`}, ""},
+		{"v1 spaced", map[string]string{".ocuroot-store": "{\"version\": 1}\n"}, ""},
+		{"v2", map[string]string{".ocuroot-store": `{"version":2}`}, "written by Ocuroot 0.3.11 or later (format 2)" + later},
+		{"v3", map[string]string{".ocuroot-store": `{"version":3,"Tags":{"state":{}}}`}, "written by Ocuroot 0.3.11 or later (format 3)" + later},
+		{"v4", map[string]string{".ocuroot-store": `{"version":4}`}, "unsupported store format version 4 (ocu reads and writes version 1)"},
+		{"string", map[string]string{".ocuroot-store": `{"version":"1"}`}, "unsupported store format version 1 (ocu reads and writes version 1)"},
+		{"garbage", map[string]string{".ocuroot-store": `garbage`}, "/.ocuroot-store (ocu reads and writes version 1)"},
+		{"later single store", map[string]string{
+			"state/.ocuroot-store":  `{"version":3,"Tags":{"state":{}}}`,
+			"intent/.ocuroot-store": `{"version":3,"Tags":{"intent":{}}}`,
+		}, "state/ and intent/ written by Ocuroot 0.3.11 or later (format 3)" + later},
+		{"later single store, intent only", map[string]string{"intent/.ocuroot-store": `{"version":2}`}, "state/ and intent/ written by Ocuroot 0.3.11 or later (format 2)" + later},
+		{"state folder of format 1", map[string]string{"state/.ocuroot-store": `{"version":1}`}, ""},
+		{"own version file wins", map[string]string{".ocuroot-store": `{"version":1}`, "state/.ocuroot-store": `{"version":3}`}, ""},
+		{"empty", map[string]string{}, ""},
 	}
 	for _, tt := range tests {
-		base := t.TempDir()
-		mustWrite(t, filepath.Join(base, ".ocuroot-store"), tt.content)
-		s, err := store.OpenFS(base, store.FSOptions{})
-		if tt.err == "" {
-			if err != nil {
-				t.Errorf("%s: %v", tt.content, err)
-			} else {
-				s.Close()
+		t.Run(tt.name, func(t *testing.T) {
+			base := t.TempDir()
+			for name, content := range tt.files {
+				mustWrite(t, filepath.Join(base, name), content)
 			}
-			continue
-		}
-		if store.CodeOf(err) != store.EVersion || !strings.Contains(err.Error(), tt.err) {
-			t.Errorf("%s: got %v, want %q", tt.content, err, tt.err)
-		}
+			s, err := store.OpenFS(base, store.FSOptions{})
+			if tt.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				return
+			}
+			if store.CodeOf(err) != store.EVersion || !strings.HasSuffix(err.Error(), tt.err) {
+				t.Errorf("got %v, want %q", err, tt.err)
+			}
+		})
 	}
 }
 

@@ -84,6 +84,9 @@ type GitOptions struct {
 	Trace func(phase string, d time.Duration)
 	// Now is the clock of commit times; nil is time.Now.
 	Now func() time.Time
+	// AnyFormat opens a tip of any store format (ocuroot state migrate
+	// reads the later formats through Files); writes still refuse it.
+	AnyFormat bool
 }
 
 // Git is a git store (store.md §11): the store's tree on one branch of a
@@ -271,7 +274,7 @@ func (g *Git) moveTo(tip plumbing.Hash) error {
 			return fmt.Errorf("git store %s: %w", g.opts.URL, err)
 		}
 		root = c.tree
-		if err := g.checkVersion(root); err != nil {
+		if err := g.checkVersion(root); err != nil && !g.opts.AnyFormat {
 			return err
 		}
 	}
@@ -284,17 +287,63 @@ func (g *Git) moveTo(tip plumbing.Hash) error {
 // checkVersion reads .ocuroot-store of a tree: missing or version 1.
 func (g *Git) checkVersion(root plumbing.Hash) error {
 	data, err := g.repo.fileAt(root, versionFile)
-	if errors.Is(err, errNoObject) {
+	var verr error
+	switch {
+	case errors.Is(err, errNoObject):
+		verr = laterLayoutError(func(name string) ([]byte, error) {
+			data, err := g.repo.fileAt(root, name)
+			if errors.Is(err, errNoObject) {
+				return nil, nil
+			}
+			return data, err
+		})
+	case err != nil:
+		return err
+	default:
+		if e := versionError(data, versionFile); e != nil {
+			verr = e
+		}
+	}
+	var e *Error
+	if errors.As(verr, &e) {
+		e.Msg = fmt.Sprintf("git store %s (branch %s): %s", g.opts.URL, g.branch, e.Msg)
+	}
+	return verr
+}
+
+// Files calls fn with the path (from the branch root, '/'-separated) and
+// the content of every file in the tree reads see, in tree order; symbolic
+// links and submodules are left out. It reads whatever format the tree
+// holds.
+func (g *Git) Files(fn func(path string, data []byte) error) error {
+	g.tree.mu.RLock()
+	root := g.tree.root
+	g.tree.mu.RUnlock()
+	var walk func(dir string, h plumbing.Hash) error
+	walk = func(dir string, h plumbing.Hash) error {
+		entries, err := g.repo.tree(h)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			switch {
+			case e.isTree():
+				if err := walk(dir+e.name+"/", e.hash); err != nil {
+					return err
+				}
+			case e.isFile():
+				data, err := g.repo.read(plumbing.BlobObject, e.hash)
+				if err != nil {
+					return err
+				}
+				if err := fn(dir+e.name, data); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if verr := versionError(data, versionFile); verr != nil {
-		verr.Msg = fmt.Sprintf("git store %s (branch %s): %s", g.opts.URL, g.branch, verr.Msg)
-		return verr
-	}
-	return nil
+	return walk("", root)
 }
 
 // String names the store in messages: git+URL#BRANCH.

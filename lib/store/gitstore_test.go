@@ -197,8 +197,15 @@ func TestGitVersion(t *testing.T) {
 	remote := newRemote(t)
 	pushFiles(t, remote, "state", strs(map[string]string{".ocuroot-store": `{"version":3}`}), "v3")
 	_, err := store.OpenGit(ctx, gitOptions(t, remote, "state"))
-	if store.CodeOf(err) != store.EVersion || !strings.Contains(err.Error(), "unsupported store format version 3") {
+	if store.CodeOf(err) != store.EVersion || !strings.HasSuffix(err.Error(), "(branch state): written by Ocuroot 0.3.11 or later (format 3): run ocuroot state migrate") {
 		t.Errorf("open a version 3 branch: %v", err)
+	}
+	// The later single-store layout: state/ and intent/ on one branch.
+	remote = newRemote(t)
+	pushFiles(t, remote, "state", strs(map[string]string{"state/.ocuroot-store": `{"version":2}`, "intent/.ocuroot-store": `{"version":2}`}), "v2")
+	_, err = store.OpenGit(ctx, gitOptions(t, remote, "state"))
+	if store.CodeOf(err) != store.EVersion || !strings.HasSuffix(err.Error(), "(branch state): state/ and intent/ written by Ocuroot 0.3.11 or later (format 2): run ocuroot state migrate") {
+		t.Errorf("open a later single store: %v", err)
 	}
 	// No version file: read as version 1; the next write adds it.
 	remote = newRemote(t)

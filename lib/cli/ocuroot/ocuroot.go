@@ -47,6 +47,8 @@ func commands() map[string]map[string]verb {
 			"apply":  {wrap(apply.Run, refArgument(0), "--no-continue", "--no-trigger"), "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
 			"diff":   {wrap(apply.Run, refIgnored, "--dry-run"), "list the intent refs that differ from state (ocu-apply --dry-run)"},
 			"view":   {wrap(view.Run, refIgnored), "serve the web UI of state (ocu-view)"},
+
+			"migrate": {stateMigrate, "convert a store of Ocuroot 0.3.11 or later into a new format 1 store"},
 		},
 		"release": {
 			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},
