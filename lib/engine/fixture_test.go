@@ -14,7 +14,13 @@ import (
 // deployFiles is a repo with two environments and a package that builds
 // once and deploys to every environment in state. FAIL=up-E or FAIL=down-E
 // in the engine's environment makes the up or down function for E fail.
+// gate.ocu.star waits for its release's custom/approval.
 var deployFiles = map[string]string{
+	"gate.ocu.star": `ocuroot("0.3.0")
+def gate(ctx):
+    return done(outputs={"by": ctx.inputs.approval})
+call(gate, name="gate", inputs={"approval": ref("./custom/approval")})
+`,
 	"envs.ocu.star": `ocuroot("0.3.0")
 register_environment(environment("staging", {"type": "staging"}))
 register_environment(environment("prod", {"type": "prod"}))
