@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// stepFiles: a chain of two functions whose second fails when FAIL=second.
+var stepFiles = map[string]string{"steps.ocu.star": `ocuroot("0.3.0")
+def first(ctx):
+    return next(second, inputs={"n": 1})
+def second(ctx):
+    if host.env().get("FAIL") == "second":
+        fail("second failed")
+    return done(outputs={"n": ctx.inputs.n})
+call(first, name="job")
+`}
+
+// TestRetry: a retry continues a failed chain in a new one, functions
+// before the failed one copied as complete; the old chain and function
+// become failed_retried.
+func TestRetry(t *testing.T) {
+	t.Run("failed up chain", func(t *testing.T) {
+		t.Parallel()
+		tr := newDeployRepo(t)
+		tr.at("c1", "FAIL=up-staging").release("app.ocu.star", true)
+		tr.set(appPkg+"/+/deploy/staging", deployIntent(app1, "")) // the retry's start rewrites it
+		failed, err := tr.e.ReleaseRetry(context.Background(), app2, false)
+		if err != nil || failed {
+			t.Fatalf("retry: %v, %v\n%s", failed, err, tr.out.String())
+		}
+		want := []string{app2 + "/deploy/staging/1 failed_retried", app2 + "/deploy/staging/2 complete"}
+		if diff := cmp.Diff(want, tr.chainStatuses("deploy/staging")[1:]); diff != "" {
+			t.Errorf("chains (-want +got):\n%s", diff)
+		}
+		old := tr.function(app2 + "/deploy/staging/1/functions/1")
+		if old.Current.Status != StatusFailedRetried || old.Current.Runner != nil ||
+			old.History[len(old.History)-1].Status != StatusFailedRetried ||
+			tr.status(app2+"/deploy/staging/1/functions/1") != StatusFailedRetried {
+			t.Errorf("retried function %+v", old)
+		}
+		if tr.status(app2+"/deploy/staging") != StatusComplete {
+			t.Errorf("work item status %s", tr.status(app2+"/deploy/staging"))
+		}
+		if got := tr.target(appPkg + "/@/deploy/staging"); got != app2+"/deploy/staging/2" {
+			t.Errorf("current deployment %q", got)
+		}
+		if got := tr.str(appPkg + "/+/deploy/staging#release"); got != app2 {
+			t.Errorf("intent release %q", got)
+		}
+		wantLine := "app.ocu.star@2 deploy to staging: pending (retry of " + app2 + "/deploy/staging/1)"
+		if got := lines(tr.out.String()); got[0] != wantLine || got[len(got)-1] != "release "+app2+": complete" {
+			t.Errorf("progress:\n%s", tr.out.String())
+		}
+	})
+
+	t.Run("second function of a chain", func(t *testing.T) {
+		t.Parallel()
+		const rel = "example/-/steps.ocu.star/@1"
+		tr := newTestRepo(t, stepFiles)
+		tr.at("c1", "FAIL=second").release("steps.ocu.star", true)
+		if _, err := tr.e.ReleaseRetry(context.Background(), rel, false); err != nil {
+			t.Fatal(err)
+		}
+		first := tr.function(rel + "/call/job/2/functions/1")
+		var history []string
+		for _, h := range first.History {
+			history = append(history, h.Status)
+		}
+		if diff := cmp.Diff([]string{"pending", "running", "complete", "complete"}, history); diff != "" {
+			t.Errorf("copied function history (-want +got):\n%s", diff)
+		}
+		if first.Current.Status != StatusComplete || first.Current.Runner != nil || tr.status(rel+"/call/job/2/functions/1") != StatusComplete {
+			t.Errorf("copied function %+v", first.Current)
+		}
+		if got := jsonOf(t, tr.value(rel+"/call/job#output/n")); got != "1" {
+			t.Errorf("output %s", got)
+		}
+		statuses := map[string]string{}
+		for _, f := range []string{"1", "1/functions/1", "1/functions/2", "2", "2/functions/2"} {
+			statuses[f] = tr.status(rel + "/call/job/" + f)
+		}
+		want := map[string]string{"1": "failed_retried", "1/functions/1": "complete", "1/functions/2": "failed_retried", "2": "complete", "2/functions/2": "complete"}
+		if diff := cmp.Diff(want, statuses); diff != "" {
+			t.Errorf("statuses (-want +got):\n%s", diff)
+		}
+		if entry := tr.str(rel + "/call/job/2#entrypoint"); entry != rel+"/call/job/2/functions/1" {
+			t.Errorf("entrypoint %s", entry)
+		}
+	})
+
+	t.Run("failed down chain", func(t *testing.T) {
+		t.Parallel()
+		tr := newDeployRepo(t)
+		tr.remove(appPkg + "/+/deploy/staging")
+		tr.mustApply(appPkg + "/+/deploy/staging")
+		tr.at("c1", "FAIL=down-staging").workContinue()
+		if failed, err := tr.e.ReleaseRetry(context.Background(), app1, false); err != nil || failed {
+			t.Fatalf("retry: %v, %v", failed, err)
+		}
+		c := tr.chain(app1 + "/deploy/staging/3")
+		if c.Type != "down" || c.Reason != "intent" {
+			t.Errorf("retry chain %+v", c)
+		}
+		if tr.target(appPkg+"/@/deploy/staging") != "" || tr.exists(appPkg+"/+/deploy/staging") {
+			t.Error("the retried teardown left the deployment or wrote intent")
+		}
+	})
+
+	t.Run("nothing failed", func(t *testing.T) {
+		t.Parallel()
+		tr := newDeployRepo(t)
+		_, err := tr.e.ReleaseRetry(context.Background(), app1, false)
+		if err == nil || err.Error() != "no failed functions in "+app1 {
+			t.Errorf("error %v", err)
+		}
+	})
+
+	t.Run("running function elsewhere", func(t *testing.T) {
+		t.Parallel()
+		tr := newDeployRepo(t)
+		tr.release("gate.ocu.star", false)
+		tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: "elsewhere", Pid: 1})
+		if _, err := tr.e.ReleaseRetry(context.Background(), gate1, false); err == nil {
+			t.Fatal("a running function retried without --running")
+		}
+		tr.out.Reset()
+		failed, err := tr.e.ReleaseRetry(context.Background(), gate1, true)
+		if err != nil || failed {
+			t.Fatalf("retry --running: %v, %v", failed, err)
+		}
+		if tr.status(gate1+"/call/gate/1/functions/1") != StatusFailedRetried || tr.status(gate1+"/call/gate/1") != StatusFailedRetried {
+			t.Error("the running function was not marked failed_retried")
+		}
+		if tr.status(gate1+"/call/gate/2/functions/1") != StatusPending {
+			t.Error("no pending copy")
+		}
+		if !strings.HasSuffix(tr.out.String(), "release "+gate1+": pending\n") {
+			t.Errorf("progress:\n%s", tr.out.String())
+		}
+	})
+}
+
+// TestFailedReleasesAtCommit lists the releases of the current commit with
+// a failed item.
+func TestFailedReleasesAtCommit(t *testing.T) {
+	tr := newDeployRepo(t)
+	tr.at("c1", "FAIL=up-prod").release("app.ocu.star", true)
+	tr.at("c2", "FAIL=up-prod").release("app.ocu.star", true)
+	got, err := tr.e.FailedReleasesAtCommit(context.Background())
+	if err != nil || !cmp.Equal(got, []string{app2}) {
+		t.Errorf("%v, %v", got, err)
+	}
+}
+
+// TestMarkInterrupted: functions this host left running in a process that
+// is gone fail; others are left alone.
+func TestMarkInterrupted(t *testing.T) {
+	base := newDeployRepo(t)
+	base.release("gate.ocu.star", false)
+	const f = gate1 + "/call/gate/1/functions/1"
+	const dead = 1 << 30 // above any pid_max
+	tests := []struct {
+		name   string
+		host   string // "" this host
+		pid    int
+		marked bool
+	}{
+		{name: "process gone", pid: dead, marked: true},
+		{name: "this process", pid: os.Getpid(), marked: true},
+		{name: "process alive", pid: os.Getppid()},
+		{name: "another host", host: "elsewhere", pid: dead},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := base.clone(t)
+			host := tt.host
+			if host == "" {
+				host = tr.e.host
+			}
+			tr.markRunning(f, Runner{Host: host, Pid: tt.pid, Started: "t"})
+			n, err := tr.e.MarkInterrupted(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.marked {
+				if n != 0 || tr.status(f) != StatusRunning {
+					t.Errorf("marked %d, status %s", n, tr.status(f))
+				}
+				return
+			}
+			msg := fmt.Sprintf("interrupted: runner %s pid %d stopped before the function finished", host, tt.pid)
+			fdoc := tr.function(f)
+			if n != 1 || fdoc.Current.Status != StatusFailed || fdoc.Current.Error != msg || fdoc.Current.Runner != nil {
+				t.Errorf("marked %d: %+v", n, fdoc.Current)
+			}
+			for _, r := range []string{f, gate1 + "/call/gate/1", gate1 + "/call/gate"} {
+				if s := tr.status(r); s != StatusFailed {
+					t.Errorf("%s: status %s", r, s)
+				}
+			}
+			if want := "gate.ocu.star@1 gate: running -> failed: " + msg + "\n"; tr.out.String() != want {
+				t.Errorf("progress %q, want %q", tr.out.String(), want)
+			}
+			if got := tr.str(gate1 + "/call/gate/1/logs#0/message"); got != msg {
+				t.Errorf("log %q", got)
+			}
+		})
+	}
+}
+
+// TestApplyMarksInterrupted: ocu-apply fails when it found an interrupted
+// function.
+func TestApplyMarksInterrupted(t *testing.T) {
+	tr := newDeployRepo(t)
+	tr.release("gate.ocu.star", false)
+	tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: tr.e.host, Pid: 1 << 30})
+	if res := tr.runApply(); !res.Failed {
+		t.Error("apply did not fail")
+	}
+	if tr.status(gate1+"/call/gate/1") != StatusFailed {
+		t.Error("not marked")
+	}
+}
