@@ -320,6 +320,16 @@ func TestApplyDeploy(t *testing.T) {
 			chains: []string{app1 + "/deploy/staging/1 complete", app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
 		},
 		{
+			name: "changed default on the current release",
+			prepare: func(tr *testRepo) {
+				stored := tr.value(intent).(map[string]any)
+				stored["input"].(map[string]any)["version"].(map[string]any)["default"] = "v7"
+				tr.set(intent, jsonOf(t, stored))
+			},
+			want:   "Created work: " + app2 + "/deploy/staging/2",
+			chains: []string{app1 + "/deploy/staging/1 complete", app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
+		},
+		{
 			name: "already pending",
 			prepare: func(tr *testRepo) {
 				tr.set(intent, deployIntent(app1, ""))

@@ -72,6 +72,26 @@ func TestCheckEnvs(t *testing.T) {
 			lines: []string{"app.ocu.star@1 deploy to prod: pending"},
 		},
 		{
+			name: "re-created environment after a cancelled first deploy",
+			prepare: func(tr *testRepo) {
+				// qa's first deploy is still pending when qa goes.
+				addEnv(tr, "qa")
+				if _, err := tr.e.checkEnvs(context.Background(), app1); err != nil {
+					t.Fatal(err)
+				}
+				tr.remove("+/environment/qa")
+				if msg := tr.mustApply("+/environment/qa"); msg != msgDeleted {
+					t.Fatalf("remove qa: %s", msg)
+				}
+				if tr.status(app1+"/deploy/qa/1") != StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
+					t.Fatalf("qa's deploy not cancelled: %s", tr.status(app1+"/deploy/qa/1"))
+				}
+				addEnv(tr, "qa")
+			},
+			want: 1, created: []string{app1 + "/deploy/qa/2"},
+			lines: []string{"app.ocu.star@1 deploy to qa: pending"},
+		},
+		{
 			name: "deliberate teardown stays down",
 			prepare: func(tr *testRepo) {
 				tr.remove(appPkg + "/+/deploy/staging")
