@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,6 +125,16 @@ func TestWorkContinue(t *testing.T) {
 			want: WorkResult{Did: true},
 		},
 		{
+			name: "a broken release is counted once",
+			prepare: func(tr *testRepo) {
+				tr.set("+/environment/qa", `{"name":"qa","attributes":{}}`)
+				tr.mustApply("+/environment/qa")
+				tr.set(gate1+"/custom/approval", `"alice"`)
+				breakFile(t, tr, "app.ocu.star")
+			},
+			want: WorkResult{Did: true, Failures: 1},
+		},
+		{
 			name: "task, reconcile and a failure",
 			prepare: func(tr *testRepo) {
 				tr.set("+/environment/qa", `{"name":"qa","attributes":{}}`)
@@ -244,4 +255,60 @@ func TestLock(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	unlock2()
+}
+
+// breakFile makes file of tr's checkout a package that does not evaluate.
+func breakFile(t *testing.T, tr *testRepo, file string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(tr.e.Root, file), []byte("ocuroot(\"0.3.0\")\nx = \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestApplyFailedIntentOnce: an intent that fails is reported once, not
+// again in later rounds; a release that cannot be loaded fails the apply.
+func TestApplyFailedIntentOnce(t *testing.T) {
+	tr := newDeployRepo(t)
+	tr.set(appPkg+"/+/deploy/prod", deployIntent(appPkg+"/@7", ""))
+	tr.set("+/custom/version", `"v2"`) // reconcile: a second round
+	res := tr.runApply()
+	if !res.Failed {
+		t.Error("apply did not fail")
+	}
+	want := []string{"test: " + appPkg + "/+/deploy/prod: release " + appPkg + "/@7 not found"}
+	if diff := cmp.Diff(want, lines(tr.errOut.String())); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+	if tr.status(app1+"/deploy/staging/2") != StatusComplete {
+		t.Errorf("the other work did not run:\n%s", tr.out.String())
+	}
+
+	tr = newDeployRepo(t)
+	tr.set("+/environment/qa", `{"name":"qa","attributes":{}}`)
+	breakFile(t, tr, "app.ocu.star")
+	if res := tr.runApply(); !res.Failed {
+		t.Error("a release that cannot be loaded did not fail the apply")
+	}
+	if got := lines(tr.errOut.String()); len(got) != 1 || !strings.HasPrefix(got[0], "test: "+app1+": app.ocu.star:2:") {
+		t.Errorf("stderr %q", got)
+	}
+}
+
+// TestReleaseNewTwice: a second release at the same commit needs force.
+func TestReleaseNewTwice(t *testing.T) {
+	tr := newDeployRepo(t)
+	_, err := tr.e.ReleaseNew(context.Background(), "app.ocu.star", false)
+	want := "there are already 1 release(s) of app.ocu.star at commit c1 (listed above); use --force to create another"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v", err)
+	}
+	if tr.out.String() != app1+"/commit/c1\n" {
+		t.Errorf("stdout %q", tr.out.String())
+	}
+	if tr.exists(app2) {
+		t.Error("a second release was made")
+	}
+	if _, err := tr.at("").e.ReleaseNew(context.Background(), "app.ocu.star", true); err == nil || err.Error() != "cannot determine the commit" {
+		t.Errorf("no commit: %v", err)
+	}
 }

@@ -118,6 +118,8 @@ func TestDiff(t *testing.T) {
 				tr.set("+/custom/x", `1`)
 				tr.set("@/custom/x", `1`)
 				tr.set("+/environment/qa/extra", `{}`)
+				tr.set("+/deploy/x", `{}`)
+				tr.set("@/deploy/x", `{}`)
 			},
 			want: []Change{},
 		},

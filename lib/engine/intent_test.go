@@ -363,6 +363,18 @@ func TestApplyDeploy(t *testing.T) {
 				app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
 		},
 		{
+			name: "a running deploy is not cancelled",
+			prepare: func(tr *testRepo) {
+				tr.set(intent, deployIntent(app1, ""))
+				tr.mustApply(intent)
+				tr.markRunning(app1+"/deploy/staging/2/functions/1", Runner{Host: "elsewhere", Pid: 1})
+			},
+			doc:  deployIntent(app2, `{"version":{"value":"v9"}}`),
+			want: "Created work: " + app2 + "/deploy/staging/2",
+			chains: []string{app1 + "/deploy/staging/1 complete", app1 + "/deploy/staging/2 pending",
+				app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
+		},
+		{
 			name: "type down", doc: `{"type":"down","release":"` + app1 + `","input":{}}`,
 			wantErr: `invalid deploy intent: type "down" (expected "")`,
 		},
@@ -405,6 +417,18 @@ func TestApplyDeploy(t *testing.T) {
 		{
 			name: "descriptor with a bad ref", doc: deployIntent(app1, `{"x":{"ref":"a/-/b/@/c/d?"}}`),
 			wantErr: `invalid deploy intent: input "x": `,
+		},
+		{
+			name: "environment the release does not deploy to",
+			prepare: func(tr *testRepo) {
+				tr.set(appPkg+"/+/deploy/qa", deployIntent(app1, ""))
+				_, err := tr.apply(appPkg + "/+/deploy/qa")
+				if err == nil || err.Error() != app1+" declares no deploy to qa" {
+					t.Errorf("error %v", err)
+				}
+			},
+			want:   msgAlreadyApplied,
+			chains: []string{app1 + "/deploy/staging/1 complete", app2 + "/deploy/staging/1 complete"},
 		},
 		{
 			name: "environment gone from state",
