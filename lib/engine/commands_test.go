@@ -269,13 +269,13 @@ func breakFile(t *testing.T, tr *testRepo, file string) {
 // again in later rounds; a release that cannot be loaded fails the apply.
 func TestApplyFailedIntentOnce(t *testing.T) {
 	tr := newDeployRepo(t)
-	tr.set(appPkg+"/+/deploy/prod", deployIntent(appPkg+"/@7", ""))
+	tr.set(appPkg+"/+7/custom/x", `1`)
 	tr.set("+/custom/version", `"v2"`) // reconcile: a second round
 	res := tr.runApply()
 	if !res.Failed {
 		t.Error("apply did not fail")
 	}
-	want := []string{"test: " + appPkg + "/+/deploy/prod: release " + appPkg + "/@7 not found"}
+	want := []string{"test: " + appPkg + "/+7/custom/x: release " + appPkg + "/@7 not found"}
 	if diff := cmp.Diff(want, lines(tr.errOut.String())); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
