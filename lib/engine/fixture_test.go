@@ -11,21 +11,22 @@ import (
 	"github.com/ocu-team/ocu/lib/store"
 )
 
-// deployFiles is a repo with two environments and a package that builds
+// deployFiles returns a repo with two environments and a package that builds
 // once and deploys to every environment in state. FAIL=up-E or FAIL=down-E
 // in the engine's environment makes the up or down function for E fail.
 // gate.ocu.star waits for its release's custom/approval.
-var deployFiles = map[string]string{
-	"gate.ocu.star": `ocuroot("0.3.0")
+func deployFiles() map[string]string {
+	return map[string]string{
+		"gate.ocu.star": `ocuroot("0.3.0")
 def gate(ctx):
     return done(outputs={"by": ctx.inputs.approval})
 call(gate, name="gate", inputs={"approval": ref("./custom/approval")})
 `,
-	"envs.ocu.star": `ocuroot("0.3.0")
+		"envs.ocu.star": `ocuroot("0.3.0")
 register_environment(environment("staging", {"type": "staging"}))
 register_environment(environment("prod", {"type": "prod"}))
 `,
-	"app.ocu.star": `ocuroot("0.3.0")
+		"app.ocu.star": `ocuroot("0.3.0")
 def build(ctx):
     return done(outputs={"image": "img:1"})
 
@@ -50,6 +51,7 @@ phase("deploy", work=[deploy(environment=e, up=up, down=down, inputs={
     "previous": input(ref="./@/deploy/" + e.name + "#output/env", default="none"),
 }) for e in environments()])
 `,
+	}
 }
 
 // Refs of the deploy fixture.
@@ -66,7 +68,7 @@ const (
 // c1.
 func newDeployRepo(t *testing.T) *testRepo {
 	t.Helper()
-	tr := newTestRepo(t, deployFiles)
+	tr := newTestRepo(t, deployFiles())
 	tr.release("envs.ocu.star", false)
 	tr.release("app.ocu.star", false)
 	tr.out.Reset()

@@ -10,8 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// stepFiles: a chain of two functions whose second fails when FAIL=second.
-var stepFiles = map[string]string{"steps.ocu.star": `ocuroot("0.3.0")
+// stepFiles returns a chain of two functions whose second fails when FAIL=second.
+func stepFiles() map[string]string {
+	return map[string]string{"steps.ocu.star": `ocuroot("0.3.0")
 def first(ctx):
     return next(second, inputs={"n": 1})
 def second(ctx):
@@ -20,6 +21,7 @@ def second(ctx):
     return done(outputs={"n": ctx.inputs.n})
 call(first, name="job")
 `}
+}
 
 // TestRetry: a retry continues a failed chain in a new one, functions
 // before the failed one copied as complete; the old chain and function
@@ -62,7 +64,7 @@ func TestRetry(t *testing.T) {
 	t.Run("second function of a chain", func(t *testing.T) {
 		t.Parallel()
 		const rel = "example/-/steps.ocu.star/@1"
-		tr := newTestRepo(t, stepFiles)
+		tr := newTestRepo(t, stepFiles())
 		tr.at("c1", "FAIL=second").release("steps.ocu.star", true)
 		if _, err := tr.e.ReleaseRetry(context.Background(), rel, false); err != nil {
 			t.Fatal(err)

@@ -60,8 +60,10 @@ func TestPendingOrder(t *testing.T) {
 	}
 }
 
-// waitFiles: a call waits for two inputs, a later phase for the call.
-var waitFiles = map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
+// waitFiles returns a package whose call waits for two inputs, and a later
+// phase for the call.
+func waitFiles() map[string]string {
+	return map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
 def f(ctx):
     return done(outputs={"sum": ctx.inputs.x + ctx.inputs.y})
 def g(ctx):
@@ -69,13 +71,14 @@ def g(ctx):
 call(f, name="add", inputs={"x": ref("./custom/x"), "y": ref("./custom/y")})
 phase("after", work=[call(g, name="after")])
 `}
+}
 
 // TestWaiting: a release waiting for inputs or dependencies pauses, prints
 // one line per reason, stores inputs found so far, and continues once they
 // are all there.
 func TestWaiting(t *testing.T) {
 	const rel = "example/-/pkg.ocu.star/@1"
-	tr := newTestRepo(t, waitFiles)
+	tr := newTestRepo(t, waitFiles())
 	tr.release("pkg.ocu.star", false)
 	want := []string{
 		"pkg.ocu.star@1 add: pending",
@@ -152,18 +155,20 @@ func (tr *testRepo) markRunning(f string, run Runner) {
 	}
 }
 
-// tagFiles tags its release with TAG (default "latest").
-var tagFiles = map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
+// tagFiles returns a package tagging its release with TAG (default "latest").
+func tagFiles() map[string]string {
+	return map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
 def f(ctx):
     return done(tags=[host.env().get("TAG", "latest")])
 call(f, name="a")
 `}
+}
 
 // TestTags: a tag links to its release and moves to a later one with a log
 // line; a tag naming a stored document fails the function.
 func TestTags(t *testing.T) {
 	const pkg = "example/-/pkg.ocu.star"
-	tr := newTestRepo(t, tagFiles)
+	tr := newTestRepo(t, tagFiles())
 	tr.release("pkg.ocu.star", false)
 	if got := tr.target(pkg + "/@latest"); got != pkg+"/@1" {
 		t.Errorf("@latest → %q", got)
@@ -245,5 +250,61 @@ func TestReleasesAtCommit(t *testing.T) {
 	want = append(want, "example/-/gate.ocu.star/@c1.1")
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestTagNames: tags that cannot name a release fail the function.
+func TestTagNames(t *testing.T) {
+	tests := []struct{ tag, err string }{
+		{tag: "v1.0-rc_1"},
+		{tag: "object.json", err: `invalid tag "object.json": the name is reserved`},
+		{tag: strings.Repeat("a", 64), err: "invalid tag"},
+		{tag: ".hidden", err: `invalid tag ".hidden"`},
+		{tag: "007", err: `invalid tag "007": a tag cannot be all digits`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tag, func(t *testing.T) {
+			t.Parallel()
+			tr := newTestRepo(t, tagFiles()).at("c1", "TAG="+tt.tag)
+			tr.release("pkg.ocu.star", tt.err != "")
+			const pkg = "example/-/pkg.ocu.star"
+			if tt.err == "" {
+				if got := tr.target(pkg + "/@" + tt.tag); got != pkg+"/@1" {
+					t.Errorf("tag → %q", got)
+				}
+				return
+			}
+			if msg := tr.str(pkg + "/@1/call/a/1/functions/1#current/error"); !strings.Contains(msg, tt.err) {
+				t.Errorf("error %q, want %q", msg, tt.err)
+			}
+		})
+	}
+}
+
+// TestRegisterEnvironments: an environments file writes environment intent
+// and applies it, without a release.
+func TestRegisterEnvironments(t *testing.T) {
+	tr := newTestRepo(t, deployFiles())
+	tr.release("envs.ocu.star", false)
+	want := []string{"+/environment/staging: applied", "+/environment/prod: applied"}
+	if diff := cmp.Diff(want, lines(tr.out.String())); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+	for _, env := range []string{staging, prod} {
+		if tr.doc("@/environment/"+env) == "" || tr.doc("+/environment/"+env) != tr.doc("@/environment/"+env) {
+			t.Errorf("%s: state %s, intent %s", env, tr.doc("@/environment/"+env), tr.doc("+/environment/"+env))
+		}
+	}
+	if got := tr.refs("example/-/envs.ocu.star/**"); len(got) != 0 {
+		t.Errorf("a release was made: %v", got)
+	}
+	if tr.target("example/-/repo.ocu.star/@") != "example/-/repo.ocu.star/@c1" || tr.target("example/-/repo.ocu.star/+") != "example/-/repo.ocu.star/+c1" {
+		t.Error("repo configuration not recorded")
+	}
+	tr.out.Reset()
+	tr.release("envs.ocu.star", false)
+	want = []string{"+/environment/staging: " + msgAlreadyApplied, "+/environment/prod: " + msgAlreadyApplied}
+	if diff := cmp.Diff(want, lines(tr.out.String())); diff != "" {
+		t.Errorf("again (-want +got):\n%s", diff)
 	}
 }
