@@ -130,7 +130,7 @@ func TestWorkContinue(t *testing.T) {
 				tr.set("+/environment/qa", `{"name":"qa","attributes":{}}`)
 				tr.mustApply("+/environment/qa")
 				tr.set(gate1+"/custom/approval", `"alice"`)
-				breakFile(t, tr, "app.ocu.star")
+				breakFile(tr.t, tr, "app.ocu.star")
 			},
 			want: WorkResult{Did: true, Failures: 1},
 		},

@@ -93,7 +93,7 @@ func TestDiff(t *testing.T) {
 				b := newBatch("unlink")
 				b.unlink(appPkg + "/@/deploy/prod")
 				if err := tr.e.commitBatch(context.Background(), b); err != nil {
-					t.Fatal(err)
+					tr.t.Fatal(err)
 				}
 			},
 			want: []Change{{appPkg + "/+/deploy/prod", "create"}},

@@ -344,7 +344,7 @@ func TestApplyDeploy(t *testing.T) {
 				tr.set(intent, deployIntent(app1, ""))
 				tr.mustApply(intent)
 				if res := tr.at("c1", "FAIL=up-staging").workContinue(); res.Failures != 1 {
-					t.Fatalf("the rollback did not fail: %+v", res)
+					tr.t.Fatalf("the rollback did not fail: %+v", res)
 				}
 				// Its start rewrote the intent with the inputs it ran with.
 			},
@@ -424,7 +424,7 @@ func TestApplyDeploy(t *testing.T) {
 				tr.set(appPkg+"/+/deploy/qa", deployIntent(app1, ""))
 				_, err := tr.apply(appPkg + "/+/deploy/qa")
 				if err == nil || err.Error() != app1+" declares no deploy to qa" {
-					t.Errorf("error %v", err)
+					tr.t.Errorf("error %v", err)
 				}
 			},
 			want:   msgAlreadyApplied,

@@ -25,7 +25,7 @@ func TestCheckEnvs(t *testing.T) {
 	addEnv := func(tr *testRepo, env string) {
 		tr.set("+/environment/"+env, `{"name":"`+env+`","attributes":{}}`)
 		if msg := tr.mustApply("+/environment/" + env); msg != msgApplied {
-			t.Fatalf("apply %s: %s", env, msg)
+			tr.t.Fatalf("apply %s: %s", env, msg)
 		}
 	}
 	tests := []struct {
@@ -77,14 +77,14 @@ func TestCheckEnvs(t *testing.T) {
 				// qa's first deploy is still pending when qa goes.
 				addEnv(tr, "qa")
 				if _, err := tr.e.checkEnvs(context.Background(), app1); err != nil {
-					t.Fatal(err)
+					tr.t.Fatal(err)
 				}
 				tr.remove("+/environment/qa")
 				if msg := tr.mustApply("+/environment/qa"); msg != msgDeleted {
-					t.Fatalf("remove qa: %s", msg)
+					tr.t.Fatalf("remove qa: %s", msg)
 				}
 				if tr.status(app1+"/deploy/qa/1") != StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
-					t.Fatalf("qa's deploy not cancelled: %s", tr.status(app1+"/deploy/qa/1"))
+					tr.t.Fatalf("qa's deploy not cancelled: %s", tr.status(app1+"/deploy/qa/1"))
 				}
 				addEnv(tr, "qa")
 			},
