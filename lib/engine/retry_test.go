@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -229,4 +230,57 @@ func TestApplyMarksInterrupted(t *testing.T) {
 	if tr.status(gate1+"/call/gate/1") != StatusFailed {
 		t.Error("not marked")
 	}
+}
+
+// TestInterruptedFunction: a function whose command is interrupted fails
+// with the signal named, and its failure is recorded.
+func TestInterruptedFunction(t *testing.T) {
+	base := newDeployRepo(t)
+	base.release("gate.ocu.star", false)
+	base.set(gate1+"/custom/approval", `"alice"`)
+	const f = gate1 + "/call/gate/1/functions/1"
+	tests := []struct {
+		cause error
+		want  string
+	}{
+		{errors.New("interrupt"), "interrupted by SIGINT"},
+		{errors.New("terminated"), "interrupted by SIGTERM"},
+		{nil, "interrupted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			tr := base.clone(t)
+			// The command is interrupted once the function has started.
+			ctx, cancel := context.WithCancelCause(context.Background())
+			out := &cancelOnLine{line: "gate.ocu.star@1 gate: pending -> running\n", cancel: func() { cancel(tt.cause) }}
+			tr.e = New(tr.e.Config, Options{Stdout: out, Stderr: &tr.errOut, Prog: "test"})
+			// The run stops with the command's cancellation; the outcome
+			// is stored all the same.
+			res, err := tr.e.run(ctx, []string{gate1})
+			if (err != nil && !errors.Is(err, context.Canceled)) || res.ran != 1 || res.failed != 1 {
+				t.Fatalf("run: %+v, %v", res, err)
+			}
+			got := tr.function(f)
+			if got.Current.Status != StatusFailed || got.Current.Error != tt.want {
+				t.Errorf("function %+v", got.Current)
+			}
+			if tr.status(gate1+"/call/gate/1") != StatusFailed {
+				t.Error("chain not failed")
+			}
+		})
+	}
+}
+
+// cancelOnLine calls cancel when line is written to it.
+type cancelOnLine struct {
+	line   string
+	cancel func()
+}
+
+func (c *cancelOnLine) Write(p []byte) (int, error) {
+	if string(p) == c.line {
+		c.cancel()
+	}
+	return len(p), nil
 }
