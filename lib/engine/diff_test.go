@@ -88,15 +88,9 @@ func TestDiff(t *testing.T) {
 			want: []Change{{appPkg + "/+/deploy/prod", "update"}},
 		},
 		{
-			name: "deploy intent without deployment",
-			prepare: func(tr *testRepo) {
-				b := newBatch("unlink")
-				b.unlink(appPkg + "/@/deploy/prod")
-				if err := tr.e.commitBatch(context.Background(), b); err != nil {
-					tr.t.Fatal(err)
-				}
-			},
-			want: []Change{{appPkg + "/+/deploy/prod", "create"}},
+			name:    "deploy intent without deployment",
+			prepare: func(tr *testRepo) { tr.unlink(appPkg + "/@/deploy/prod") },
+			want:    []Change{{appPkg + "/+/deploy/prod", "create"}},
 		},
 		{
 			name:    "invalid deploy intent",

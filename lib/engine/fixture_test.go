@@ -263,6 +263,16 @@ func (tr *testRepo) link(l, target string) {
 	}
 }
 
+// unlink removes link l.
+func (tr *testRepo) unlink(l string) {
+	tr.t.Helper()
+	b := newBatch("test unlink " + l)
+	b.unlink(l)
+	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+		tr.t.Fatalf("unlink %s: %v", l, err)
+	}
+}
+
 // doc is the JSON of the document stored at exactly r (links stored there
 // followed), "" when there is none.
 func (tr *testRepo) doc(r string) string {

@@ -324,7 +324,17 @@ func TestApplyDeploy(t *testing.T) {
 			prepare: func(tr *testRepo) {
 				stored := tr.value(intent).(map[string]any)
 				stored["input"].(map[string]any)["version"].(map[string]any)["default"] = "v7"
-				tr.set(intent, jsonOf(t, stored))
+				tr.set(intent, jsonOf(tr.t, stored))
+			},
+			want:   "Created work: " + app2 + "/deploy/staging/2",
+			chains: []string{app1 + "/deploy/staging/1 complete", app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
+		},
+		{
+			name: "an extra input on the current release",
+			prepare: func(tr *testRepo) {
+				stored := tr.value(intent).(map[string]any)
+				stored["input"].(map[string]any)["extra"] = map[string]any{"value": 1}
+				tr.set(intent, jsonOf(tr.t, stored))
 			},
 			want:   "Created work: " + app2 + "/deploy/staging/2",
 			chains: []string{app1 + "/deploy/staging/1 complete", app2 + "/deploy/staging/1 complete", app2 + "/deploy/staging/2 pending"},
@@ -509,7 +519,7 @@ func TestRolledBackDeployment(t *testing.T) {
 	// The same intent with another doc is still the same intent.
 	stored := tr.value(intent).(map[string]any)
 	stored["input"].(map[string]any)["version"].(map[string]any)["doc"] = "other"
-	tr.set(intent, jsonOf(t, stored))
+	tr.set(intent, jsonOf(tr.t, stored))
 	if msg := tr.mustApply(intent); msg != msgAlreadyApplied {
 		t.Errorf("doc changed: %q", msg)
 	}
