@@ -172,12 +172,14 @@ func TestMarkInterrupted(t *testing.T) {
 		name   string
 		host   string // "" this host
 		pid    int
+		stale  bool // the document is no longer running
 		marked bool
 	}{
 		{name: "process gone", pid: dead, marked: true},
 		{name: "this process", pid: os.Getpid(), marked: true},
 		{name: "process alive", pid: os.Getppid()},
 		{name: "another host", host: "elsewhere", pid: dead},
+		{name: "a stale marker", pid: dead, stale: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,6 +190,11 @@ func TestMarkInterrupted(t *testing.T) {
 				host = tr.e.host
 			}
 			tr.markRunning(f, Runner{Host: host, Pid: tt.pid, Started: "t"})
+			if tt.stale {
+				fdoc := tr.function(f)
+				fdoc.Current.Status = StatusPending
+				tr.set(f, jsonOf(t, fdoc))
+			}
 			n, err := tr.e.MarkInterrupted(context.Background())
 			if err != nil {
 				t.Fatal(err)
