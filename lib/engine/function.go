@@ -122,18 +122,15 @@ func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *
 	out := outcome{logs: &logTail{max: e.Limits.MaxLog}}
 	ev, err := e.evaluation(ctx, f.file, commit, f.release)
 	if err != nil {
-		out.failure = err.Error()
-		return out
+		return e.notCalled(ctx, out, err)
 	}
 	fn, err := ev.function(fdoc.Current.Fn)
 	if err != nil {
-		out.failure = err.Error()
-		return out
+		return e.notCalled(ctx, out, err)
 	}
 	args, kwargs, err := callArgs(fn, fdoc)
 	if err != nil {
-		out.failure = err.Error()
-		return out
+		return e.notCalled(ctx, out, err)
 	}
 	ev.sink = func(l sdk.LogLine) {
 		out.logs.add(e.logLine(l, ev.posName))
@@ -180,6 +177,19 @@ func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *
 		default:
 			out.failure = fmt.Sprintf("function %q returned %s; return done(...) or next(...)", fn.Name(), v.Type())
 		}
+	}
+	out.failure = e.Secrets.Mask(out.failure)
+	return out
+}
+
+// notCalled is the outcome of a function that could not be called because
+// of err: its package did not evaluate, the function is not found, or its
+// inputs cannot be passed. An interrupted command is reported as such, and
+// secrets are masked as in every stored error.
+func (e *Engine) notCalled(ctx context.Context, out outcome, err error) outcome {
+	out.failure = err.Error()
+	if ctx.Err() != nil {
+		out.failure = interruption(ctx)
 	}
 	out.failure = e.Secrets.Mask(out.failure)
 	return out
