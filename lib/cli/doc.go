@@ -1,4 +1,4 @@
-// Package cli holds the conventions every ocu tool shares (cli.md §1): the
+// Package cli holds the conventions every ocu tool shares (docs/cli.md §1): the
 // global options and their OCU_ environment variables, flags mixed with
 // positional arguments, opening the repo's stores, resolving refs given on
 // the command line, reading ref lines, writing JSON, error lines and exit

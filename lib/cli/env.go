@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Exit codes (cli.md §1.3).
+// Exit codes (docs/cli.md §1.3).
 const (
 	ExitOK      = 0
 	ExitFailure = 1

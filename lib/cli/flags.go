@@ -11,7 +11,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 )
 
-// Globals are the global options of every tool (cli.md §1.2).
+// Globals are the global options of every tool (docs/cli.md §1.2).
 type Globals struct {
 	Dir                string
 	StateStore         string
@@ -62,7 +62,7 @@ var ErrHelp = flag.ErrHelp
 var ErrVersion = errors.New("version requested")
 
 // Parse parses args into fs, allowing flags before, between and after
-// positional arguments (cli.md §1.1); "--" ends flags and an argument that is
+// positional arguments (docs/cli.md §1.1); "--" ends flags and an argument that is
 // a JSON number ("-1") is positional. Then the global options not given on
 // the command line are read from OCU_* environment variables. Numbers and
 // durations must not be negative. It returns the positional arguments.

@@ -30,7 +30,7 @@ func (t *Tool) ReplacingCorrupt(tx *store.Tx, verb string) (report func()) {
 }
 
 // IntentRef parses and resolves a ref that ocu-set, ocu-delete and
-// ocu-apply accept (cli.md §2.3): an intent ref of type custom (global or
+// ocu-apply accept (docs/cli.md §2.3): an intent ref of type custom (global or
 // local), environment (global, one name) or deploy (local, current release,
 // one environment), without fragment. Refused refs are usage errors.
 func (s *Session) IntentRef(input string) (ref.Ref, error) {

@@ -183,7 +183,7 @@ func cmpObject(ts *testscript.TestScript, neg bool, args []string) {
 
 // fixture copies the repo testdata/fixtures/NAME into the current folder,
 // makes it a git repository with one commit and an origin remote, and sets
-// $H to that commit (scenarios.md §0).
+// $H to that commit.
 func fixture(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 || neg {
 		ts.Fatalf("usage: fixture NAME")

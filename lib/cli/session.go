@@ -81,7 +81,7 @@ func (t *Tool) openStore(ctx context.Context, cfg *config.Config, loc config.Loc
 	return nil, fmt.Errorf("no store configured")
 }
 
-// gitOptions are the options of the git store at loc (store.md §11, cli.md
+// gitOptions are the options of the git store at loc (docs/store-format.md §11, docs/cli.md
 // §1.2): the global options, then the environment — OCUROOT_HOME (cache
 // root, default ~/.ocuroot), OCUROOT_GIT_USER_NAME and
 // OCUROOT_GIT_USER_EMAIL (commit identity when --git-author-* and
@@ -144,7 +144,7 @@ func (t *Tool) gitOptions(ctx context.Context, cfg *config.Config, loc config.Lo
 	}, nil
 }
 
-// At returns the session's stores as read at when (store.md §11.7): each
+// At returns the session's stores as read at when (docs/store-format.md §11.7): each
 // git store at its own commit for when. Filesystem stores have no history:
 // a usage error.
 func (s *Session) At(ctx context.Context, when string) (*store.Combined, error) {

@@ -115,7 +115,7 @@ func (t *Tool) Raise(code int) {
 func (t *Tool) Code() int { return t.code }
 
 // Finish returns the exit code of a run that ended with code: 130 or 143
-// when SIGINT or SIGTERM interrupted it (cli.md §1.3), saying so once.
+// when SIGINT or SIGTERM interrupted it (docs/cli.md §1.3), saying so once.
 func (t *Tool) Finish(ctx context.Context, code int) int {
 	signalled, ok := InterruptCode(ctx)
 	if !ok {
@@ -155,7 +155,7 @@ func Usagef(format string, args ...any) error {
 	return &UsageErr{Err: fmt.Errorf(format, args...)}
 }
 
-// ExitCode maps an error to the exit code of cli.md §1.3.
+// ExitCode maps an error to the exit code of docs/cli.md §1.3.
 func ExitCode(err error) int {
 	var ue *UsageErr
 	var re *ref.Error

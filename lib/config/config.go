@@ -17,7 +17,7 @@ import (
 )
 
 // Options are the inputs of Load: the working directory and the global
-// options of cli.md §1.2 (flags already merged with their environment
+// options of docs/cli.md §1.2 (flags already merged with their environment
 // variables by the caller).
 type Options struct {
 	// Dir is the absolute working directory (-C already applied).
@@ -42,7 +42,7 @@ type Options struct {
 	Secrets *sdk.Secrets
 }
 
-// Mode tells how the configuration was found (engine.md §1.1).
+// Mode tells how the configuration was found (docs/engine.md §1.1).
 type Mode string
 
 const (
@@ -87,7 +87,7 @@ type Config struct {
 	commitErr  error
 }
 
-// Load finds and evaluates the configuration (engine.md §1.1, §1.2):
+// Load finds and evaluates the configuration (docs/engine.md §1.1, §1.2):
 // walking up from o.Dir, the first folder holding repo.ocu.star (repo
 // mode) or .ocuroot-store (store mode) decides. o.StateStore and
 // o.IntentStore override the stores in both modes and allow running with
@@ -171,7 +171,7 @@ func Load(ctx context.Context, o Options) (*Config, error) {
 	return c, nil
 }
 
-// discover walks up from dir (engine.md §1.1). It returns mode "" when
+// discover walks up from dir (docs/engine.md §1.1). It returns mode "" when
 // neither file exists.
 func discover(dir string) (Mode, string, error) {
 	for d := dir; ; {
@@ -194,10 +194,10 @@ func isFile(p string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-// errNoRepoName is the error of engine.md §1.3 when nothing names the repo.
+// errNoRepoName is the error of docs/engine.md §1.3 when nothing names the repo.
 var errNoRepoName = errors.New(`cannot determine the repo name: call repo_alias("…") in repo.ocu.star or add a git remote "origin"`)
 
-// RepoName returns the repo identity R (engine.md §1.3), computed on first
+// RepoName returns the repo identity R (docs/engine.md §1.3), computed on first
 // use: Options.Repo, else repo_alias(), else Options.RepoURLOverride with
 // its path cleaned (see OverrideRepoName), else the normalised URL of the git remote
 // "origin" of the repository containing the repo root (repo mode only).
@@ -262,7 +262,7 @@ func (c *Config) originURL() (string, error) {
 	return urls[0], nil
 }
 
-// Commit returns the current commit H (engine.md §1.4), computed on first
+// Commit returns the current commit H (docs/engine.md §1.4), computed on first
 // use: Options.RepoCommitOverride, else the full hex id of HEAD of the git
 // repository containing the repo root (repo mode only). It must be a valid
 // release value.

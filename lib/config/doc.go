@@ -1,6 +1,6 @@
 // Package config finds and evaluates the repo configuration: repo.ocu.star,
 // the store locations, the repo identity R and the current commit H
-// (engine.md §1).
+// (docs/engine.md §1).
 //
 // # SYNOPSIS
 //

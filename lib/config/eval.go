@@ -23,7 +23,7 @@ const FileName = "repo.ocu.star"
 const StoreMarker = ".ocuroot-store"
 
 // packageOnly are the builtins of package files that repo.ocu.star must
-// not call (engine.md §3, rows P and W).
+// not call (docs/engine.md §3, rows P and W).
 var packageOnly = []string{
 	"environment", "register_environment", "environments", "phase", "call",
 	"deploy", "next", "done", "input", "ref",
@@ -33,7 +33,7 @@ var packageOnly = []string{
 // trigger.
 var ErrNoTrigger = errors.New("repo.ocu.star registers no trigger")
 
-// RepoFile is an evaluated repo.ocu.star (engine.md §1.2).
+// RepoFile is an evaluated repo.ocu.star (docs/engine.md §1.2).
 type RepoFile struct {
 	// Filename is the file's name in messages (see EvalOptions).
 	Filename string
@@ -71,11 +71,11 @@ type EvalOptions struct {
 	// nil discards it.
 	Stderr io.Writer
 	// NoLoad makes every load() fail (stored repo configurations,
-	// engine.md §11.5).
+	// docs/engine.md §11.5).
 	NoLoad bool
 }
 
-// Evaluate evaluates the repo configuration src (engine.md §1.2) with the
+// Evaluate evaluates the repo configuration src (docs/engine.md §1.2) with the
 // builtins ocuroot, repo_alias, store.fs, store.git, store.set, trigger,
 // host.* and its bare aliases, secret, json, struct, print and load; the
 // builtins of package files fail with "<name>() is not available in

@@ -16,7 +16,7 @@ const (
 	KindGit = "git"
 )
 
-// Location names a store (store.md §1): a folder (Kind "fs") or a branch of
+// Location names a store (docs/store-format.md §1): a folder (Kind "fs") or a branch of
 // a git remote (Kind "git"). It is only a name: opening the store is the
 // store package's job.
 type Location struct {
@@ -24,7 +24,7 @@ type Location struct {
 	Kind string
 	// Path is the absolute, cleaned root folder of a filesystem store.
 	Path string
-	// URL is the redacted remote URL of a git store (store.md §11.1):
+	// URL is the redacted remote URL of a git store (docs/store-format.md §11.1):
 	// user-info and trailing "/" removed, local paths made absolute. It
 	// identifies the store (Same, cache key) and is safe to print.
 	URL string
@@ -37,12 +37,12 @@ type Location struct {
 	// CreateBranch reports whether a missing branch is created by the first
 	// write (default true).
 	CreateBranch bool
-	// SupportFiles are the files written at the branch root (store.md
+	// SupportFiles are the files written at the branch root (docs/store-format.md
 	// §11.6), path → content; validated when the location is made.
 	SupportFiles map[string]string
 }
 
-// String returns the location as a location string (store.md §1): the
+// String returns the location as a location string (docs/store-format.md §1): the
 // folder path, or git+URL[#BRANCH] with user-info shown as ***.
 func (l Location) String() string {
 	switch l.Kind {
@@ -81,7 +81,7 @@ func (l Location) Credential() string {
 // IsZero reports whether l names no store.
 func (l Location) IsZero() bool { return l.Kind == "" }
 
-// Same reports whether l and o are the same store (store.md §1): equal
+// Same reports whether l and o are the same store (docs/store-format.md §1): equal
 // cleaned absolute paths with symbolic links resolved (as far as the path
 // exists), or equal redacted URLs and branches.
 func (l Location) Same(o Location) bool {
@@ -123,7 +123,7 @@ func (e *LocationError) Error() string { return e.Option + ": " + e.Err.Error() 
 func (e *LocationError) Unwrap() error { return e.Err }
 
 // ParseLocation parses a location string given on the command line
-// (--state-store, --intent-store; store.md §1):
+// (--state-store, --intent-store; docs/store-format.md §1):
 //
 //	PATH             filesystem store; relative paths are relative to dir
 //	git+URL          git store on the remote's default branch
@@ -327,7 +327,7 @@ func trimURLSlash(s string) string {
 	return prefix + userinfo + host + strings.TrimRight(rest, "/")
 }
 
-// validateSupportFile checks a support file path (store.md §11.6).
+// validateSupportFile checks a support file path (docs/store-format.md §11.6).
 func validateSupportFile(p string) error {
 	bad := func(why string) error { return fmt.Errorf("invalid support file path %q: %s", p, why) }
 	switch {

@@ -184,7 +184,7 @@ func TestNormalizeURL(t *testing.T) {
 	tests := []struct {
 		in, root, want string
 	}{
-		// engine.md §1.3
+		// docs/engine.md §1.3
 		{in: "https://github.com/ocuroot/example.git", want: "github.com/ocuroot/example"},
 		{in: "https://github.com/ocuroot/example/", want: "github.com/ocuroot/example"},
 		{in: "http://GitHub.com/ocuroot/example", want: "GitHub.com/ocuroot/example"},

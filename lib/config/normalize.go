@@ -15,7 +15,7 @@ var defaultPorts = map[string]string{
 	"git":   "9418",
 }
 
-// NormalizeURL turns a git remote URL into a repo name (engine.md §1.3), in
+// NormalizeURL turns a git remote URL into a repo name (docs/engine.md §1.3), in
 // order: trim white space; SCP form [user@]host:path → ssh://[user@]host/path;
 // a bare local path → absolute path (relative paths resolved against root);
 // drop scheme, user-info, query and fragment; keep a non-default port;

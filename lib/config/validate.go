@@ -5,7 +5,7 @@ import (
 	"regexp"
 )
 
-// releaseValue is a valid release value (refs.md §3 step 9).
+// releaseValue is a valid release value (docs/refs.md §3 step 9).
 var releaseValue = regexp.MustCompile(`^([A-Za-z0-9_][A-Za-z0-9._-]*)?$`)
 
 // validateCommit reports whether h can be used as the commit H: a non-empty

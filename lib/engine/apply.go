@@ -8,7 +8,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// Messages of intent application (cli.md §2.5).
+// Messages of intent application (docs/cli.md §2.5).
 const (
 	msgAlreadyApplied = "Intent already applied"
 	msgApplied        = "applied"
@@ -17,7 +17,7 @@ const (
 
 func parseAny(s string) (ref.Ref, error) { return ref.Parse(s) }
 
-// applyEnvironment applies +/environment/E when present (engine.md §13.1):
+// applyEnvironment applies +/environment/E when present (docs/engine.md §13.1):
 // the intent is validated, written to state, and every release currently
 // deployed anywhere gets a check_envs task.
 func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, error) {
@@ -55,7 +55,7 @@ func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, err
 	return msgApplied, nil
 }
 
-// validEnvironment checks an environment intent document (engine.md §13.1).
+// validEnvironment checks an environment intent document (docs/engine.md §13.1).
 func validEnvironment(name string, v any) (Environment, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -122,7 +122,7 @@ func (e *Engine) deployedReleases(ctx context.Context) ([]string, error) {
 }
 
 // DeployDown tears down the current deployment named by r, R/-/F/@/deploy/E
-// or R/-/F/@N/deploy/E (engine.md §13.6): the deploy intent is deleted and a
+// or R/-/F/@N/deploy/E (docs/engine.md §13.6): the deploy intent is deleted and a
 // down chain scheduled in one transaction, then the release runs.
 func (e *Engine) DeployDown(ctx context.Context, r string) (bool, error) {
 	rr, err := parseAny(r)
@@ -167,7 +167,7 @@ func (e *Engine) DeployDown(ctx context.Context, r string) (bool, error) {
 }
 
 // scheduleDown adds to b a down chain for the deployment whose current chain
-// is cur (engine.md §13.6), cancelling pending up chains to its
+// is cur (docs/engine.md §13.6), cancelling pending up chains to its
 // environment first. It returns the chain created (chain 0 when none) and a
 // notice when the last teardown failed.
 func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur workRef, reason string) (workRef, string, error) {
@@ -225,7 +225,7 @@ func downFunction(pkg Package, env string) (FuncID, bool) {
 }
 
 // cancelUpChains cancels the pending up chains (no function running) of
-// every release of w's package to w's environment (engine.md §13.7).
+// every release of w's package to w's environment (docs/engine.md §13.7).
 func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w workRef, reason string) error {
 	refs, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
 	if err != nil {

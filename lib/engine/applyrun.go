@@ -28,7 +28,7 @@ type ApplyResult struct {
 	settled bool
 }
 
-// Apply makes state follow intent (engine.md §11.6): round after round it
+// Apply makes state follow intent (docs/engine.md §11.6): round after round it
 // applies every intent that differs from state (or the given refs), then
 // processes the check_envs tasks of the releases at the current commit,
 // reconciles their deployments and runs their pending work, until a round

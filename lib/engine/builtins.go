@@ -38,7 +38,7 @@ type workItem struct {
 	phased bool
 }
 
-// pkgState collects what a package file declares while it runs (engine.md
+// pkgState collects what a package file declares while it runs (docs/engine.md
 // §3, §4, §5).
 type pkgState struct {
 	file string  // F
@@ -359,7 +359,7 @@ func (s *pkgState) done(_ *starlark.Thread, b *starlark.Builtin, args starlark.T
 	return d, nil
 }
 
-// checkTag validates a release tag (engine.md §9.4).
+// checkTag validates a release tag (docs/engine.md §9.4).
 func checkTag(t string) error {
 	switch {
 	case !tagRE.MatchString(t):
@@ -413,7 +413,7 @@ func (s *pkgState) ref(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 }
 
 // refString accepts a ref string or a ref() value and makes it absolute
-// against the release being evaluated (refs.md §6).
+// against the release being evaluated (docs/refs.md §6).
 func (s *pkgState) refString(v starlark.Value) (string, error) {
 	if d, ok := v.(*starlark.Dict); ok {
 		if r, found, _ := d.Get(starlark.String("ref")); found && d.Len() == 1 {
@@ -446,7 +446,7 @@ func absRef(str string, base ref.Ref) (string, error) {
 
 var descriptorKeys = []string{"default", "doc", "ref", "value"}
 
-// inputs converts an inputs={...} dict to descriptors (engine.md §3).
+// inputs converts an inputs={...} dict to descriptors (docs/engine.md §3).
 func (s *pkgState) inputs(d *starlark.Dict) (Inputs, error) {
 	out := Inputs{}
 	for _, kv := range d.Items() {
@@ -521,7 +521,7 @@ func onlyKeys(d *starlark.Dict, allowed []string) bool {
 	return true
 }
 
-// contextValue is the ctx argument of a work function (engine.md §9.2).
+// contextValue is the ctx argument of a work function (docs/engine.md §9.2).
 func contextValue(id string, inputs map[string]starlark.Value) starlark.Value {
 	fields := starlark.StringDict{}
 	for k, v := range inputs {

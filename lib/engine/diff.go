@@ -10,7 +10,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// Globs of the refs the diff considers (engine.md §14).
+// Globs of the refs the diff considers (docs/engine.md §14).
 var (
 	intentGlobs = []string{"+/environment/*", "+/custom/**", "**/+*/custom/**", "**/+/deploy/*"}
 	stateGlobs  = []string{"@/environment/*", "@/custom/**", "**/@*/custom/**", "**/@/deploy/*"}
@@ -72,7 +72,7 @@ func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
 	return s, nil
 }
 
-// Diff lists the intent refs whose intent differs from state (engine.md
+// Diff lists the intent refs whose intent differs from state (docs/engine.md
 // §14), sorted and deduplicated, with the action applying each would take.
 func (e *Engine) Diff(ctx context.Context) ([]Change, error) {
 	s, err := e.scanStores(ctx)

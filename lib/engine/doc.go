@@ -1,4 +1,4 @@
-// Package engine turns Ocuroot packages into state (engine.md): it
+// Package engine turns Ocuroot packages into state (docs/engine.md): it
 // evaluates *.ocu.star files with the Starlark SDK 0.3.0, creates releases
 // with their work chains, runs work functions one at a time, records every
 // document a release writes (releases, chains, functions, status markers,

@@ -8,7 +8,7 @@ import (
 	"github.com/ocu-team/ocu/lib/store"
 )
 
-// The documents a release writes (engine.md §6), with their fields in the
+// The documents a release writes (docs/engine.md §6), with their fields in the
 // order they are written.
 
 // FuncID names a function of a package: its name and the position of its
@@ -176,7 +176,7 @@ type DeployIntent struct {
 	Input   Inputs `json:"input"`
 }
 
-// Statuses of functions and chains (engine.md §7).
+// Statuses of functions and chains (docs/engine.md §7).
 const (
 	StatusPending       = "pending"
 	StatusRunning       = "running"

@@ -90,7 +90,7 @@ func (e *Engine) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 }
 
 // MarkInterrupted marks the functions this host left running in a process
-// that is gone as failed (engine.md §15); engine commands call it after
+// that is gone as failed (docs/engine.md §15); engine commands call it after
 // taking the apply lock. It returns how many.
 func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
 	running, err := e.match(ctx, "**/functions/*/status/running")

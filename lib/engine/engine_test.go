@@ -248,7 +248,7 @@ call(f, name="a", inputs={
 }
 
 // TestDefaultOnlyInput: input(default=…) without a ref runs with its default
-// (a defect of the original, engine.md §17).
+// (a defect of the original, docs/engine.md §17).
 func TestDefaultOnlyInput(t *testing.T) {
 	tr := newTestRepo(t, map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
 def f(ctx):
@@ -273,7 +273,7 @@ call(f, name="a", inputs={"x": input(default="fallback")})
 }
 
 // TestCallingConventions: one ctx parameter, or the inputs as keyword
-// arguments (engine.md §9.2).
+// arguments (docs/engine.md §9.2).
 func TestCallingConventions(t *testing.T) {
 	tr := newTestRepo(t, map[string]string{"pkg.ocu.star": `ocuroot("0.3.0")
 def with_ctx(ctx):
@@ -343,7 +343,7 @@ func TestResults(t *testing.T) {
 }
 
 // TestReleaseStatus: the status comes from the latest chain of every work
-// item, whatever the order of the refs (engine.md §7).
+// item, whatever the order of the refs (docs/engine.md §7).
 func TestReleaseStatus(t *testing.T) {
 	tests := []struct {
 		chains map[string][]string // item → statuses of chains 1..K

@@ -17,7 +17,7 @@ import (
 )
 
 // evaluated is a package file evaluated at a commit for one release
-// (engine.md §4).
+// (docs/engine.md §4).
 type evaluated struct {
 	file   string // F
 	commit string // H the code comes from
@@ -144,7 +144,7 @@ func (ev *evaluated) posName(p string) string {
 	return p
 }
 
-// compile checks the declared work and builds the Package (engine.md §4, §5).
+// compile checks the declared work and builds the Package (docs/engine.md §4, §5).
 func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
 	st := ev.state
 	declaresWork := len(st.items) > 0 || len(st.phases) > 0

@@ -15,7 +15,7 @@ import (
 )
 
 // newChain adds chain k of work item w to b: the chain document, its pending
-// marker, and function 1 with its pending marker (engine.md §6).
+// marker, and function 1 with its pending marker (docs/engine.md §6).
 func (e *Engine) newChain(b *batch, w workRef, k int, chainType, reason string, fn FuncID, inputs Inputs, deps []string) workRef {
 	c := w.withChain(k)
 	b.create(c.chainRef(), Chain{Type: chainType, Release: w.releaseRef(), Entrypoint: c.withFn(1).fnRef(), Reason: reason})
@@ -56,7 +56,7 @@ type outcome struct {
 }
 
 // runFunction runs one pending function whose inputs and dependencies are
-// satisfied (engine.md §9). It reports whether the function failed.
+// satisfied (docs/engine.md §9). It reports whether the function failed.
 func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bool, error) {
 	var chain Chain
 	if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
@@ -207,7 +207,7 @@ func interruption(ctx context.Context) string {
 	return "interrupted"
 }
 
-// callArgs builds the arguments of a work function (engine.md §9.2): one
+// callArgs builds the arguments of a work function (docs/engine.md §9.2): one
 // positional ctx for `def f(ctx)`, else the input values by keyword.
 func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark.Tuple, error) {
 	values := map[string]starlark.Value{}
@@ -243,7 +243,7 @@ func (e *Engine) logLine(l sdk.LogLine, name func(string) string) LogLine {
 	return LogLine{Attributes: attrs, Message: l.Text, Stream: l.Stream, Timestamp: e.now()}
 }
 
-// checkTags refuses tags naming an existing document (engine.md §9.4).
+// checkTags refuses tags naming an existing document (docs/engine.md §9.4).
 func (e *Engine) checkTags(ctx context.Context, f workRef, tags []string) error {
 	for _, t := range tags {
 		tagRef := f.repo + "/-/" + f.file + "/@" + t
@@ -259,7 +259,7 @@ func (e *Engine) checkTags(ctx context.Context, f workRef, tags []string) error 
 }
 
 // finish records the function's outcome and, when its chain ended, the
-// chain's (engine.md §9.5).
+// chain's (docs/engine.md §9.5).
 func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Function, out *outcome) error {
 	now := e.now()
 	b := newBatch("function finished " + f.fnRef())

@@ -9,7 +9,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// Kinds of intent, in the order they are applied (engine.md §13.8).
+// Kinds of intent, in the order they are applied (docs/engine.md §13.8).
 const (
 	kindEnvironment = iota
 	kindCustom
@@ -53,8 +53,8 @@ func SortIntents(refs []string) {
 	})
 }
 
-// ApplyIntent applies one intent ref, present or deleted (engine.md §13),
-// and returns the message of cli.md §2.5. An error means nothing of it was
+// ApplyIntent applies one intent ref, present or deleted (docs/engine.md §13),
+// and returns the message of docs/cli.md §2.5. An error means nothing of it was
 // applied.
 func (e *Engine) ApplyIntent(ctx context.Context, intent string) (string, error) {
 	r, err := ref.Parse(intent)
@@ -82,7 +82,7 @@ func (e *Engine) ApplyIntent(ctx context.Context, intent string) (string, error)
 	}
 }
 
-// customTarget returns the state ref custom intent r is applied to (engine.md
+// customTarget returns the state ref custom intent r is applied to (docs/engine.md
 // §13.3): its twin with the release resolved (+v1 → @1, + → @, +3 → @3).
 func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (string, error) {
 	t := r.Twin()
@@ -106,7 +106,7 @@ func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (string, error) {
 }
 
 // applyCustom copies custom intent to state, or deletes the state of a
-// deleted intent (engine.md §13.3, §13.4).
+// deleted intent (docs/engine.md §13.3, §13.4).
 func (e *Engine) applyCustom(ctx context.Context, r ref.Ref) (string, error) {
 	intent := r.String()
 	v, found, err := e.getValue(ctx, intent)
@@ -154,7 +154,7 @@ func (e *Engine) literal(ctx context.Context, r string) (any, bool, error) {
 	return e.getValue(ctx, r)
 }
 
-// removeEnvironment applies a deleted environment intent (engine.md §13.2):
+// removeEnvironment applies a deleted environment intent (docs/engine.md §13.2):
 // every deployment to it is torn down, pending deploys to it cancelled, and
 // the environment deleted from state.
 func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, error) {
@@ -231,7 +231,7 @@ type deployPlan struct {
 	current string // the chain the current link points at
 }
 
-// planDeploy validates deploy intent r and decides (engine.md §13.5).
+// planDeploy validates deploy intent r and decides (docs/engine.md §13.5).
 func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error) {
 	var di struct {
 		Type    *string        `json:"type"`
@@ -362,7 +362,7 @@ func sameInputs(a, b Inputs) bool {
 	return true
 }
 
-// applyDeploy applies a deploy intent, present (engine.md §13.5) or deleted
+// applyDeploy applies a deploy intent, present (docs/engine.md §13.5) or deleted
 // (§13.6).
 func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 	p, err := e.planDeploy(ctx, r)
@@ -397,7 +397,7 @@ func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 }
 
 // deployAbsent tears down the deployment of a deleted deploy intent
-// (engine.md §13.6).
+// (docs/engine.md §13.6).
 func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
 	w := workRef{repo: r.Repo, file: r.File, typ: "deploy", name: r.Subpath}
 	target, err := e.resolve(ctx, w.current())

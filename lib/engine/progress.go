@@ -9,7 +9,7 @@ import (
 	"github.com/ocu-team/ocu/lib/sdk"
 )
 
-// progress prints what the engine does (cli.md §3.3): one line per state
+// progress prints what the engine does (docs/cli.md §3.3): one line per state
 // change, the work's log lines, and why work waits. Every line is masked.
 type progress struct {
 	out, err io.Writer

@@ -20,7 +20,7 @@ type plannedChain struct {
 	deps   []string
 }
 
-// plan compiles a package's phases into first chains (engine.md §5): the
+// plan compiles a package's phases into first chains (docs/engine.md §5): the
 // items of a phase depend on every item of the nearest preceding non-empty
 // phase.
 func plan(rel releaseID, pkg Package) []plannedChain {
@@ -62,7 +62,7 @@ func copyInputs(in Inputs) Inputs {
 }
 
 // recordRepoConfig adds the repo config record of the current commit to b
-// (engine.md §6, §10 step 7): R/-/repo.ocu.star/@H and its link when
+// (docs/engine.md §6, §10 step 7): R/-/repo.ocu.star/@H and its link when
 // missing, and the intent twins when missing.
 func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
 	base := e.Repo + "/-/repo.ocu.star/"
@@ -81,7 +81,7 @@ func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// ReleaseNew releases package file at the current commit (engine.md §10)
+// ReleaseNew releases package file at the current commit (docs/engine.md §10)
 // and runs it until it completes, fails or pauses. An environments file
 // registers its environments instead. failed reports a failed release.
 func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (failed bool, err error) {
@@ -168,7 +168,7 @@ func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
 }
 
 // registerEnvironments writes the environment intents of an environments
-// file with the repo config record, then applies each (engine.md §10 step 6).
+// file with the repo config record, then applies each (docs/engine.md §10 step 6).
 func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []Environment) error {
 	b := newBatch("register environments " + file)
 	if err := e.recordRepoConfig(ctx, b); err != nil {
@@ -222,7 +222,7 @@ func (e *Engine) ResolveRelease(ctx context.Context, r string) (string, error) {
 }
 
 // ReleaseContinue processes the check_envs task of a release and runs it
-// (engine.md §11.6).
+// (docs/engine.md §11.6).
 func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) {
 	if _, err := e.checkEnvs(ctx, rel); err != nil {
 		return false, err
@@ -230,7 +230,7 @@ func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) 
 	return e.runRelease(ctx, rel)
 }
 
-// ReleaseRetry retries the failed functions of a release (engine.md §12):
+// ReleaseRetry retries the failed functions of a release (docs/engine.md §12):
 // each gets a new chain continuing where the failed one stopped.
 func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bool, error) {
 	chains, err := e.latestChains(ctx, rel)
@@ -315,7 +315,7 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 	return true, nil
 }
 
-// ReleasesAtCommit lists the releases of the repo at commit h (engine.md
+// ReleasesAtCommit lists the releases of the repo at commit h (docs/engine.md
 // §11.1): targets of R/-/**/@*/commit/H, and legacy releases "@H.<n>".
 func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, error) {
 	refs, err := e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
@@ -334,7 +334,7 @@ type WorkResult struct {
 
 // WorkContinue processes tasks, reconciles and runs the work of the
 // releases at the current commit, round after round until nothing happens
-// (engine.md §11.6 steps 2b–2e). A release that cannot be loaded is reported
+// (docs/engine.md §11.6 steps 2b–2e). A release that cannot be loaded is reported
 // and counted as a failure; the others go on.
 func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, error) {
 	var res WorkResult

@@ -12,7 +12,7 @@ type runResult struct {
 }
 
 // run runs the pending functions of the releases, one at a time in ref
-// order, pass after pass until a pass runs nothing (engine.md §8, §11.4).
+// order, pass after pass until a pass runs nothing (docs/engine.md §8, §11.4).
 func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
 	var res runResult
 	for progressed := true; progressed; {
@@ -66,7 +66,7 @@ func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
 	return out, nil
 }
 
-// prepare refreshes a pending function's inputs (engine.md §8.2) and tells
+// prepare refreshes a pending function's inputs (docs/engine.md §8.2) and tells
 // why it cannot run yet: one line per missing input or unsatisfied
 // dependency. A nil function means it is no longer pending. Refreshed
 // inputs of a function that cannot run are stored at once ("populating

@@ -81,7 +81,7 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 }
 
 // releaseStatus computes a release's status from the latest chain of every
-// work item, independent of ref order (engine.md §7).
+// work item, independent of ref order (docs/engine.md §7).
 func (e *Engine) releaseStatus(ctx context.Context, rel string) (string, error) {
 	running, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/running")
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkEnvs processes the check_envs task of release rel, if any (engine.md
+// checkEnvs processes the check_envs task of release rel, if any (docs/engine.md
 // §11.2): the package is evaluated with the current environments; every work
 // item without a chain, or whose latest chain was torn down or cancelled
 // because its environment was removed, gets a new chain; the release's
@@ -86,7 +86,7 @@ func (e *Engine) removedByEnvironment(ctx context.Context, c chainInfo) (bool, e
 }
 
 // reconcile re-runs current deployments of the releases whose inputs
-// changed since they ran (engine.md §11.3). It returns the chains created.
+// changed since they ran (docs/engine.md §11.3). It returns the chains created.
 func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 	created := 0
 	for _, rel := range rels {
@@ -134,7 +134,7 @@ func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
 	return len(busy) > 0, err
 }
 
-// reconcilable checks the current deployment behind link (engine.md §11.3):
+// reconcilable checks the current deployment behind link (docs/engine.md §11.3):
 // when reconcile would re-run it, it returns the linked chain, its
 // function 1 and the inputs with their new values; inputs is nil otherwise.
 // busy tells whether the deployment has a pending or running chain.
@@ -193,7 +193,7 @@ func sameWorkItem(r string, w workRef) bool {
 
 // markInterruptedIn marks the functions among running (status/running
 // markers) that this host ran in a process that is gone as failed
-// (engine.md §15). It returns how many.
+// (docs/engine.md §15). It returns how many.
 func (e *Engine) markInterruptedIn(ctx context.Context, refs []string) (int, error) {
 	marked := 0
 	for _, r := range refs {

@@ -11,7 +11,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// Outstanding is work waiting for a (repo, commit) pair (engine.md §11.5).
+// Outstanding is work waiting for a (repo, commit) pair (docs/engine.md §11.5).
 type Outstanding struct {
 	Repo, Commit string
 	Lines        []string // "Outstanding ref: …", "Reconcilable ref: …", "Task ref: …"
@@ -118,7 +118,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 }
 
 // Trigger calls the trigger function recorded with the repo configuration
-// of commit for repo (engine.md §11.5): the stored source is evaluated
+// of commit for repo (docs/engine.md §11.5): the stored source is evaluated
 // without load(), in dir, and its trigger called with the commit, within
 // the function timeout and the command's deadline.
 // errNoTrigger (a notice) when no configuration or trigger is recorded.

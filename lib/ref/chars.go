@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// checkChars applies the character and length rules of refs.md §2 to the
+// checkChars applies the character and length rules of docs/refs.md §2 to the
 // whole input and returns the offset of its '#' (-1 when there is none).
 // Character errors report the first offender in byte order; a too long ref
 // is reported before anything else, a too long segment after the character

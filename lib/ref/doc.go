@@ -1,5 +1,5 @@
 // Package ref parses and prints Ocuroot refs, the names of the JSON
-// documents of a store (refs.md).
+// documents of a store (docs/refs.md).
 //
 // # Synopsis
 //

@@ -8,10 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// Class is the machine-readable class of a ref error (refs.md §9).
+// Class is the machine-readable class of a ref error (docs/refs.md §9).
 type Class string
 
-// Error classes of refs.md §9.
+// Error classes of docs/refs.md §9.
 const (
 	EEmpty            Class = "E_EMPTY"
 	EBadChar          Class = "E_BAD_CHAR"
@@ -90,7 +90,7 @@ func quote(s string) string {
 	return b.String()
 }
 
-// Reason texts and error constructors (refs.md §9).
+// Reason texts and error constructors (docs/refs.md §9).
 
 func errEmpty(in string) *Error {
 	return &Error{in, EEmpty, "empty ref"}

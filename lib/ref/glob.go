@@ -9,14 +9,14 @@ import (
 )
 
 // CompileGlob compiles a glob matched against canonical ref strings
-// (refs.md §10, store.md §7): gobwas/glob with '/' as the only separator and
+// (docs/refs.md §10, docs/store-format.md §7): gobwas/glob with '/' as the only separator and
 // globstar mode off, so '*' and '?' stay within a segment and "**/x" needs
 // at least one segment before x. A pattern containing '#' is refused with
 // "globs match refs, not fragments"; a malformed one with
 // `invalid glob "<pattern>": <syntax error>`, wrapping the *glob.SyntaxError.
 // Globs are never resolved relative to a repo.
 //
-// Character classes match one character other than '/' (store.md §7):
+// Character classes match one character other than '/' (docs/store-format.md §7):
 // "[!x]" is compiled as "[!x/]", and a class that could match '/' ("[/]",
 // "[.-0]") is refused.
 func CompileGlob(pattern string) (*glob.Pattern, error) {

@@ -3,10 +3,10 @@ package ref
 import "strings"
 
 // reservedRelease is the one release value that matches the release syntax
-// but is refused: "@object.json" is the store's file name (store.md §2).
+// but is refused: "@object.json" is the store's file name (docs/store-format.md §2).
 const reservedRelease = "object.json"
 
-// Parse parses s as a ref (refs.md §3). The empty string gives the zero Ref
+// Parse parses s as a ref (docs/refs.md §3). The empty string gives the zero Ref
 // and no error (the library accepts "" in JSON fields; tools use ParseTool).
 // Every error is an *Error. The fields of the result are substrings of s.
 func Parse(s string) (Ref, error) {
@@ -29,7 +29,7 @@ func ParseTool(s string) (Ref, error) {
 	return Parse(s)
 }
 
-// ValidateRepo reports whether name is a valid repo part (refs.md §3 step 7),
+// ValidateRepo reports whether name is a valid repo part (docs/refs.md §3 step 7),
 // as needed for a repo alias or a repo name derived from a URL. The error is
 // an *Error whose Input is name.
 func ValidateRepo(name string) error {
@@ -64,7 +64,7 @@ func validateRepo(name string) *Error {
 	})
 }
 
-// parse implements refs.md §3 for a non-empty input.
+// parse implements docs/refs.md §3 for a non-empty input.
 func parse(in string) (Ref, *Error) {
 	var r Ref
 	hash, err := checkChars(in)
@@ -98,7 +98,7 @@ func parse(in string) (Ref, *Error) {
 	return r, err
 }
 
-// parseFragment checks the text after '#' (refs.md §3 step 3) and returns
+// parseFragment checks the text after '#' (docs/refs.md §3 step 3) and returns
 // the fragment; off is the byte offset of frag in the input.
 func parseFragment(in, frag string, off int) (string, *Error) {
 	if frag == "" {
@@ -120,7 +120,7 @@ func parseFragment(in, frag string, off int) (string, *Error) {
 	return frag, err
 }
 
-// parseDotRelative handles a body starting with "./" (refs.md §3 step 6);
+// parseDotRelative handles a body starting with "./" (docs/refs.md §3 step 6);
 // rest is the body after it.
 func parseDotRelative(in string, r *Ref, rest string) *Error {
 	if rest == "" {
@@ -149,7 +149,7 @@ func parseDotRelative(in string, r *Ref, rest string) *Error {
 }
 
 // parseLocal handles a body that is neither global nor "./"-relative
-// (refs.md §3 steps 7 and 8).
+// (docs/refs.md §3 steps 7 and 8).
 func parseLocal(in string, r *Ref, body string) *Error {
 	sep, n := -1, 0 // offset of the first "-" segment, number of them
 	for off := 0; off < len(body); {
@@ -185,7 +185,7 @@ func parseLocal(in string, r *Ref, body string) *Error {
 }
 
 // parseFilePart splits the part after the separator (or the whole body) into
-// file, release segment and the rest (refs.md §3 step 8).
+// file, release segment and the rest (docs/refs.md §3 step 8).
 func parseFilePart(in string, r *Ref, part string) *Error {
 	for off := 0; off < len(part); {
 		seg, next := segmentAt(part, off)
@@ -209,7 +209,7 @@ func parseFilePart(in string, r *Ref, part string) *Error {
 }
 
 // parseRelease sets marker and value from the release segment seg and parses
-// the type and subpath in rest (refs.md §3 steps 9 and 10).
+// the type and subpath in rest (docs/refs.md §3 steps 9 and 10).
 func parseRelease(in string, r *Ref, seg, rest string) *Error {
 	r.Marker = Marker(seg[0])
 	r.Release = seg[1:]
@@ -219,7 +219,7 @@ func parseRelease(in string, r *Ref, seg, rest string) *Error {
 	return parseTypeSubpath(in, r, rest)
 }
 
-// parseTypeSubpath parses "TYPE/SUBPATH" (refs.md §3 step 10); rest may be
+// parseTypeSubpath parses "TYPE/SUBPATH" (docs/refs.md §3 step 10); rest may be
 // empty.
 func parseTypeSubpath(in string, r *Ref, rest string) *Error {
 	if rest == "" {
@@ -251,7 +251,7 @@ func parseTypeSubpath(in string, r *Ref, rest string) *Error {
 	return nil
 }
 
-// checkPathSegment checks a repo or file segment (refs.md §3 steps 7 and 8).
+// checkPathSegment checks a repo or file segment (docs/refs.md §3 steps 7 and 8).
 func checkPathSegment(in, seg string) *Error {
 	switch {
 	case strings.ContainsAny(seg, "@+"):

@@ -73,7 +73,7 @@ func TestParseMore(t *testing.T) {
 	}
 }
 
-// TestParseErrors checks classes and the exact reason texts of refs.md §9.
+// TestParseErrors checks classes and the exact reason texts of docs/refs.md §9.
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		in     string

@@ -17,7 +17,7 @@ const (
 	Intent   Marker = '+'
 )
 
-// Subpath types (refs.md §1). Types are case-sensitive.
+// Subpath types (docs/refs.md §1). Types are case-sensitive.
 const (
 	TypeCall        = "call"
 	TypeCommit      = "commit"
@@ -27,7 +27,7 @@ const (
 	TypeTask        = "task"
 )
 
-// Length limits (refs.md §2).
+// Length limits (docs/refs.md §2).
 const (
 	// MaxLen is the maximum length in bytes of a whole ref, fragment included.
 	MaxLen = 4000
@@ -35,7 +35,7 @@ const (
 	MaxSegmentLen = 255
 )
 
-// Ref is the parsed model of a ref (refs.md §1). The zero Ref is the empty
+// Ref is the parsed model of a ref (docs/refs.md §1). The zero Ref is the empty
 // ref. Refs produced by Parse are canonical, so two Refs name the same
 // document and field exactly when they are equal (==).
 type Ref struct {
@@ -43,13 +43,13 @@ type Ref struct {
 	File     string // package path, "." = this package, may be empty
 	Global   bool   // starts with a marker: no repo, no file
 	Marker   Marker // NoMarker, State or Intent
-	Release  string // text after the marker (the spec's "value"); "" = current / package level
+	Release  string // text after the marker (docs/refs.md calls it the value); "" = current / package level
 	Type     string // one of the Type constants, or ""
 	Subpath  string // '/'-separated, non-empty when Type is set
 	Fragment string // '/'-separated, "" = whole document
 }
 
-// String returns the canonical form of r (refs.md §4), "#fragment" included
+// String returns the canonical form of r (docs/refs.md §4), "#fragment" included
 // when set. The zero Ref prints as "".
 func (r Ref) String() string {
 	if r.IsZero() {
@@ -138,7 +138,7 @@ func (r Ref) IsZero() bool {
 }
 
 // IsRelative reports whether r must be resolved against a base before use
-// (refs.md §6): it is not global and its repo is empty or ".", or its file is
+// (docs/refs.md §6): it is not global and its repo is empty or ".", or its file is
 // ".". The empty ref is not relative.
 func (r Ref) IsRelative() bool {
 	if r.Global || r.IsZero() {
@@ -147,7 +147,7 @@ func (r Ref) IsRelative() bool {
 	return r.Repo == "" || r.Repo == "." || r.File == "."
 }
 
-// Twin returns r with the marker swapped, '@' for '+' and back (refs.md §7).
+// Twin returns r with the marker swapped, '@' for '+' and back (docs/refs.md §7).
 // A ref without marker is returned unchanged.
 func (r Ref) Twin() Ref {
 	switch r.Marker {

@@ -1,6 +1,6 @@
 package ref
 
-// Resolve makes a relative ref absolute against base (refs.md §6):
+// Resolve makes a relative ref absolute against base (docs/refs.md §6):
 //
 //  1. a global, non-relative or empty ref is returned unchanged;
 //  2. repo "" or "." takes base's repo (none → E_NO_REPO);
@@ -39,7 +39,7 @@ func (r Ref) Resolve(base Ref) (Ref, error) {
 	return out, nil
 }
 
-// checkLength applies the length limits of refs.md §2 to the canonical
+// checkLength applies the length limits of docs/refs.md §2 to the canonical
 // string s; in is the text shown in the error.
 func checkLength(in, s string) *Error {
 	if len(s) > MaxLen {

@@ -11,7 +11,7 @@ func TestResolve(t *testing.T) {
 		base, in, want string
 		class          Class
 	}{
-		// refs.md §6, base R/-/F/@N.
+		// docs/refs.md §6, base R/-/F/@N.
 		{release, "./call/build#output/image", relEx + "/@3/call/build#output/image", ""},
 		{release, "./custom/approval", relEx + "/@3/custom/approval", ""},
 		{release, "./@/deploy/staging#output/count", relEx + "/@/deploy/staging#output/count", ""},
@@ -24,7 +24,7 @@ func TestResolve(t *testing.T) {
 		{release, "@/environment/staging", "@/environment/staging", ""},
 		{release, "+/custom/flag", "+/custom/flag", ""},
 		{release, "other/-/svc.ocu.star/@1/deploy/staging", "other/-/svc.ocu.star/@1/deploy/staging", ""},
-		// refs.md §6, base R/-/ (command line).
+		// docs/refs.md §6, base R/-/ (command line).
 		{"example/-/", "frontend/release.ocu.star/@1", relEx + "/@1", ""},
 		{"example/-/", "frontend/release.ocu.star/+1/custom/approval", relEx + "/+1/custom/approval", ""},
 		{"example/-/", "./-/frontend/release.ocu.star/@/deploy/staging", relEx + "/@/deploy/staging", ""},

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// vector is one row of the test vector table of refs.md §5.
+// vector is one row of the table of ref test vectors (docs/refs.md §5 shows a few).
 type vector struct {
 	n     int
 	in    string
@@ -24,7 +24,7 @@ const (
 	sha   = "fa56a23554a75a7ab334f841c5f61f952e52930c"
 )
 
-// testVectors returns refs.md §5, all 73 rows (row 70 has two inputs).
+// testVectors returns the 73 test vectors of refs (row 70 has two inputs).
 func testVectors() []vector {
 	return []vector{
 		{n: 1, in: "github.com/ocuroot/example/-/frontend/release.ocu.star/@1/call/build#output/image",
@@ -180,6 +180,6 @@ func TestVectors(t *testing.T) {
 		})
 	}
 	if len(rows) != 73 {
-		t.Errorf("table holds %d rows of refs.md §5, want 73", len(rows))
+		t.Errorf("table holds %d rows of test vectors, want 73", len(rows))
 	}
 }

@@ -23,7 +23,7 @@ type JSONValuer interface {
 }
 
 // ToStarlark converts a JSON value, as decoded by encoding/json with
-// UseNumber, to a Starlark value (engine.md §2): objects become dicts
+// UseNumber, to a Starlark value (docs/engine.md §2): objects become dicts
 // (keys in sorted order), arrays lists, numbers without ".", "e" or "E"
 // ints of arbitrary size, other numbers floats, strings, booleans and null
 // strings, bools and None. For convenience it also accepts float64, the Go
@@ -126,7 +126,7 @@ func numberToStarlark(s string) (starlark.Value, error) {
 	return starlark.Float(f), nil
 }
 
-// FromStarlark converts a Starlark value to a JSON value (engine.md §2):
+// FromStarlark converts a Starlark value to a JSON value (docs/engine.md §2):
 // dicts with string keys become map[string]any, lists and tuples []any,
 // ints and floats json.Number (ints keep every digit; floats use
 // Starlark's canonical form, which always holds a "." or an exponent),

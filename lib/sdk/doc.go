@@ -31,7 +31,7 @@
 // message, positioned at the innermost frame of user code (never at an
 // SDK-internal location).
 //
-// A [Host] provides the builtins available everywhere (engine.md §3, rows
+// A [Host] provides the builtins available everywhere (docs/engine.md §3, rows
 // R P W): host.shell, host.env, host.os, host.arch, host.pwd, host.read
 // (read_file), host.write (write_file), host.read_dir, host.is_dir and
 // their bare aliases, http.get, http.head, http.post, http.put, http.patch,

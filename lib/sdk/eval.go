@@ -25,7 +25,7 @@ type Module struct {
 	Globals starlark.StringDict
 }
 
-// Evaluator executes .ocu.star files (engine.md §2): it checks the SDK
+// Evaluator executes .ocu.star files (docs/engine.md §2): it checks the SDK
 // version of every file before running it and implements load(). Use one
 // Evaluator per evaluation: each module is evaluated at most once by it.
 // An Evaluator is not safe for concurrent use.
@@ -43,7 +43,7 @@ type Evaluator struct {
 	// Nil reads the file below Root.
 	ReadFile func(path string) ([]byte, error)
 	// LoadError, when not nil, makes every load() fail with it (stored repo
-	// configurations, engine.md §11.5).
+	// configurations, docs/engine.md §11.5).
 	LoadError error
 
 	modules map[string]*moduleEntry

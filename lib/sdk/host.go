@@ -18,7 +18,7 @@ import (
 	"go.starlark.net/syntax"
 )
 
-// Log streams (engine.md §6, log list).
+// Log streams (docs/engine.md §6, log list).
 const (
 	StreamPrint  = 0 // print()
 	StreamStdout = 1 // host.shell standard output
@@ -33,7 +33,7 @@ type LogLine struct {
 	Thread string          // name of the Starlark thread
 }
 
-// Host provides the builtins every .ocu.star file may use (engine.md §3,
+// Host provides the builtins every .ocu.star file may use (docs/engine.md §3,
 // rows R P W). The fields must not change once Builtins has been called.
 type Host struct {
 	// Dir is the absolute working directory: relative paths of host.*

@@ -12,7 +12,7 @@ import (
 // SecretMask is the text that replaces every registered secret.
 const SecretMask = "<secret>"
 
-// Secrets is the set of values registered with secret() (engine.md §16).
+// Secrets is the set of values registered with secret() (docs/engine.md §16).
 // The zero value is an empty set ready to use; a nil *Secrets masks
 // nothing. It is safe for concurrent use.
 type Secrets struct {

@@ -17,7 +17,7 @@ import (
 )
 
 // killDelay is how long an interrupted command has between SIGTERM and
-// SIGKILL (engine.md §15); it also bounds the wait for output pipes held
+// SIGKILL (docs/engine.md §15); it also bounds the wait for output pipes held
 // open by background processes once the command itself has exited.
 const killDelay = 10 * time.Second
 

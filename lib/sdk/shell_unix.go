@@ -10,7 +10,7 @@ import (
 
 // setProcessGroup runs cmd in its own process group so that an
 // interruption reaches every process it started: SIGTERM to the group
-// first, SIGKILL killDelay later (engine.md §15).
+// first, SIGKILL killDelay later (docs/engine.md §15).
 func setProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {

@@ -62,7 +62,7 @@ func FileOptions() *syntax.FileOptions {
 
 // CheckVersion checks, on the syntax tree and before execution, that f
 // holds exactly one top-level statement ocuroot("<string literal>") naming
-// SDK 0.3 (see Supported). filename is the name used in messages (engine.md §2):
+// SDK 0.3 (see Supported). filename is the name used in messages (docs/engine.md §2):
 //
 //	F: missing ocuroot("0.3.0")
 //	F: multiple ocuroot() calls

@@ -15,7 +15,7 @@ import (
 )
 
 // applyLock is the file every engine command holds for its whole run
-// (store.md §9.1).
+// (docs/store-format.md §9.1).
 const applyLock = ".ocuroot-apply.lock"
 
 // ApplyLocker is a store holding the apply lock of its repo: the state store.

@@ -8,7 +8,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// Combined is a repo's state store and intent store seen as one (store.md
+// Combined is a repo's state store and intent store seen as one (docs/store-format.md
 // §8): refs marked '+' go to the intent store, all others to the state store;
 // Match merges both. When both are the same store it is used once.
 type Combined struct {

@@ -1,5 +1,5 @@
 // Package store keeps Ocuroot documents by ref, in Ocuroot store format
-// version 1 (store.md).
+// version 1 (docs/store-format.md).
 //
 // A store maps canonical refs to JSON documents. On disk a filesystem store
 // ([FS], opened with [OpenFS]) holds

@@ -27,7 +27,7 @@ func tooLarge(path string) *Error {
 	return &Error{Code: ECorrupt, Msg: fmt.Sprintf("%s is larger than the document size limit (%d MiB)", path, MaxDocumentSize>>20)}
 }
 
-// object is one decoded @object.json envelope (store.md §3).
+// object is one decoded @object.json envelope (docs/store-format.md §3).
 type object struct {
 	kind   string
 	links  []string        // back-references (documents only)

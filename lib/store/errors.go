@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Code classifies store errors (store.md §12).
+// Code classifies store errors (docs/store-format.md §12).
 type Code string
 
 // Error codes.

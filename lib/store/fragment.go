@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// applyFragment walks v along a '/'-separated fragment (store.md §6).
+// applyFragment walks v along a '/'-separated fragment (docs/store-format.md §6).
 // null is a value: reaching it succeeds.
 func applyFragment(v any, fragment string) (any, error) {
 	if fragment == "" {

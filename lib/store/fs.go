@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Files of a filesystem store (store.md §2).
+// Files of a filesystem store (docs/store-format.md §2).
 const (
 	versionFile = ".ocuroot-store"
 	versionV1   = `{"version":1}`
@@ -40,7 +40,7 @@ type FSOptions struct {
 
 // FS is a filesystem store in Ocuroot store format version 1: each document
 // at <base>/refs/<canonical ref>/@object.json. Reads never write; writes go
-// through journaled, locked transactions (store.md §9).
+// through journaled, locked transactions (docs/store-format.md §9).
 type FS struct {
 	*reader
 	tree *fsTree
@@ -156,7 +156,7 @@ func (s *FS) checkVersion() error {
 	return nil
 }
 
-// versionError checks the content of a version file (store.md §2): nil for
+// versionError checks the content of a version file (docs/store-format.md §2): nil for
 // version 1, else E_VERSION; name says which file in messages. Stores of
 // the later Ocuroot formats name the command that converts them.
 func versionError(data []byte, name string) *Error {

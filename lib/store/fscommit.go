@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// journal is a transaction written ahead of its files (store.md §9.2).
+// journal is a transaction written ahead of its files (docs/store-format.md §9.2).
 // With Undo every file also carries its content from before the
 // transaction, so a transaction that cannot be completed is rolled back;
 // journals of older versions lack it and can only be completed.
@@ -684,7 +684,7 @@ func journalEntries(dir *os.File) ([]string, error) {
 	return names, nil
 }
 
-// recover completes every unfinished transaction (store.md §9.3). The caller
+// recover completes every unfinished transaction (docs/store-format.md §9.3). The caller
 // holds the write lock.
 func (s *FS) recover() error {
 	dir, err := s.openJournal(false)

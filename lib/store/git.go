@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Error codes of git stores (store.md §12).
+// Error codes of git stores (docs/store-format.md §12).
 const (
 	EGitRemote   Code = "E_GIT_REMOTE"
 	EGitNoBranch Code = "E_GIT_NO_BRANCH"
@@ -89,7 +89,7 @@ type GitOptions struct {
 	AnyFormat bool
 }
 
-// Git is a git store (store.md §11): the store's tree on one branch of a
+// Git is a git store (docs/store-format.md §11): the store's tree on one branch of a
 // remote repository, kept in a bare cache repository
 // <Home>/stores/<key>/repo — no work tree, no index. The cache is written
 // only under its lock (<Home>/stores/<key>/.ocuroot-lock), by one process
@@ -145,7 +145,7 @@ type gitMeta struct {
 }
 
 // OpenGit opens the git store described by opts: it creates the cache when
-// missing, fetches the branch (store.md §11.2) and pushes any change an
+// missing, fetches the branch (docs/store-format.md §11.2) and pushes any change an
 // earlier command could not push. Errors name the URL and never show
 // credentials.
 func OpenGit(ctx context.Context, opts GitOptions) (*Git, error) {
@@ -381,14 +381,14 @@ func (g *Git) Close() error {
 }
 
 // LockApply implements ApplyLocker: the apply lock of a git state store is
-// <cache>/.ocuroot-apply.lock (store.md §11.1). It serialises the engine
+// <cache>/.ocuroot-apply.lock (docs/store-format.md §11.1). It serialises the engine
 // commands of one machine (one OCUROOT_HOME); writers elsewhere are kept
 // consistent by the push protocol.
 func (g *Git) LockApply(ctx context.Context, wait time.Duration, holder string) (func(), error) {
 	return lockFile(ctx, filepath.Join(g.dir, applyLock), wait, holder)
 }
 
-// Refresh brings a long-running reader up to date (store.md §11.2): when
+// Refresh brings a long-running reader up to date (docs/store-format.md §11.2): when
 // the last fetch by any process is older than max(5s, MaxAge) it fetches,
 // and reads move to the newest tip the cache knows. Offline it only looks
 // at the cache.

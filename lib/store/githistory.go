@@ -17,7 +17,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// GitSnapshot is a git store as of one commit (store.md §11.7): read-only.
+// GitSnapshot is a git store as of one commit (docs/store-format.md §11.7): read-only.
 type GitSnapshot struct {
 	*reader
 	g      *Git
@@ -191,7 +191,7 @@ func commitTime(unixSec int64, zone string) time.Time {
 	return t.UTC()
 }
 
-// At returns the store as of when (store.md §11.7): "~N" (N first-parent
+// At returns the store as of when (docs/store-format.md §11.7): "~N" (N first-parent
 // commits before the tip), an RFC 3339 time or a date YYYY-MM-DD (its start,
 // UTC) — the last commit at or before it —, a tag of the remote, or a commit
 // (its full hash, or a prefix of at least 4 hex digits of a commit in the

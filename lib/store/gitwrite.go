@@ -30,7 +30,7 @@ type keptChange struct {
 	tx     *Tx // the transaction when this process made it; nil: replay from the commit
 }
 
-// Commit implements Store (store.md §11.3–§11.5): under the cache lock it
+// Commit implements Store (docs/store-format.md §11.3–§11.5): under the cache lock it
 // evaluates tx against the branch tip, writes one commit (after a root
 // commit when the branch does not exist yet), keeps it as an unpushed
 // change and pushes it, replaying tx on the new tip when another writer
@@ -278,7 +278,7 @@ func (g *Git) pushAll(ctx context.Context, kept []keptChange) error {
 
 func shortHash(h plumbing.Hash) string { return h.String()[:12] }
 
-// pushOne pushes one kept change (store.md §11.4): replayed on the tip when
+// pushOne pushes one kept change (docs/store-format.md §11.4): replayed on the tip when
 // it is not on top of it, pushed without force; on a stale tip it fetches,
 // replays and tries again, with backoff, up to PushAttempts times.
 func (g *Git) pushOne(ctx context.Context, k keptChange) error {

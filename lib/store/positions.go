@@ -7,7 +7,7 @@ import (
 )
 
 // linkPositions returns the canonical refs at which a stored link takes
-// effect for r (store.md §5.1), deepest first. The fragment is ignored.
+// effect for r (docs/store-format.md §5.1), deepest first. The fragment is ignored.
 //
 //   - local refs with an empty or named release (@, @v1, +, +rc): every prefix
 //     at or below the first subpath segment, then the release level;

@@ -12,7 +12,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// maxHops bounds link resolution (store.md §5.2).
+// maxHops bounds link resolution (docs/store-format.md §5.2).
 const maxHops = 8
 
 // tree is raw read access to the files of one store in format v1: a folder,
@@ -34,7 +34,7 @@ type prunedWalker interface {
 	walkPruned(ctx context.Context, prefix string, keep, descend func(string) bool) ([]string, error)
 }
 
-// reader implements the read operations of store.md §4–§7 over a tree.
+// reader implements the read operations of docs/store-format.md §4–§7 over a tree.
 type reader struct {
 	t tree
 	// rlock is taken around each read operation; it returns the unlock.
@@ -446,7 +446,7 @@ func descendFunc(globs [][]*glob.Pattern) func(string) bool {
 }
 
 // dropLinked removes candidates with a link stored at one of their link
-// positions (store.md §7); candidates that do not parse have none. A
+// positions (docs/store-format.md §7); candidates that do not parse have none. A
 // position whose object cannot be read (E_CORRUPT) is no link: the
 // candidate stored there is dropped, the others stay, and the error names
 // each such position once.

@@ -14,7 +14,7 @@ type Store interface {
 	// applies r's fragment. The returned Doc.Ref is the resolved ref with r's
 	// fragment. Nothing stored → an error matching ErrNotFound.
 	Get(ctx context.Context, r ref.Ref) (Doc, error)
-	// Match lists the stored refs matching any of the globs (store.md §7),
+	// Match lists the stored refs matching any of the globs (docs/store-format.md §7),
 	// sorted bytewise and deduplicated. noLinks hides links and everything
 	// stored under a link position; when some objects it must read for
 	// that are corrupt, Match returns the other refs together with an

@@ -11,7 +11,7 @@ import (
 	"github.com/ocu-team/ocu/lib/ref"
 )
 
-// OpKind names a write operation of a transaction (store.md §4).
+// OpKind names a write operation of a transaction (docs/store-format.md §4).
 type OpKind int
 
 // Write operations.
@@ -38,7 +38,7 @@ type Op struct {
 	ReplaceCorrupt bool
 }
 
-// String is the operation's line in a commit message (store.md §11.3).
+// String is the operation's line in a commit message (docs/store-format.md §11.3).
 func (op Op) String() string {
 	switch op.Kind {
 	case OpPut:
@@ -62,7 +62,7 @@ func (op Op) String() string {
 type Tx struct {
 	Name string
 	Ops  []Op
-	// SupportFiles asks stores that keep support files (git, store.md
+	// SupportFiles asks stores that keep support files (git, docs/store-format.md
 	// §11.6) to write those whose content differs; `release new` sets it.
 	// Filesystem stores have none.
 	SupportFiles bool

@@ -74,7 +74,7 @@ func TestGeneratedStore(t *testing.T) {
 }
 
 // BenchmarkPages renders pages of the 90,000-document benchmark store
-// (store.md §13: 50 packages × 60 releases × 30 documents). The target for
+// (docs/store-format.md §13: 50 packages × 60 releases × 30 documents). The target for
 // the index is 300 ms.
 func BenchmarkPages(b *testing.B) {
 	h := generated(b, 50, 60)

@@ -1,4 +1,4 @@
-// Package view is the web UI of Ocuroot state (cli.md §2.6): an
+// Package view is the web UI of Ocuroot state (docs/cli.md §2.6): an
 // http.Handler that shows a store's documents as pages a person can read and
 // follow, and never writes.
 //
@@ -25,7 +25,7 @@
 //
 // A ref or glob is the rest of the URL path, percent-decoded; '+' is a plus,
 // not a space. A ref with nothing stored at it and nothing below it is a 404
-// page. Statuses follow engine.md §7; a release's status is computed from the
+// page. Statuses follow docs/engine.md §7; a release's status is computed from the
 // latest chain of each of its work items.
 //
 // # Safety

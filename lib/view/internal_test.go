@@ -177,7 +177,7 @@ func TestFolderRef(t *testing.T) {
 	}
 }
 
-// TestReleaseStatus checks the release status rule (engine.md §7) as the
+// TestReleaseStatus checks the release status rule (docs/engine.md §7) as the
 // release page computes it (one walk) and as the index does (folder
 // listings).
 func TestReleaseStatus(t *testing.T) {

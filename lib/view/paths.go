@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// URL paths of the pages (cli.md §2.6).
+// URL paths of the pages (docs/cli.md §2.6).
 const (
 	prefixRef      = "/ref/"
 	prefixMatch    = "/match/"

@@ -155,7 +155,7 @@ func (m markers) collect(refs []string) {
 }
 
 // status returns the status of owner: its only marker, or, when a writer
-// left several, the one with the latest time (engine.md §7). No marker
+// left several, the one with the latest time (docs/engine.md §7). No marker
 // gives "".
 func (rd *reader) status(m markers, owner string) string {
 	names := m[owner]
@@ -218,7 +218,7 @@ func (rd *reader) releaseMarkers(rel string) (markers, error) {
 	return m, nil
 }
 
-// Statuses (engine.md §7).
+// Statuses (docs/engine.md §7).
 const (
 	statusPending       = "pending"
 	statusRunning       = "running"
@@ -246,7 +246,7 @@ func chainPath(rel, owner string) (item string, k string, ok bool) {
 func isWorkType(t string) bool { return t == ref.TypeCall || t == ref.TypeDeploy }
 
 // releaseStatus is the status of the release rel from its markers
-// (engine.md §7): running if any function runs; else, from the latest chain
+// (docs/engine.md §7): running if any function runs; else, from the latest chain
 // of every work item, failed, then pending, else complete.
 func (rd *reader) releaseStatus(m markers, rel string) string {
 	latest := map[string]string{} // work item → owner of its latest chain

@@ -284,7 +284,7 @@ func kindOf(r ref.Ref) (kind, []string) {
 	return kindOther, nil
 }
 
-// backLinks lists the links the engine keeps that lead to r (store.md
+// backLinks lists the links the engine keeps that lead to r (docs/store-format.md
 // §5.4): a release's tags, a chain's current and numbered links, the repo
 // configuration's "@".
 func (rd *reader) backLinks(r ref.Ref) []string {

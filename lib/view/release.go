@@ -319,7 +319,7 @@ const (
 	maxLogMessage = 16 << 10
 )
 
-// logLines reads the log list v (engine.md §6) stored at the ref at: the
+// logLines reads the log list v (docs/engine.md §6) stored at the ref at: the
 // lines to show within b, and how many lines the log holds. When earlier
 // lines are left out, a first line says how many, linked to the whole log.
 func logLines(v any, at string, b logBounds) ([]logLine, int) {

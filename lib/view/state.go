@@ -16,7 +16,7 @@ const (
 )
 
 // repoConfigFile is the package path of a repo's configuration, recorded
-// like a package (engine.md §6) but not one.
+// like a package (docs/engine.md §6) but not one.
 const repoConfigFile = "repo.ocu.star"
 
 // roots lists the repos of the store and the top folders that are neither a

@@ -90,7 +90,7 @@ const (
 )
 
 // TestPages requests every kind of page of the scenario and checks what it
-// shows (scenarios.md S18 among them).
+// shows.
 func TestPages(t *testing.T) {
 	h := handler(t, scenarioStore(t), view.Options{})
 	tests := []struct {
@@ -101,7 +101,7 @@ func TestPages(t *testing.T) {
 		excludes []string
 	}{
 		{name: "index", path: "/", code: 200, contains: []string{
-			// S18 step 1
+			// the overview
 			"staging", "production", "frontend/release.ocu.star",
 			// counts
 			"<b>2</b> environments", "<b>5</b> packages", "<b>5</b> deployments",
@@ -137,10 +137,10 @@ func TestPages(t *testing.T) {
 			"waiting for input ok (" + ts + "/@1/custom/confirm)", "Auto-refresh",
 		}, excludes: []string{"Chain output"}},
 		{name: "call work copy", path: "/ref/" + fe + "/@1/call/build", code: 200, contains: []string{
-			"registry.example.com/frontend:1", // S18 step 2
+			"registry.example.com/frontend:1",
 		}},
 		{name: "link followed", path: "/ref/" + fe + "/@/deploy/production", code: 200, contains: []string{
-			"backend.production.example.com", // S18 step 2
+			"backend.production.example.com",
 			`<span class="label">link</span> → <a href="/ref/` + fe + `/@1/deploy/production/1">`,
 		}},
 		{name: "latest release", path: "/ref/" + fe + "/@", code: 200, contains: []string{
@@ -156,14 +156,14 @@ func TestPages(t *testing.T) {
 			`href="/ref/` + fe + `/@/deploy/production"`, `href="/ref/` + fe + `/@/deploy/production/1"`,
 		}},
 		{name: "log", path: "/ref/" + fe + "/@1/deploy/staging/1/logs", code: 200, contains: []string{
-			"deploying registry.example.com/frontend:1 to staging", // S18 step 2
+			"deploying registry.example.com/frontend:1 to staging",
 			`<td class="th" title="frontend/release.ocu.star:10">up</td>`,
 		}},
 		{name: "function", path: "/ref/" + br + "/@1/deploy/production/1/functions/1", code: 200, contains: []string{
 			`<pre class="error">fail: production is closed today</pre>`, "ci-runner-03",
 		}},
 		{name: "environment", path: "/ref/@/environment/production", code: 200, contains: []string{
-			"frontend/release.ocu.star", // S18 step 2
+			"frontend/release.ocu.star",
 			"Environment <b>production</b>", "https://backend.production.example.com/v1",
 			"2025-06-02 09:01:53 UTC", `intent: <a href="/ref/` + br + `/@1">`,
 		}},
@@ -197,7 +197,7 @@ func TestPages(t *testing.T) {
 			"Environment <b>staging</b>",
 		}},
 		{name: "match", path: "/match/**/deploy/production", code: 200, contains: []string{
-			"example/-/backend/release.ocu.star/@1/deploy/production", // S18 step 2
+			"example/-/backend/release.ocu.star/@1/deploy/production",
 			`<input type="search" name="glob" value="**/deploy/production"`,
 		}},
 		{name: "match page", path: "/match/", code: 200, contains: []string{`name="glob"`}},
@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 		{name: "work", path: "/work", code: 200, contains: []string{
 			"slow/release.ocu.star @1", `class="badge s-running">running`, "input ok (" + ts + "/@1/custom/confirm)",
 		}},
-		// S18 step 3 and other misses
+		// misses
 		{name: "unknown environment", path: "/ref/@/environment/nowhere", code: 404, contains: []string{"404 Not Found"}},
 		{name: "unknown package", path: "/ref/example/-/nowhere.ocu.star", code: 404},
 		{name: "unknown fragment", path: "/ref/" + fe + "/@1%23nokey", code: 404, contains: []string{`no key`}},
@@ -306,7 +306,7 @@ func TestAPI(t *testing.T) {
 }
 
 // TestReadOnly checks that only GET and HEAD are served and that nothing
-// is written (scenarios.md S18 step 3).
+// is written.
 func TestReadOnly(t *testing.T) {
 	s := scenarioStore(t)
 	h := handler(t, s, view.Options{})
@@ -337,7 +337,7 @@ func TestReadOnly(t *testing.T) {
 func TestEscaping(t *testing.T) {
 	s := scenarioStore(t)
 	const xss = `<script>alert(1)</script>`
-	put(t, s, "+/custom/xss", xss) // S18 step 3
+	put(t, s, "+/custom/xss", xss)
 	put(t, s, "@/custom/xss", map[string]any{`"><img src=x onerror=alert(2)>`: xss, "js": "javascript:alert(3)"})
 	put(t, s, "@/environment/evil", map[string]any{"attributes": map[string]any{"type": xss, `"><i id=pwn>`: "x"}, "name": "evil"})
 	put(t, s, fe+"/@1/deploy/staging/1/logs", []any{map[string]any{

@@ -16,7 +16,7 @@ import (
 	"github.com/ocu-team/ocu/lib/store/storegen"
 )
 
-// gitFixture is the git store of the git cases (store.md §13): a state
+// gitFixture is the git store of the git cases (docs/store-format.md §13): a state
 // branch of about 50,000 documents, pushed to two identical local bare
 // remotes — one written by ocu, one by the git CLI in a clone — so neither
 // side ever has the other's commits to fetch.
@@ -87,7 +87,7 @@ func (fx *gitFixture) line() string {
 	return fmt.Sprintf("git store: branch %q of a local bare remote, %d documents (%d files)", gitBranch, fx.docs, fx.files)
 }
 
-// gitCases are the cases of store.md §13 and issue 3 for git stores.
+// gitCases are the git store cases: one read, the commit alone, and a write with its fetch and push.
 func gitCases(fx *gitFixture, bin string, packages, releases int) []*benchCase {
 	tool := func(name string) string { return filepath.Join(bin, name) }
 	loc := "git+" + fx.ocuRemote + "#" + gitBranch

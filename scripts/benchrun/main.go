@@ -1,5 +1,5 @@
 // Command benchrun times the ocu tools on a synthetic store shaped like real
-// use (store.md §13: 50 packages × 60 releases × 30 documents) against
+// use (docs/store-format.md §13: 50 packages × 60 releases × 30 documents) against
 // physical references measured in the same run, and prints a markdown table.
 //
 //	scripts/bench [-store DIR] [-runs N] [-md FILE] [CASE...]
@@ -420,7 +420,7 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 			},
 			refNote: fmt.Sprintf("`sh -c 'cp -r SRC DST && sync -f DST'`: copies a page-cached tree of the %d `@object.json` "+
 				"files ocu-set writes (same folders, same bytes) to a new folder on the same file system, then one syncfs "+
-				"(the durability barrier of store.md §9.2); no journal, no lock, no validation", batchSize),
+				"(the durability barrier of docs/store-format.md §9.2); no journal, no lock, no validation", batchSize),
 			check: func([]byte) error {
 				entries, err := os.ReadDir(batchDir)
 				if err != nil {
@@ -661,7 +661,7 @@ func removeAndSync(dir string) error {
 	return nil
 }
 
-// encodeEnvelope returns the bytes the store writes for a document (store.md §3).
+// encodeEnvelope returns the bytes the store writes for a document (docs/store-format.md §3).
 func encodeEnvelope(body any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

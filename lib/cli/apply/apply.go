@@ -1,5 +1,5 @@
 // Package apply is ocu-apply: it makes state follow intent and continues
-// the work of the current commit (cli.md §2.5, engine.md §11.6).
+// the work of the current commit (docs/cli.md §2.5, docs/engine.md §11.6).
 package apply
 
 import (

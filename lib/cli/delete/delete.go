@@ -1,4 +1,4 @@
-// Package delete is ocu-delete: it deletes intent documents (cli.md §2.4).
+// Package delete is ocu-delete: it deletes intent documents (docs/cli.md §2.4).
 package delete
 
 import (

@@ -1,5 +1,5 @@
 // Package enginecmd holds the engine commands of the ocuroot multiplexer
-// (cli.md §3): release new, release continue, release retry, work continue
+// (docs/cli.md §3): release new, release continue, release retry, work continue
 // and deploy down. Each runs package code against the repo's stores while
 // holding the apply lock, printing progress on stdout.
 package enginecmd
@@ -167,7 +167,7 @@ func Exit(ctx context.Context, t *cli.Tool, err error) int {
 
 // packageFile turns the FILE argument of release new into the package's
 // path relative to the repo root: a path relative to the working directory
-// when such a file exists, else a path relative to the repo root (refs.md
+// when such a file exists, else a path relative to the repo root (docs/refs.md
 // §6, end).
 func packageFile(cfg *config.Config, repo, arg string) (string, error) {
 	if r, err := ref.Parse(arg); err == nil && r.Marker != ref.NoMarker {
@@ -429,7 +429,7 @@ func (c *command) release(ctx context.Context, s *Session, arg string) (string, 
 }
 
 // WorkTasks is "ocuroot work tasks": the check_envs tasks of the releases
-// at the current commit, once (engine.md §11.6).
+// at the current commit, once (docs/engine.md §11.6).
 func WorkTasks(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := newWorkCommand(prog, `
 Usage: ocuroot work tasks [options]
@@ -451,7 +451,7 @@ first run. Nothing runs; ocuroot work continue runs it.
 }
 
 // WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
-// function for every commit with outstanding work (engine.md §11.5).
+// function for every commit with outstanding work (docs/engine.md §11.5).
 func WorkTrigger(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := newWorkCommand(prog, `
 Usage: ocuroot work trigger [options]

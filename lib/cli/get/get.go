@@ -1,4 +1,4 @@
-// Package get is ocu-get: it prints the documents at refs (cli.md §2.1).
+// Package get is ocu-get: it prints the documents at refs (docs/cli.md §2.1).
 package get
 
 import (

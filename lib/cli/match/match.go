@@ -1,5 +1,5 @@
 // Package match is ocu-match: it lists the stored refs matching globs
-// (cli.md §2.2).
+// (docs/cli.md §2.2).
 package match
 
 import (

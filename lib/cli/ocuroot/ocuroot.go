@@ -1,4 +1,4 @@
-// Package ocuroot is the ocuroot multiplexer (cli.md §3): "ocuroot state get
+// Package ocuroot is the ocuroot multiplexer (docs/cli.md §3): "ocuroot state get
 // REF" runs the same code as "ocu-get REF", and "ocuroot X" runs ocu-X from
 // PATH for any other X.
 package ocuroot

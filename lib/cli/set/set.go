@@ -1,4 +1,4 @@
-// Package set is ocu-set: it writes intent documents (cli.md §2.3).
+// Package set is ocu-set: it writes intent documents (docs/cli.md §2.3).
 package set
 
 import (

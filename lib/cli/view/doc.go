@@ -1,4 +1,4 @@
-// Package view is ocu-view, the web UI of state (cli.md §2.6):
+// Package view is ocu-view, the web UI of state (docs/cli.md §2.6):
 //
 //	ocu-view [--addr HOST:PORT] [global options]
 //

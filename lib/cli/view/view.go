@@ -33,7 +33,7 @@ An address other than loopback is served without authentication: a warning
 says so.
 `
 
-// Default listening addresses (cli.md §2.6).
+// Default listening addresses (docs/cli.md §2.6).
 const (
 	defaultHost  = "127.0.0.1"
 	firstPort    = 3000

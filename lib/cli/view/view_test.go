@@ -130,7 +130,7 @@ func get(t *testing.T, method, url string) (int, string) {
 }
 
 // TestServe runs ocu-view on a free loopback port, asks it for pages and
-// stops it (scenarios.md S18).
+// stops it.
 func TestServe(t *testing.T) {
 	srv := serve(t, repo(t), "--addr", "127.0.0.1:0")
 	if !strings.HasPrefix(srv.url, "http://127.0.0.1:") {
@@ -201,7 +201,7 @@ func TestSignals(t *testing.T) {
 }
 
 // TestDefaultAddress checks that ocu-view without --addr listens on
-// 127.0.0.1 only, on a port from 3000 to 3100 (scenarios.md S18 step 4).
+// 127.0.0.1 only, on a port from 3000 to 3100.
 func TestDefaultAddress(t *testing.T) {
 	srv := serve(t, repo(t))
 	host, port, err := net.SplitHostPort(strings.TrimPrefix(srv.url, "http://"))

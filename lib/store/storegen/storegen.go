@@ -172,7 +172,7 @@ func (w *writer) write(ref string, env envelope) bool {
 	return true
 }
 
-// encode produces the store's bytes (store.md §3): fields in struct order,
+// encode produces the store's bytes (docs/store-format.md §3): fields in struct order,
 // map keys sorted, 2-space indentation, no HTML escaping, no trailing newline.
 func encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
@@ -185,7 +185,7 @@ func encode(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// The documents are the engine's own types (engine.md §6), so a generated
+// The documents are the engine's own types (docs/engine.md §6), so a generated
 // store holds exactly what the engine writes.
 type (
 	fnRef         = engine.FuncID

@@ -479,7 +479,7 @@ func testTransactions(t *testing.T, open Opener) {
 }
 
 func testLegacy(t *testing.T, open Opener) {
-	// Written by the original Ocuroot (scenarios.md S17): Go type names in
+	// Written by the original Ocuroot: Go type names in
 	// body_type, unsorted back-references, compact layout, root links.
 	s, read := open(t, map[string]string{
 		".ocuroot-store": `{"version":1}`,

@@ -1,6 +1,6 @@
 // Package viewtest writes a small Ocuroot state by hand for the tests of the
-// web view: a scenario laid out like scenarios.md S3, with the documents
-// the engine writes for a release (engine.md §6) — releases, chains,
+// web view: a frontend and a backend package deployed to staging and production, with the documents
+// the engine writes for a release (docs/engine.md §6) — releases, chains,
 // functions with inputs, outputs, errors and status markers, logs, the
 // links R/-/F/@/deploy/E and R/-/F/@/call/C, deploy intents — plus a failed
 // deploy, a paused release, a running one and custom state.
