@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -226,16 +225,6 @@ func lines(s string) []string {
 		return nil
 	}
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-}
-
-// mustRef parses r.
-func mustRef(t *testing.T, r string) ref.Ref {
-	t.Helper()
-	rr, err := ref.Parse(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rr
 }
 
 func TestDeployFixture(t *testing.T) {

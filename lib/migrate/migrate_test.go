@@ -322,7 +322,7 @@ func checkState(t *testing.T, src *migrate.Source, dst *store.Combined) {
 				fref := chain + "/functions/" + strconv.Itoa(i+1)
 				rd.same(fref+"#current/fn", member(f, "fn"))
 				for name, d := range member(f, "inputs").(map[string]any) {
-					if v, ok := member(d, "value").(any); ok && v != nil {
+					if v := member(d, "value"); v != nil {
 						rd.same(fref+"#current/inputs/"+name+"/value", v)
 					}
 					if s, ok := member(d, "ref").(string); ok {

@@ -1,7 +1,6 @@
 package ref
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -45,16 +44,6 @@ type Error struct {
 // other non-printable bytes of the input escaped as \xNN.
 func (e *Error) Error() string {
 	return "invalid ref " + quote(e.Input) + ": " + e.Reason
-}
-
-// ClassOf returns the Class of the first *Error in err's chain, or "" when
-// there is none.
-func ClassOf(err error) Class {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Class
-	}
-	return ""
 }
 
 // quote returns s between double quotes, each byte of an invalid UTF-8

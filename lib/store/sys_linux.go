@@ -43,13 +43,6 @@ func openBeneath(noOpenat2 *atomic.Bool, dirfd int, base, rel string, flags int)
 // syncFS makes every write to the file system holding fd durable.
 func syncFS(fd int) error { return unix.Syncfs(fd) }
 
-// dirEntry is one name in a folder and whether it is a folder, a regular
-// file or something else (symbolic links are "other").
-type dirEntry struct {
-	name string
-	kind byte // 'd', 'f', '?' (unknown: lstat needed) or 'o'
-}
-
 // readDir lists the folder open at fd with getdents64, without stat calls.
 // buf is scratch space reused across calls.
 func readDir(fd int, buf []byte, fn func(name []byte, kind byte)) error {

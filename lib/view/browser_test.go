@@ -274,16 +274,6 @@ func (s *session) url() string {
 	return u
 }
 
-// path is the path of the page shown, percent-decoded.
-func (s *session) path() string {
-	s.t.Helper()
-	u, err := url.Parse(s.url())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return u.Path
-}
-
 // waitPath waits until the page shown is at path want: a click starts a
 // navigation the browser may finish after the click returns (a form's
 // submission, a redirect).
