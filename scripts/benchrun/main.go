@@ -2,22 +2,27 @@
 // use (docs/store-format.md §13: 50 packages × 60 releases × 30 documents) against
 // physical references measured in the same run, and prints a markdown table.
 //
-//	scripts/bench [-store DIR] [-runs N] [-md FILE] [CASE...]
+//	scripts/bench [-size 90k,1m] [-store DIR] [-runs N] [-md FILE] [CASE...]
 //
-// Steps: build ./cmd/... into a temporary bin folder, generate the store with
-// lib/store/storegen (or reuse -store DIR), read every file once to warm the
-// page cache, then for each case run the ocu command and its reference
-// alternately, -runs times each, and report the medians.
+// Steps: build ./cmd/... into a temporary bin folder; then for each size of
+// -size in turn, generate the store with lib/store/storegen (or reuse -store
+// DIR), read every file once to warm the page cache, and for each case run
+// the ocu command and its reference alternately, -runs times each, and report
+// the medians. The sizes are 90k (50 packages × 60 releases, the default) and
+// 1m (550 × 60, about 1,000,000 documents and 600 MB, minutes to generate):
+// every selected case runs at the first size, the cases whose cost follows
+// the history (prefix, scan, get, apply, view-index, view-work) at each; the
+// table's store column names the size.
 //
-// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch, apply, release,
+// CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch, apply, view, release,
 // git (git-get, git-commit, git-write: see git.go; they run on a git store of
 // their own, -git-releases releases of 50 packages, about 50,000 documents).
 // Rows over target are reported, not failed: the exit status is 1 only when
 // a command fails or gives a wrong result (checked once per case, untimed),
 // or the tools do not build; 2 on usage errors. If the tools do not build,
 // the references are still timed and the ocu column says why it is empty.
-// -packages and -releases change the shape of a generated store (for quick
-// trials; the targets are stated for the default 50 × 60).
+// -packages and -releases give the shape of a generated store instead of
+// -size (for quick trials; the targets are stated for the named sizes).
 //
 // The write cases (set, batch) run last and create refs below
 // <store>/refs/+/custom/bench and <store>/refs/+/custom/batch; both are removed
@@ -58,8 +63,10 @@ type benchCase struct {
 	ocu, ref command
 	refNote  string                    // what the reference is, for the notes
 	check    func(stdout []byte) error // verifies the ocu command's result (untimed first run)
-	maxRatio float64                   // target as ocu/reference; 0 when absolute
-	maxTime  time.Duration             // absolute target; 0 when relative
+	maxRatio float64                   // target as ocu/reference; 0 when none
+	maxTime  time.Duration             // absolute target; 0 when none
+	sized    bool                      // its cost follows the history: run at every size
+	size     string                    // the store it runs on: a size's label, "git"
 
 	setup    func() error // run once before the case when it is selected
 	teardown func()       // run once after it
@@ -72,17 +79,46 @@ type benchCase struct {
 // shape is what a store holds: packages × releases.
 type shape struct{ packages, releases int }
 
+// size is a named shape of the filesystem store.
+type size struct {
+	label string // "90k", "1m", or "P×R" for -packages and -releases
+	shape
+}
+
+// namedSizes are the sizes of -size: the store of store.md §13 and the
+// one of issue 13's targets, the same per-release shape at 11 times the
+// packages (about a year or two of a 50-service monorepo's releases).
+var namedSizes = []size{{"90k", shape{50, 60}}, {"1m", shape{550, 60}}}
+
+// parseSizes parses -size: labels of sizes, comma-separated.
+func parseSizes(s string) ([]size, error) {
+	var out []size
+	for _, label := range strings.Split(s, ",") {
+		i := slices.IndexFunc(namedSizes, func(z size) bool { return z.label == strings.ToLower(strings.TrimSpace(label)) })
+		if i < 0 {
+			return nil, fmt.Errorf("-size: unknown size %q (sizes: 90k, 1m)", label)
+		}
+		if !slices.Contains(out, namedSizes[i]) {
+			out = append(out, namedSizes[i])
+		}
+	}
+	return out, nil
+}
+
 func main() { os.Exit(run()) }
 
 func run() int {
 	storeDir := flag.String("store", "", "use the store in `DIR`; generated there first if DIR is missing or empty, kept afterwards")
 	runs := flag.Int("runs", 7, "timed runs of each command; the median is reported")
 	mdFile := flag.String("md", "", "also write the table to `FILE`")
-	packages := flag.Int("packages", 50, "packages of a generated store")
-	releases := flag.Int("releases", 60, "releases per package of a generated store")
+	sizeList := flag.String("size", "90k", "sizes of the filesystem store, comma-separated: 90k (50 packages × 60 releases, about 90,000 "+
+		"documents), 1m (550 × 60, about 1,000,000); every case runs at the first size, the cases whose cost follows the "+
+		"history (prefix, scan, get, apply, view) at each. With several sizes, -store DIR holds a store per size in DIR/<size>")
+	packages := flag.Int("packages", 50, "packages of a generated store, instead of -size")
+	releases := flag.Int("releases", 60, "releases per package of a generated store, instead of -size")
 	gitReleases := flag.Int("git-releases", 34, "releases per package (of 50) of the git cases' store")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, apply, release, git (default: all)\n\nflags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, apply, view, release, git (default: all)\n\nflags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -94,6 +130,20 @@ func run() int {
 	if err != nil {
 		logf("%v", err)
 		return 2
+	}
+	sizes, err := parseSizes(*sizeList)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	explicit := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if explicit["packages"] || explicit["releases"] {
+		if explicit["size"] {
+			logf("-size and -packages or -releases: choose one")
+			return 2
+		}
+		sizes = []size{{fmt.Sprintf("%d×%d", *packages, *releases), shape{*packages, *releases}}}
 	}
 	root, err := os.Getwd()
 	if err != nil {
@@ -134,35 +184,69 @@ func run() int {
 		logf("timing the references only")
 	}
 
-	// 2. Stores: the filesystem store, the git store, as the cases need.
+	// 2. Stores and cases: each size of filesystem store in turn (generated,
+	// warmed, its cases run), then the git store.
 	home := filepath.Join(tmp, "ocuroot-home")
+	env := childEnv(home)
 	var selected []*benchCase
 	var storeLines []string
-	if selectsFS(ids) {
-		base, sh, err := openStore(*storeDir, filepath.Join(tmp, "store"), shape{*packages, *releases})
-		if err != nil {
-			logf("%v", err)
-			return 1
-		}
-		for _, c := range makeCases(base, sh, bin, work) {
-			if ids[c.id] {
-				selected = append(selected, c)
+	failed := false
+	runCases := func(cases []*benchCase) {
+		for _, c := range cases {
+			if runCase(c, buildErr, bin, *runs, env, work) {
+				failed = true
 			}
+			selected = append(selected, c)
 		}
-		removeBenchRefs(base) // left over from an interrupted run
-		defer removeBenchRefs(base)
+	}
+	if selectsFS(ids) {
+		for i, sz := range sizes {
+			if i > 0 && !selectsSized(ids) {
+				break
+			}
+			dir := *storeDir
+			if dir != "" && len(sizes) > 1 {
+				dir = filepath.Join(dir, sz.label)
+			}
+			base, sh, err := openStore(dir, filepath.Join(tmp, "store-"+sz.label), sz.shape)
+			if err != nil {
+				logf("%v", err)
+				return 1
+			}
+			if sh != sz.shape {
+				sz = size{label: fmt.Sprintf("%d×%d", sh.packages, sh.releases), shape: sh}
+			}
+			scratch := filepath.Join(tmp, "scratch-"+sz.label) // the cases' files
+			if err := os.MkdirAll(scratch, 0o755); err != nil {
+				logf("%v", err)
+				return 1
+			}
+			var cases []*benchCase
+			for _, c := range makeCases(base, sh, bin, scratch) {
+				// Every selected case at the first size; at the others, the
+				// cases whose cost follows the history.
+				if ids[c.id] && (i == 0 || c.sized) {
+					c.size = sz.label
+					cases = append(cases, c)
+				}
+			}
+			removeBenchRefs(base) // left over from an interrupted run
 
-		// 3. Warm the page cache.
-		start := time.Now()
-		files, size, err := warm(base)
-		if err != nil {
-			logf("warming the page cache: %v", err)
-			return 1
+			// Warm the page cache.
+			start := time.Now()
+			files, total, err := warm(base)
+			if err != nil {
+				logf("warming the page cache: %v", err)
+				removeBenchRefs(base)
+				return 1
+			}
+			storeLine := fmt.Sprintf("store %s: %s (%d packages × %d releases), %d objects, %.1f MB, read once in %s",
+				sz.label, base, sh.packages, sh.releases, files, float64(total)/1e6, fmtDur(time.Since(start)))
+			logf("%s", storeLine)
+			storeLines = append(storeLines, storeLine)
+			runCases(cases)
+			removeBenchRefs(base)
 		}
-		storeLine := fmt.Sprintf("store: %s (%d packages × %d releases), %d objects, %.1f MB, read once in %s",
-			base, sh.packages, sh.releases, files, float64(size)/1e6, fmtDur(time.Since(start)))
-		logf("%s", storeLine)
-		storeLines = append(storeLines, storeLine)
 	}
 	if selectsGit(ids) {
 		const gitPackages = 50
@@ -171,42 +255,17 @@ func run() int {
 			logf("git store: %v", err)
 			return 1
 		}
+		var cases []*benchCase
 		for _, c := range gitCases(fx, bin, gitPackages, *gitReleases) {
 			if ids[c.id] {
-				selected = append(selected, c)
+				c.size = "git"
+				cases = append(cases, c)
 			}
 		}
 		storeLines = append(storeLines, fx.line())
+		runCases(cases)
 	}
 	storeLine := strings.Join(storeLines, "; ")
-
-	// 4. Cases.
-	env := childEnv(home)
-	failed := false
-	for _, c := range selected {
-		logf("%s: %d runs each", c.name, *runs)
-		if buildErr != nil {
-			c.ocuErr = errors.New("cannot build tools")
-		} else {
-			for _, t := range c.tools {
-				if _, err := os.Stat(filepath.Join(bin, t)); err != nil {
-					c.ocuErr = fmt.Errorf("%s was not built (no ./cmd/%s)", t, t)
-				}
-			}
-		}
-		if c.setup != nil {
-			if err := c.setup(); err != nil {
-				c.refErr = fmt.Errorf("setup: %w", err)
-			}
-		}
-		measure(c, *runs, env, work)
-		if c.teardown != nil {
-			c.teardown()
-		}
-		if c.ocuErr != nil || c.refErr != nil {
-			failed = true
-		}
-	}
 
 	// 5. Report.
 	report := formatReport(selected, storeLine, *runs)
@@ -221,6 +280,31 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// runCase runs one case: its setup, the measurement, its teardown. It
+// reports whether a command failed or gave a wrong result.
+func runCase(c *benchCase, buildErr error, bin string, runs int, env []string, work string) bool {
+	logf("%s (%s): %d runs each", c.name, c.size, runs)
+	if buildErr != nil {
+		c.ocuErr = errors.New("cannot build tools")
+	} else {
+		for _, t := range c.tools {
+			if _, err := os.Stat(filepath.Join(bin, t)); err != nil {
+				c.ocuErr = fmt.Errorf("%s was not built (no ./cmd/%s)", t, t)
+			}
+		}
+	}
+	if c.setup != nil {
+		if err := c.setup(); err != nil {
+			c.refErr = fmt.Errorf("setup: %w", err)
+		}
+	}
+	measure(c, runs, env, work)
+	if c.teardown != nil {
+		c.teardown()
+	}
+	return c.ocuErr != nil || c.refErr != nil
 }
 
 func logf(format string, args ...any) {
@@ -342,6 +426,20 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 	batchCopy := filepath.Join(work, "batch-copy") // where the reference copies them
 	intentDir := filepath.Join(work, "intent")     // deploy intents matching the state
 	releaseRepo := filepath.Join(work, "release-repo")
+	pkgsDir := filepath.Join(refs, storegen.Repo, "-") // the package folders
+	// writeIntent writes the intent store once per store: the apply and
+	// view cases share it.
+	writeIntent := func() error {
+		if _, err := os.Stat(intentDir); err == nil {
+			return nil
+		}
+		_, err := storegen.GenerateIntent(intentDir, sh.packages, sh.releases)
+		return err
+	}
+	applyTarget := 150 * time.Millisecond
+	if sh.packages*sh.releases*storegen.DocumentsPerRelease > 100_000 {
+		applyTarget = 300 * time.Millisecond
+	}
 
 	return []*benchCase{
 		{
@@ -353,6 +451,7 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 			refNote:  "`find <base>/refs/<package> -name @object.json` (the subtree the glob's literal prefix names)",
 			check:    wantLines(sh.releases),
 			maxRatio: 1.5,
+			sized:    true,
 		},
 		{
 			id:       "scan",
@@ -363,6 +462,7 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 			refNote:  "`find <base>/refs -name @object.json`",
 			check:    wantLines(production),
 			maxRatio: 1.0,
+			sized:    true,
 		},
 		{
 			id:    "pipeline",
@@ -390,6 +490,7 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 				return nil
 			},
 			maxTime: 10 * time.Millisecond,
+			sized:   true,
 		},
 		{
 			id:    "set",
@@ -440,21 +541,27 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 			tools: []string{"ocu-apply", "ocu-match"},
 			setup: func() error {
 				os.RemoveAll(intentDir)
-				_, err := storegen.GenerateIntent(intentDir, sh.packages, sh.releases)
-				return err
+				return writeIntent()
 			},
 			ocu: command{argv: []string{tool("ocu-apply"), "--state-store", base, "--intent-store", intentDir}},
 			ref: command{argv: []string{tool("ocu-match"), "--state-store", base, "--intent-store", intentDir, "**/deploy/production"}},
 			refNote: "one full `ocu-match '**/deploy/production'` scan of the same state and intent stores; the intent store " +
-				"holds the deploy intents the state satisfies (storegen.GenerateIntent)",
+				"holds the deploy intents the state satisfies (storegen.GenerateIntent). Targets of issue 13: ≤ 0.1× the " +
+				"scan, ≤ 150 ms up to 100,000 documents and ≤ 300 ms at about 1,000,000",
 			check: func(out []byte) error {
 				if len(out) > 0 {
 					return fmt.Errorf("ocu-apply had something to do: %.300q", out)
 				}
 				return nil
 			},
-			maxRatio: 1.5,
+			maxRatio: 0.1,
+			maxTime:  applyTarget,
+			sized:    true,
 		},
+		viewCase("view-index", "ocu-view overview (`GET /`)", "/", tool, base, intentDir, pkgsDir, writeIntent,
+			fmt.Sprintf("<b>%d</b> packages", sh.packages)),
+		viewCase("view-work", "ocu-view work page (`GET /work`)", "/work", tool, base, intentDir, pkgsDir, writeIntent,
+			"No function is pending or running."),
 		{
 			id:    "release",
 			name:  "`ocuroot release new`: one build call and 20 deploys",
@@ -560,7 +667,18 @@ phase("deploy", work=[deploy(environment=e, up=up, down=down, inputs={"image": r
 }
 
 // caseIDs are the ids of makeCases, then of gitCases, in order.
-var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "batch-tmpfs", "apply", "release", "git-get", "git-commit", "git-write"}
+var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "batch-tmpfs", "apply", "view-index", "view-work", "release",
+	"git-get", "git-commit", "git-write"}
+
+// selectsSized tells whether ids select a case that runs at every size.
+func selectsSized(ids map[string]bool) bool {
+	for _, c := range makeCases("", shape{1, 1}, "", "") {
+		if ids[c.id] && c.sized {
+			return true
+		}
+	}
+	return false
+}
 
 // selectsFS and selectsGit tell whether ids select a case of the
 // filesystem store or of the git store.
@@ -790,20 +908,24 @@ func formatReport(cases []*benchCase, storeLine string, runs int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s; %s/%s, %d CPUs, %s; median of %d runs, tool and reference alternating\n\n",
 		storeLine, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), runs)
-	b.WriteString("| case | ocu (median) | reference (median) | ratio | target | ok |\n")
-	b.WriteString("|---|---:|---:|---:|---|---|\n")
+	b.WriteString("| case | store | ocu (median) | reference (median) | ratio | target | ok |\n")
+	b.WriteString("|---|---|---:|---:|---:|---|---|\n")
 	var problems []string
 	for _, c := range cases {
 		ocu, ref, ratio, ok := "—", "—", "—", ""
-		target := fmt.Sprintf("≤ %.1f× reference", c.maxRatio)
-		if c.maxRatio == 0 {
-			target = "≤ " + fmtDur(c.maxTime)
+		var targets []string
+		if c.maxRatio > 0 {
+			targets = append(targets, fmt.Sprintf("≤ %.1f× reference", c.maxRatio))
 		}
+		if c.maxTime > 0 {
+			targets = append(targets, "≤ "+fmtDur(c.maxTime))
+		}
+		target := strings.Join(targets, ", ")
 		if c.refErr == nil {
 			ref = fmtDur(c.refMedian)
 		} else {
 			ref = "failed"
-			problems = append(problems, fmt.Sprintf("%s: reference: %v", c.id, c.refErr))
+			problems = append(problems, fmt.Sprintf("%s (%s): reference: %v", c.id, c.size, c.refErr))
 		}
 		switch {
 		case c.ocuErr != nil:
@@ -812,7 +934,7 @@ func formatReport(cases []*benchCase, storeLine string, runs int) string {
 			if len(ok) > 60 {
 				ok = ok[:60] + "…"
 			}
-			problems = append(problems, fmt.Sprintf("%s: ocu: %v", c.id, c.ocuErr))
+			problems = append(problems, fmt.Sprintf("%s (%s): ocu: %v", c.id, c.size, c.ocuErr))
 		default:
 			ocu = fmtDur(c.ocuMedian)
 			ok = "yes"
@@ -826,11 +948,15 @@ func formatReport(cases []*benchCase, storeLine string, runs int) string {
 		if c.ocuErr == nil && c.refErr == nil {
 			ratio = fmt.Sprintf("%.2f×", float64(c.ocuMedian)/float64(c.refMedian))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", c.name, ocu, ref, ratio, target, strings.ReplaceAll(ok, "|", `\|`))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", c.name, c.size, ocu, ref, ratio, target, strings.ReplaceAll(ok, "|", `\|`))
 	}
 	b.WriteString("\nReferences:\n\n")
+	noted := map[string]bool{}
 	for _, c := range cases {
-		fmt.Fprintf(&b, "- %s: %s\n", c.id, c.refNote)
+		if !noted[c.id] {
+			noted[c.id] = true
+			fmt.Fprintf(&b, "- %s: %s\n", c.id, c.refNote)
+		}
 	}
 	if len(problems) > 0 {
 		b.WriteString("\nFailures:\n\n")

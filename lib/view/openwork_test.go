@@ -1,0 +1,99 @@
+package view_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/engine/historytest"
+	"github.com/ocu-team/ocu/lib/view"
+)
+
+// TestOpenWorkInOldReleases pins what the overview and /work must still
+// show when open work hides in an old release of a 200-release history
+// (see docs/open-work.md): a rollback of production to release @3 left
+// pending, a build of release @7 retried by another client writing straight
+// into the store folder after the pages were rendered once, and then
+// production running release @3 while a deploy of it failed.
+func TestOpenWorkInOldReleases(t *testing.T) {
+	const n = 200
+	ctx := context.Background()
+	h, err := historytest.Build(ctx, t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	hd := handler(t, h.Store, view.Options{})
+	pkg, rel := historytest.Package, historytest.Release
+	production := pkg + "/+/deploy/production"
+
+	get := func(t *testing.T, path string, want ...string) {
+		t.Helper()
+		got := do(hd, http.MethodGet, path, nil)
+		if got.code != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", path, got.code, got.body)
+		}
+		for _, s := range want {
+			if !strings.Contains(got.body, s) {
+				t.Errorf("GET %s lacks %q", path, s)
+			}
+		}
+	}
+	apply := func(t *testing.T, k int) {
+		t.Helper()
+		var out bytes.Buffer
+		if _, err := h.Engine(k, &out, &out).Apply(ctx, engine.ApplyOptions{}); err != nil {
+			t.Fatalf("apply at %s: %v\n%s", rel(k), err, out.String())
+		}
+	}
+	badge := func(status string) string { return `<span class="badge s-` + status + `">` + status + `</span>` }
+
+	get(t, "/", "<b>200</b> releases", `href="/ref/`+pkg+`/@200">@200</a>`)
+	get(t, "/work", "No function is pending or running.")
+
+	pending3 := rel(3) + "/deploy/production/2/functions/1"
+	direct7 := rel(7) + "/call/build/2"
+	t.Run("pending work in releases @3 and @7 of 200", func(t *testing.T) {
+		if err := h.Put(ctx, production, map[string]any{"release": rel(3)}); err != nil {
+			t.Fatal(err)
+		}
+		apply(t, n)
+		const now = "2026-01-05T10:00:00Z"
+		if err := h.WriteDirect(map[string]any{
+			direct7:                     engine.Chain{Release: rel(7), Entrypoint: direct7 + "/functions/1"},
+			direct7 + "/status/pending": engine.Marker{Time: now},
+			direct7 + "/functions/1": engine.Function{
+				Current: engine.FunctionState{
+					Fn:     engine.FuncID{Name: "build", Pos: historytest.File + ":3:1"},
+					ID:     "1",
+					Inputs: engine.Inputs{"version": {Value: "1"}},
+					Status: engine.StatusPending,
+				},
+				History: []engine.HistoryEntry{{Status: engine.StatusPending, Time: now}},
+			},
+			direct7 + "/functions/1/status/pending": engine.Marker{Time: now},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		get(t, "/work",
+			`href="/ref/`+pending3+`"`, historytest.File+" @3",
+			`href="/ref/`+direct7+`/functions/1"`, historytest.File+" @7")
+		// production: release 200 deployed, release 3 wanted and pending.
+		get(t, "/", `@200</a> `+badge("complete")+` <span class="wanted">→ <a href="/ref/`+rel(3)+`">@3</a> `+badge("pending"))
+	})
+
+	t.Run("a failed deploy in an old release still deployed", func(t *testing.T) {
+		apply(t, 3) // the rollback runs
+		refuse := map[string]any{"release": rel(3), "input": map[string]any{"refuse": map[string]any{"value": true}}}
+		if err := h.Put(ctx, production, refuse); err != nil {
+			t.Fatal(err)
+		}
+		apply(t, 3) // the deploy with refuse set fails
+		get(t, "/", `<a class="chip" href="/ref/`+rel(3)+`/deploy/production/2">production @3</a>`)
+		get(t, "/ref/"+rel(3), badge("failed"))
+		get(t, "/work", `href="/ref/`+direct7+`/functions/1"`)
+	})
+}
