@@ -85,7 +85,7 @@ type size struct {
 	shape
 }
 
-// namedSizes are the sizes of -size: the store of store.md §13 and the
+// namedSizes are the sizes of -size: the store of docs/store-format.md §13 and the
 // one of issue 13's targets, the same per-release shape at 11 times the
 // packages (about a year or two of a 50-service monorepo's releases).
 var namedSizes = []size{{"90k", shape{50, 60}}, {"1m", shape{550, 60}}}
