@@ -1,4 +1,4 @@
-// Command ocu-delete is the ocu-delete tool; its manual is package delete (ocu-delete -h).
+// Command ocu-delete is the ocu-delete tool; its manual is package deletecmd (ocu-delete -h).
 package main
 
 import (
@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/delete"
+	"github.com/ocu-team/ocu/lib/cli/deletecmd"
 )
 
 func main() {
@@ -16,7 +16,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	wd, _ := os.Getwd()
 	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
-	code := delete.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := deletecmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-// Command ocu-view is the ocu-view tool; its manual is package view (ocu-view -h).
+// Command ocu-view is the ocu-view tool; its manual is package viewcmd (ocu-view -h).
 package main
 
 import (
@@ -8,7 +8,7 @@ import (
 	"syscall"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/view"
+	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 )
 
 func main() {
@@ -16,7 +16,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	wd, _ := os.Getwd()
 	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
-	code := view.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := viewcmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/apply"
-	"github.com/ocu-team/ocu/lib/cli/delete"
+	"github.com/ocu-team/ocu/lib/cli/deletecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/ocuroot"
@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 		"ocu-get":    process(get.Main),
 		"ocu-match":  process(match.Main),
 		"ocu-set":    process(set.Main),
-		"ocu-delete": process(delete.Main),
+		"ocu-delete": process(deletecmd.Main),
 		"ocu-apply":  process(apply.Main),
 		"ocuroot":    process(ocuroot.Main),
 	})

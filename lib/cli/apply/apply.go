@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/enginecmd"
+	"github.com/ocu-team/ocu/lib/cli/internal/enginecmd"
 	"github.com/ocu-team/ocu/lib/engine"
 )
 

@@ -20,12 +20,12 @@ import (
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/apply"
-	"github.com/ocu-team/ocu/lib/cli/delete"
-	"github.com/ocu-team/ocu/lib/cli/enginecmd"
+	"github.com/ocu-team/ocu/lib/cli/deletecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
+	"github.com/ocu-team/ocu/lib/cli/internal/enginecmd"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/set"
-	"github.com/ocu-team/ocu/lib/cli/view"
+	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 )
 
 // runFunc runs a tool under a program name.
@@ -43,10 +43,10 @@ func commands() map[string]map[string]verb {
 			"get":    {wrap(get.RunOne, refArgument(0)), "print the document at REF (ocu-get)"},
 			"match":  {wrap(match.Run, matchGlobs), "list the refs matching GLOB... (ocu-match)"},
 			"set":    {wrap(set.Run, refArgument(1)), "write intent: REF VALUE (ocu-set)"},
-			"delete": {wrap(delete.Run, refArgument(0)), "delete intent at REF (ocu-delete)"},
+			"delete": {wrap(deletecmd.Run, refArgument(0)), "delete intent at REF (ocu-delete)"},
 			"apply":  {wrap(apply.Run, refArgument(0), "--no-continue", "--no-trigger"), "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
 			"diff":   {wrap(apply.Run, refIgnored, "--dry-run"), "list the intent refs that differ from state (ocu-apply --dry-run)"},
-			"view":   {wrap(view.Run, refIgnored), "serve the web UI of state (ocu-view)"},
+			"view":   {wrap(viewcmd.Run, refIgnored), "serve the web UI of state (ocu-view)"},
 
 			"migrate": {stateMigrate, "convert a store of Ocuroot 0.3.11 or later into a new format 1 store"},
 		},

@@ -1,5 +1,5 @@
-// Package delete is ocu-delete: it deletes intent documents (docs/cli.md §2.4).
-package delete
+// Package deletecmd is ocu-delete: it deletes intent documents (docs/cli.md §2.4).
+package deletecmd
 
 import (
 	"context"
