@@ -24,7 +24,7 @@ func completionTestContext(t *testing.T) context.Context {
 // model learns the flags each verb takes, including those ocuroot adds on
 // top of a tool, and which of them take a value.
 func TestCompletionModel(t *testing.T) {
-	m := newCompletionModel(completionTestContext(t))
+	m := newCompletionModel(Command(cli.IO{}))
 	tests := []struct {
 		verb    string
 		switch_ []string // flags without a value
@@ -136,7 +136,7 @@ func completionCases(m completionModel) []completionCase {
 // valid and name every verb and flag of the table.
 func TestCompletionScripts(t *testing.T) {
 	ctx := completionTestContext(t)
-	m := newCompletionModel(ctx)
+	m := newCompletionModel(Command(cli.IO{}))
 	cases := completionCases(m)
 	shells := []struct {
 		shell  string
@@ -149,7 +149,7 @@ func TestCompletionScripts(t *testing.T) {
 	for _, sh := range shells {
 		t.Run(sh.shell, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := Main(ctx, []string{"completion", sh.shell}, nil, &stdout, &stderr); code != 0 {
+			if code := cli.Run(ctx, Command, []string{"completion", sh.shell}, cli.IO{Stdout: &stdout, Stderr: &stderr}); code != 0 {
 				t.Fatalf("ocuroot completion %s: exit %d: %s", sh.shell, code, stderr.String())
 			}
 			bin, err := exec.LookPath(sh.shell)
@@ -253,4 +253,19 @@ func fishDriver(script string, cases []completionCase) string {
 		fmt.Fprintf(&b, "string join ' ' -- (complete -C %s | string replace -r '\\t.*' '')\n", fishQuote(line))
 	}
 	return b.String()
+}
+
+// commands is the tree's table of commands and their verbs.
+func commands() map[string]map[string]bool {
+	table := map[string]map[string]bool{}
+	for _, c := range Command(cli.IO{}).Subcommands {
+		if len(c.Subcommands) == 0 {
+			continue // help, version
+		}
+		table[c.Name] = map[string]bool{}
+		for _, v := range c.Subcommands {
+			table[c.Name][v.Name] = true
+		}
+	}
+	return table
 }
