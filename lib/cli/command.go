@@ -293,13 +293,27 @@ func Flatten(err error) []error {
 }
 
 // Errors collects the failures of a tool that goes on past bad records.
-type Errors struct{ errs []error }
+// Those of a tool's Errors (see Tool.Errors) are printed as they are
+// added, so that a long stream shows each bad record when it comes, and
+// joined by Err for their exit code alone; a zero Errors only collects.
+type Errors struct {
+	t    *Tool
+	errs []error
+}
+
+// Errors returns the Errors of t's run: each error is printed when added.
+func (t *Tool) Errors() *Errors { return &Errors{t: t} }
 
 // Add adds err (nil is ignored).
 func (e *Errors) Add(err error) {
-	if err != nil {
-		e.errs = append(e.errs, err)
+	if err == nil {
+		return
 	}
+	if e.t != nil {
+		Report(e.t.Stderr, e.t.Prog, err)
+		err = &reported{err}
+	}
+	e.errs = append(e.errs, err)
 }
 
 // Addf adds the error "<subject>: <err>" (see WithSubject).
@@ -310,6 +324,13 @@ func (e *Errors) Any() bool { return len(e.errs) > 0 }
 
 // Err returns the errors joined, or nil.
 func (e *Errors) Err() error { return errors.Join(e.errs...) }
+
+// reported is an error printed already: it keeps its exit code and has no
+// message left to print.
+type reported struct{ err error }
+
+func (r *reported) Error() string { return "" }
+func (r *reported) ExitCode() int { return ExitCode(r.err) }
 
 // exitError is an error with its exit code.
 type exitError struct {

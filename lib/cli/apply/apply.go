@@ -79,7 +79,7 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	var refs []string
 	if len(inputs) > 0 {
 		refs = []string{}
-		var errs cli.Errors
+		errs := t.Errors()
 		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {

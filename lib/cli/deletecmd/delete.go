@@ -44,7 +44,7 @@ func run(ctx context.Context, t *cli.Tool, inputs []string, missingOK bool) erro
 
 	tx := store.NewTx("delete")
 	seen := map[string]bool{}
-	var errs cli.Errors
+	errs := t.Errors()
 	add := func(_ int, in string) bool {
 		r, err := s.IntentRef(in)
 		if err != nil {

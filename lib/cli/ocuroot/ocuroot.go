@@ -10,11 +10,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -308,9 +306,4 @@ func usage(root *cli.Command, w io.Writer) {
 	root.Flags.SetOutput(w)
 	root.Flags.PrintDefaults()
 	root.Flags.SetOutput(io.Discard)
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -72,7 +72,7 @@ func run(ctx context.Context, t *cli.Tool, pos []string, format string) error {
 	if len(pos) == 2 {
 		tx, err = one(ctx, s, pos[0], pos[1], format, t.Stdin)
 	} else {
-		tx, err = batch(ctx, s, t.Stdin)
+		tx, err = batch(ctx, t, s, t.Stdin)
 	}
 	if tx == nil {
 		return err
@@ -135,9 +135,9 @@ func parseValue(text, format string) (any, error) {
 
 // batch prepares the transaction of an NDJSON batch on stdin: every line is
 // checked before anything is written.
-func batch(ctx context.Context, s *cli.Session, stdin io.Reader) (*store.Tx, error) {
+func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) (*store.Tx, error) {
 	tx := store.NewTx("set")
-	var errs cli.Errors
+	errs := t.Errors()
 	seen := map[string]int{}
 	err := cli.Lines(ctx, stdin, nil, func(n int, line string) bool {
 		r, v, err := record(s, line)

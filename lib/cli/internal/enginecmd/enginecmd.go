@@ -227,25 +227,28 @@ release at the same commit needs --force. Without FILE, --package names it.
 	for _, name := range []string{"f", "force"} {
 		c.fs.BoolVar(&force, name, false, "release even if the commit already has a release of FILE")
 	}
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if c.refs.Release != "" {
-			c.t.Warn("--release is ignored: release new creates the next release")
-		}
-		if len(pos) == 0 && c.refs.Package != "" {
-			pos = []string{c.refs.Package}
-		}
-		if len(pos) != 1 {
-			return cli.ArgErrorf("expected one package FILE")
-		}
-		return c.run(ctx, func(s *Session) (bool, error) {
-			file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
-			if err != nil {
-				return false, err
-			}
-			return s.Engine.ReleaseNew(ctx, file, force)
-		})
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseNew(ctx, pos, force) }
 	return c.Command
+}
+
+// releaseNew runs "ocuroot release new".
+func (c *command) releaseNew(ctx context.Context, pos []string, force bool) error {
+	if c.refs.Release != "" {
+		c.t.Warn("--release is ignored: release new creates the next release")
+	}
+	if len(pos) == 0 && c.refs.Package != "" {
+		pos = []string{c.refs.Package}
+	}
+	if len(pos) != 1 {
+		return cli.ArgErrorf("expected one package FILE")
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return s.Engine.ReleaseNew(ctx, file, force)
+	})
 }
 
 // ReleaseContinue is "ocuroot release continue REF".
@@ -258,26 +261,29 @@ or a tag) and runs its work until it completes, fails or waits. Without
 REF, --package and --release name it; with neither REF nor --release it
 says so and exits 0, as the original client did.
 `, sio)
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if len(pos) > 1 {
-			return cli.ArgErrorf("expected one REF")
-		}
-		if len(pos) == 0 {
-			if c.refs.Release == "" {
-				fmt.Fprintln(c.t.Stderr, "A release ID or tag must be specified")
-				return nil
-			}
-			pos = []string{c.refs.Ref()}
-		}
-		return c.run(ctx, func(s *Session) (bool, error) {
-			rel, err := c.release(ctx, s, pos[0])
-			if err != nil {
-				return false, err
-			}
-			return s.Engine.ReleaseContinue(ctx, rel)
-		})
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseContinue(ctx, pos) }
 	return c.Command
+}
+
+// releaseContinue runs "ocuroot release continue".
+func (c *command) releaseContinue(ctx context.Context, pos []string) error {
+	if len(pos) > 1 {
+		return cli.ArgErrorf("expected one REF")
+	}
+	if len(pos) == 0 {
+		if c.refs.Release == "" {
+			fmt.Fprintln(c.t.Stderr, "A release ID or tag must be specified")
+			return nil
+		}
+		pos = []string{c.refs.Ref()}
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		rel, err := c.release(ctx, s, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return s.Engine.ReleaseContinue(ctx, rel)
+	})
 }
 
 // ReleaseRetry is "ocuroot release retry [REF]".
@@ -293,42 +299,45 @@ every release at the current commit with failed functions is retried.
 `, sio)
 	var running bool
 	c.fs.BoolVar(&running, "running", false, "also retry functions left running")
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if len(pos) > 1 {
-			return cli.ArgErrorf("expected at most one REF")
-		}
-		switch {
-		case len(pos) == 1:
-		case c.refs.Release != "":
-			pos = []string{c.refs.Ref()}
-		case c.refs.Package != "":
-			pos = []string{c.refs.Path()}
-		}
-		return c.run(ctx, func(s *Session) (bool, error) {
-			var rels []string
-			if len(pos) == 1 {
-				rel, err := c.release(ctx, s, pos[0])
-				if err != nil {
-					return false, err
-				}
-				rels = []string{rel}
-			} else if found, err := s.Engine.FailedReleasesAtCommit(ctx); err != nil {
-				return false, err
-			} else if rels = found; len(rels) == 0 {
-				return false, fmt.Errorf("no failed functions at commit %s", s.Engine.Commit)
-			}
-			anyFailed := false
-			for _, rel := range rels {
-				failed, err := s.Engine.ReleaseRetry(ctx, rel, running)
-				anyFailed = anyFailed || failed
-				if err != nil {
-					return anyFailed, err
-				}
-			}
-			return anyFailed, nil
-		})
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseRetry(ctx, pos, running) }
 	return c.Command
+}
+
+// releaseRetry runs "ocuroot release retry".
+func (c *command) releaseRetry(ctx context.Context, pos []string, running bool) error {
+	if len(pos) > 1 {
+		return cli.ArgErrorf("expected at most one REF")
+	}
+	switch {
+	case len(pos) == 1:
+	case c.refs.Release != "":
+		pos = []string{c.refs.Ref()}
+	case c.refs.Package != "":
+		pos = []string{c.refs.Path()}
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		var rels []string
+		if len(pos) == 1 {
+			rel, err := c.release(ctx, s, pos[0])
+			if err != nil {
+				return false, err
+			}
+			rels = []string{rel}
+		} else if found, err := s.Engine.FailedReleasesAtCommit(ctx); err != nil {
+			return false, err
+		} else if rels = found; len(rels) == 0 {
+			return false, fmt.Errorf("no failed functions at commit %s", s.Engine.Commit)
+		}
+		anyFailed := false
+		for _, rel := range rels {
+			failed, err := s.Engine.ReleaseRetry(ctx, rel, running)
+			anyFailed = anyFailed || failed
+			if err != nil {
+				return anyFailed, err
+			}
+		}
+		return anyFailed, nil
+	})
 }
 
 // WorkContinue is "ocuroot work continue".
@@ -342,19 +351,22 @@ whose inputs and dependencies are ready.
 `, sio)
 	maxRounds := 10
 	c.fs.IntVar(&maxRounds, "max-rounds", 10, "at most `N` rounds of tasks, reconcile and runs")
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if len(pos) > 0 {
-			c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
-		}
-		return c.run(ctx, func(s *Session) (bool, error) {
-			res, err := s.Engine.WorkContinue(ctx, maxRounds)
-			if err == nil && !res.Did && !res.Pending && s.Interrupted == 0 {
-				fmt.Fprintln(c.t.Stdout, "No work to continue")
-			}
-			return res.Failures+s.Interrupted > 0, err
-		})
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.workContinue(ctx, pos, maxRounds) }
 	return c.Command
+}
+
+// workContinue runs "ocuroot work continue".
+func (c *command) workContinue(ctx context.Context, pos []string, maxRounds int) error {
+	if len(pos) > 0 {
+		c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		res, err := s.Engine.WorkContinue(ctx, maxRounds)
+		if err == nil && !res.Did && !res.Pending && s.Interrupted == 0 {
+			fmt.Fprintln(c.t.Stdout, "No work to continue")
+		}
+		return res.Failures+s.Interrupted > 0, err
+	})
 }
 
 // DeployDown is "ocuroot deploy down REF".
@@ -366,26 +378,29 @@ Deploy down tears down the current deployment REF (FILE/@/deploy/ENV, or
 FILE/@N/deploy/ENV naming it): its deploy intent is deleted and the
 release's down function runs.
 `, sio)
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if len(pos) != 1 {
-			return cli.ArgErrorf("expected one REF")
-		}
-		r, err := ref.ParseTool(pos[0])
-		if err == nil && (r.Type != ref.TypeDeploy || r.Marker != ref.State) {
-			err = cli.Usagef("%s is not a deployment: expected FILE/@/deploy/ENV", pos[0])
-		}
-		if err != nil {
-			return cli.WithSubject(pos[0], err)
-		}
-		return c.run(ctx, func(s *Session) (bool, error) {
-			abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
-			if err != nil {
-				return false, err
-			}
-			return s.Engine.DeployDown(ctx, abs.String())
-		})
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.deployDown(ctx, pos) }
 	return c.Command
+}
+
+// deployDown runs "ocuroot deploy down".
+func (c *command) deployDown(ctx context.Context, pos []string) error {
+	if len(pos) != 1 {
+		return cli.ArgErrorf("expected one REF")
+	}
+	r, err := ref.ParseTool(pos[0])
+	if err == nil && (r.Type != ref.TypeDeploy || r.Marker != ref.State) {
+		err = cli.Usagef("%s is not a deployment: expected FILE/@/deploy/ENV", pos[0])
+	}
+	if err != nil {
+		return cli.WithSubject(pos[0], err)
+	}
+	return c.run(ctx, func(s *Session) (bool, error) {
+		abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
+		if err != nil {
+			return false, err
+		}
+		return s.Engine.DeployDown(ctx, abs.String())
+	})
 }
 
 // run opens the session (apply lock taken), runs fn and turns what it
@@ -425,16 +440,19 @@ Work tasks processes the pending environment checks (check_envs) of the
 releases at the current commit: work items for new environments get their
 first run. Nothing runs; ocuroot work continue runs it.
 `, sio)
-	c.Exec = func(ctx context.Context, _ []string) error {
-		return c.run(ctx, func(s *Session) (bool, error) {
-			n, failed, err := s.Engine.Tasks(ctx)
-			if err == nil && n == 0 && failed == 0 {
-				fmt.Fprintln(c.t.Stdout, "No tasks")
-			}
-			return failed > 0, err
-		})
-	}
+	c.Exec = func(ctx context.Context, _ []string) error { return c.workTasks(ctx) }
 	return c.Command
+}
+
+// workTasks runs "ocuroot work tasks".
+func (c *command) workTasks(ctx context.Context) error {
+	return c.run(ctx, func(s *Session) (bool, error) {
+		n, failed, err := s.Engine.Tasks(ctx)
+		if err == nil && n == 0 && failed == 0 {
+			fmt.Fprintln(c.t.Stdout, "No tasks")
+		}
+		return failed > 0, err
+	})
 }
 
 // WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
@@ -457,22 +475,25 @@ with that commit. It reads state only.
 	for _, name := range []string{"i", "intent"} {
 		c.fs.BoolVar(&intent, name, false, "trigger the commits recorded in the intent store")
 	}
-	c.Exec = func(ctx context.Context, _ []string) error {
-		s, err := Open(ctx, c.t, false)
-		if err != nil {
-			return Exit(ctx, err)
-		}
-		defer s.Close()
-		dir := cli.EnvFrom(ctx).Dir
-		if intent {
-			return Exit(ctx, s.Engine.IntentTriggers(ctx, dir, dryRun))
-		}
-		pairs, err := s.Engine.Outstanding(ctx, true)
-		if err != nil {
-			return Exit(ctx, err)
-		}
-		s.Engine.RunTriggers(ctx, pairs, dir, dryRun)
-		return Exit(ctx, nil)
-	}
+	c.Exec = func(ctx context.Context, _ []string) error { return c.workTrigger(ctx, dryRun, intent) }
 	return c.Command
+}
+
+// workTrigger runs "ocuroot work trigger".
+func (c *command) workTrigger(ctx context.Context, dryRun, intent bool) error {
+	s, err := Open(ctx, c.t, false)
+	if err != nil {
+		return Exit(ctx, err)
+	}
+	defer s.Close()
+	dir := cli.EnvFrom(ctx).Dir
+	if intent {
+		return Exit(ctx, s.Engine.IntentTriggers(ctx, dir, dryRun))
+	}
+	pairs, err := s.Engine.Outstanding(ctx, true)
+	if err != nil {
+		return Exit(ctx, err)
+	}
+	s.Engine.RunTriggers(ctx, pairs, dir, dryRun)
+	return Exit(ctx, nil)
 }
