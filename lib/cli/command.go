@@ -27,7 +27,7 @@ type Constructor func(IO) *Command
 // (github.com/peterbourgon/ff/v3/ffcli), which it replaces because ffcli
 // parses flags with flag.FlagSet.Parse and so stops at the first positional
 // argument: the tools take flags before, between and after positional
-// arguments (docs/cli.md, Conventions), and read the environment from the
+// arguments (docs/cli.md §1.1), and read the environment from the
 // injected [Env] where ff reads os.Getenv.
 //
 // A command is a leaf, which parses all its arguments and runs Exec, or a
@@ -162,9 +162,6 @@ func printDefaults(fs *flag.FlagSet, w io.Writer) {
 	fs.SetOutput(io.Discard)
 }
 
-// errUnknown is a group's next word that names no subcommand.
-var errUnknown = errors.New("unknown command")
-
 // parse parses args down the tree from c and returns the command to run
 // and its positional arguments. inherited are the options given to the
 // groups above, by name: they reach the subcommand as if given to it.
@@ -219,6 +216,8 @@ func Run(ctx context.Context, newCmd Constructor, args []string, sio IO) int {
 	case errors.Is(err, ErrVersion):
 		fmt.Fprintf(sio.Stdout, "%s %s\n", cmd.Tool.Prog, Version())
 		return ExitOK
+	case err != nil && len(cmd.Subcommands) > 0:
+		err = &progError{prog: root.Tool.Prog, err: UsageError(err)} // named by the root, as unknown commands
 	case err != nil:
 		err = UsageError(err)
 	case cmd.Exec == nil:
@@ -240,7 +239,7 @@ func (c *Command) unknown(pos []string) error {
 	}
 	root := c.Root()
 	name := strings.TrimPrefix(c.Tool.Prog+" "+pos[0], root.Tool.Prog+" ")
-	return &progError{prog: root.Tool.Prog, err: &UsageErr{Err: fmt.Errorf("%w %q", errUnknown, name)}}
+	return &progError{prog: root.Tool.Prog, err: &UsageErr{Err: fmt.Errorf("unknown command %q", name)}}
 }
 
 // progError is an error printed under another program name than the

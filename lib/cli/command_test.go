@@ -105,6 +105,8 @@ func TestRun(t *testing.T) {
 		{name: "bad flag", args: []string{"grp", "leaf", "-x"}, code: ExitUsage,
 			stderr: "top grp leaf: flag provided but not defined: -x (see top grp leaf -h)\n"},
 		{name: "version", args: []string{"grp", "leaf", "--version"}, stdout: "top grp leaf " + Version() + "\n"},
+		{name: "bad flag of a group", args: []string{"grp", "-x", "leaf"}, code: ExitUsage,
+			stderr: "top: flag provided but not defined: -x (see top -h)\n"},
 		{name: "unknown verb", args: []string{"grp", "nosuch"}, code: ExitUsage, stderr: "top: unknown command \"grp nosuch\"\n"},
 		{name: "no verb", args: []string{"grp"}, code: ExitUsage, usage: true, stderr: "Usage: top grp VERB\n\nOptions:\n  -C DIR\n"},
 	}
