@@ -108,7 +108,7 @@ type completionCase struct {
 // TestCompletionModel).
 func completionCases(m completionModel) []completionCase {
 	table := commands()
-	cmdNames := append(sortedKeys(table), "help", "version")
+	cmdNames := append(slices.Sorted(maps.Keys(table)), "help", "version")
 	globals := strings.Fields(names(m.flags[""], nil))
 	cases := []completionCase{
 		{[]string{"ocuroot", ""}, cmdNames},
@@ -119,9 +119,9 @@ func completionCases(m completionModel) []completionCase {
 		{[]string{"ocuroot", "release", "new", "-l", "-"}, strings.Fields(names(m.flags["release new"], nil))},
 		{[]string{"ocuroot", "state", "get", "-q", "-", "--pa"}, []string{"--package"}},
 	}
-	for _, c := range sortedKeys(table) {
-		cases = append(cases, completionCase{[]string{"ocuroot", c, ""}, sortedKeys(table[c])})
-		for _, v := range sortedKeys(table[c]) {
+	for _, c := range slices.Sorted(maps.Keys(table)) {
+		cases = append(cases, completionCase{[]string{"ocuroot", c, ""}, slices.Sorted(maps.Keys(table[c]))})
+		for _, v := range slices.Sorted(maps.Keys(table[c])) {
 			want := strings.Fields(names(m.flags[c+" "+v], nil))
 			if len(want) == 0 {
 				want = []string{"(no flags learnt)"}
@@ -269,9 +269,4 @@ func commands() map[string]map[string]bool {
 		}
 	}
 	return table
-}
-
-// sortedKeys returns the keys of m, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
 }
