@@ -1,22 +1,11 @@
-// Command ocu-view is the ocu-view tool; its manual is package view (ocu-view -h).
+// Command ocu-view is the ocu-view tool; its manual is package viewcmd (ocu-view -h).
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/view"
+	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 )
 
-func main() {
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) // a closed stdout is an EPIPE error; children keep the default
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	wd, _ := os.Getwd()
-	ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
-	code := view.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+func main() { os.Exit(cli.Main(viewcmd.Command)) }

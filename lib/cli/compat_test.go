@@ -39,7 +39,7 @@ func TestLogmodeIsASwitch(t *testing.T) {
 		t.Run(cmp.Diff(nil, args), func(t *testing.T) {
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			Logmode(fs)
-			pos, err := Parse(fs, args)
+			pos, err := Parse(fs, args, Env{}.Lookup)
 			if err != nil {
 				t.Fatal(err)
 			}

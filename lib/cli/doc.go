@@ -4,15 +4,20 @@
 // the command line, reading ref lines, writing JSON, error lines and exit
 // codes.
 //
-// Each tool is a package below lib/cli with
+// Each tool is a package below lib/cli whose constructor builds its
+// [Command]:
 //
-//	func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+//	func Command(sio cli.IO) *cli.Command
 //
-// called by its thin cmd/<tool>/main.go, by the ocuroot multiplexer and by
-// the tests. The process's working directory and environment reach the
-// tools through the context ([WithEnv]); only main reads them from the
-// operating system. The global options are also read from OCU_* variables
-// by ff (github.com/peterbourgon/ff/v3) with the prefix OCU, restricted to
-// the global options, so in a real process both views of the environment
-// are the same.
+// Its Exec returns an error; [Run] turns that error into the one place the
+// exit code is decided ([ExitCode]) and prints it once, "<prog>: <error>"
+// per line ([Report]). A tool that goes on past bad records collects them
+// in [Errors]. The same constructor serves cmd/<tool>/main.go
+// (os.Exit(cli.Main(get.Command))), the ocuroot tree ("ocuroot state get"
+// is the command get.Command builds, under another name) and the tests.
+// [Main] is the only code that reads the process: its arguments, streams,
+// working directory, environment and signals. The working directory and
+// environment reach the tools through the context ([WithEnv]); the global
+// options are read from OCU_* variables of that environment, never from
+// os.Getenv.
 package cli

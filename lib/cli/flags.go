@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/peterbourgon/ff/v3"
 )
 
 // Globals are the global options of every tool (docs/cli.md §1.2).
@@ -64,14 +62,14 @@ var ErrVersion = errors.New("version requested")
 // Parse parses args into fs, allowing flags before, between and after
 // positional arguments (docs/cli.md §1.1); "--" ends flags and an argument that is
 // a JSON number ("-1") is positional. Then the global options not given on
-// the command line are read from OCU_* environment variables. Numbers and
-// durations must not be negative. It returns the positional arguments.
-// -h/--help gives ErrHelp.
-func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// the command line are read from OCU_* environment variables, through
+// lookup (the Lookup of the injected Env). Numbers and durations must not
+// be negative. It returns the positional arguments. -h/--help gives
+// ErrHelp, --version ErrVersion.
+func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) ([]string, error) {
 	fs.SetOutput(io.Discard)
-	var version bool
 	if fs.Lookup("version") == nil {
-		fs.BoolVar(&version, "version", false, "print the version and exit")
+		fs.Bool("version", false, "print the version and exit")
 	}
 	var pos []string
 	for _, a := range Split(fs, args) {
@@ -83,13 +81,13 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	if version {
+	if f := fs.Lookup("version"); f.Value.String() == "true" {
 		return nil, ErrVersion
 	}
 	if err := checkNotNegative(fs); err != nil {
 		return nil, err
 	}
-	return pos, applyEnv(fs)
+	return pos, applyEnv(fs, lookup)
 }
 
 // Arg is one command-line argument as Parse reads it.
@@ -133,23 +131,6 @@ func Split(fs *flag.FlagSet, args []string) []Arg {
 	return out
 }
 
-// FlagProbe is a stdout that learns a tool's flags instead of printing its
-// usage: a tool run with -h and a *FlagProbe as stdout adds its flag set to
-// the probe and prints nothing. The ocuroot multiplexer learns each verb's
-// flags this way, from the code that parses them, for its own options and
-// its completion scripts.
-type FlagProbe struct {
-	Flags []*flag.Flag
-}
-
-// Add adds the flags of fs.
-func (p *FlagProbe) Add(fs *flag.FlagSet) {
-	fs.VisitAll(func(f *flag.Flag) { p.Flags = append(p.Flags, f) })
-}
-
-// Write discards b: text a tool prints while probed is not usage.
-func (p *FlagProbe) Write(b []byte) (int, error) { return len(b), nil }
-
 // IsBoolFlag reports whether f is a switch, given without a value.
 func IsBoolFlag(f *flag.Flag) bool { return isBool(f) }
 
@@ -180,10 +161,12 @@ func checkNotNegative(fs *flag.FlagSet) error {
 	return err
 }
 
-// applyEnv sets the global options that were not given as flags from their
-// OCU_* environment variables, through ff. Tool-specific flags are never
-// read from the environment.
-func applyEnv(fs *flag.FlagSet) error {
+// applyEnv sets the global options that were not given as flags from
+// their OCU_* environment variables, read through lookup: the name in
+// upper case, "-" as "_", after "OCU_" (as ff's WithEnvVarPrefix("OCU")
+// names them; ff itself reads os.Getenv). An empty variable is unset.
+// Tool-specific flags are never read from the environment.
+func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
 		set[f.Name] = true
@@ -194,12 +177,19 @@ func applyEnv(fs *flag.FlagSet) error {
 	env := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
 	env.SetOutput(io.Discard)
 	for _, name := range globalFlags {
-		if f := fs.Lookup(name); f != nil && !set[name] {
-			env.Var(f.Value, name, f.Usage)
+		f := fs.Lookup(name)
+		if f == nil || set[name] {
+			continue
 		}
-	}
-	if err := ff.Parse(env, nil, ff.WithEnvVarPrefix("OCU")); err != nil {
-		return fmt.Errorf("environment: %w", err)
+		key := "OCU_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		v, _ := lookup(key)
+		if v == "" {
+			continue
+		}
+		env.Var(f.Value, name, f.Usage)
+		if err := env.Set(name, v); err != nil {
+			return fmt.Errorf("environment: error parsing environment variables: error setting flag %q from environment variable %q: %w", name, key, err)
+		}
 	}
 	return checkNotNegative(env)
 }

@@ -43,7 +43,7 @@ func TestParse(t *testing.T) {
 			fs.StringVar(&query, "query", "", "")
 			fs.BoolVar(&raw, "R", false, "")
 			fs.BoolVar(&raw, "raw", false, "")
-			pos, err := Parse(fs, tt.args)
+			pos, err := Parse(fs, tt.args, Env{}.Lookup)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -63,17 +63,18 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseEnvironment(t *testing.T) {
-	t.Setenv("OCU_STATE_STORE", "from-env")
-	t.Setenv("OCU_REPO", "env-repo")
-	t.Setenv("OCU_Q", ".env")
-	t.Setenv("OCU_GIT_PUSH_ATTEMPTS", "3")
-	t.Setenv("OCU_GIT_TIMEOUT", "15s")
+	env := &testEnv{}
+	env.Setenv("OCU_STATE_STORE", "from-env")
+	env.Setenv("OCU_REPO", "env-repo")
+	env.Setenv("OCU_Q", ".env")
+	env.Setenv("OCU_GIT_PUSH_ATTEMPTS", "3")
+	env.Setenv("OCU_GIT_TIMEOUT", "15s")
 	var g Globals
 	var query string
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	g.Register(fs)
 	fs.StringVar(&query, "q", "", "")
-	if _, err := Parse(fs, []string{"--repo", "flag-repo"}); err != nil {
+	if _, err := Parse(fs, []string{"--repo", "flag-repo"}, env.Lookup); err != nil {
 		t.Fatal(err)
 	}
 	got := []any{g.StateStore, g.Repo, g.GitPushAttempts, g.GitTimeout, query}
@@ -82,10 +83,10 @@ func TestParseEnvironment(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
-	t.Setenv("OCU_GIT_MAX_AGE", "soon")
+	env.Setenv("OCU_GIT_MAX_AGE", "soon")
 	fs = flag.NewFlagSet("test", flag.ContinueOnError)
 	g.Register(fs)
-	if _, err := Parse(fs, nil); err == nil {
+	if _, err := Parse(fs, nil, env.Lookup); err == nil {
 		t.Error("a bad OCU_GIT_MAX_AGE was accepted")
 	}
 }
@@ -106,15 +107,14 @@ func TestParseOffline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("OCU_OFFLINE", "")
-			t.Setenv("OCU_GIT_OFFLINE", "")
+			env := &testEnv{}
 			for k, v := range tt.env {
-				t.Setenv(k, v)
+				env.Setenv(k, v)
 			}
 			var g Globals
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			g.Register(fs)
-			if _, err := Parse(fs, tt.args); err != nil {
+			if _, err := Parse(fs, tt.args, env.Lookup); err != nil {
 				t.Fatal(err)
 			}
 			if g.GitOffline != tt.want {
@@ -152,14 +152,15 @@ func TestParseNotNegative(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(cmp.Diff(nil, tt.args)+tt.env, func(t *testing.T) {
-			t.Setenv("OCU_GIT_MAX_AGE", tt.env)
+			env := &testEnv{}
+			env.Setenv("OCU_GIT_MAX_AGE", tt.env)
 			var g Globals
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			g.Register(fs)
 			fs.Int("rounds", 10, "")
 			fs.Duration("wait", time.Minute, "")
 			fs.Int64("memory", 1, "")
-			_, err := Parse(fs, tt.args)
+			_, err := Parse(fs, tt.args, env.Lookup)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -170,3 +171,8 @@ func TestParseNotNegative(t *testing.T) {
 		})
 	}
 }
+
+// testEnv is an environment for Parse, as cli.Env carries it.
+type testEnv struct{ Env }
+
+func (e *testEnv) Setenv(key, value string) { e.Environ = append(e.Environ, key+"="+value) }

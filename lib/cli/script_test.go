@@ -1,14 +1,12 @@
 package cli_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,36 +19,22 @@ import (
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/apply"
-	"github.com/ocu-team/ocu/lib/cli/delete"
+	"github.com/ocu-team/ocu/lib/cli/deletecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/ocuroot"
 	"github.com/ocu-team/ocu/lib/cli/set"
 )
 
-type mainFunc func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
-
-// process wires a tool to the real process exactly as its cmd/ main does.
-func process(m mainFunc) func() {
-	return func() {
-		signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		wd, _ := os.Getwd()
-		ctx = cli.WithEnv(ctx, cli.Env{Dir: wd, Environ: os.Environ()})
-		code := m(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-}
-
 func TestMain(m *testing.M) {
+	tool := func(newCmd cli.Constructor) func() { return func() { os.Exit(cli.Main(newCmd)) } }
 	testscript.Main(m, map[string]func(){
-		"ocu-get":    process(get.Main),
-		"ocu-match":  process(match.Main),
-		"ocu-set":    process(set.Main),
-		"ocu-delete": process(delete.Main),
-		"ocu-apply":  process(apply.Main),
-		"ocuroot":    process(ocuroot.Main),
+		"ocu-get":    tool(get.Command),
+		"ocu-match":  tool(match.Command),
+		"ocu-set":    tool(set.Command),
+		"ocu-delete": tool(deletecmd.Command),
+		"ocu-apply":  tool(apply.Command),
+		"ocuroot":    tool(ocuroot.Command),
 	})
 }
 

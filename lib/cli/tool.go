@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -13,79 +12,14 @@ import (
 	"github.com/ocu-team/ocu/lib/store"
 )
 
-// Tool is one run of a tool: its name for messages, its streams, its global
-// options and the exit code so far.
+// Tool is what a command's run knows of itself: its name for messages,
+// its streams and its global options.
 type Tool struct {
-	Prog    string // "ocu-get", or "ocuroot state get" under the multiplexer
+	Prog    string // "ocu-get", or "ocuroot state get" in the ocuroot tree
+	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Globals Globals
-
-	synopsis string
-	code     int
-}
-
-// NewTool returns a tool named prog. synopsis is the head of its usage text.
-func NewTool(prog, synopsis string, stdout, stderr io.Writer) *Tool {
-	return &Tool{Prog: prog, synopsis: synopsis, Stdout: stdout, Stderr: stderr}
-}
-
-// FlagSet returns a new flag set for the tool with the global options.
-func (t *Tool) FlagSet() *flag.FlagSet {
-	fs := flag.NewFlagSet(t.Prog, flag.ContinueOnError)
-	t.Globals.Register(fs)
-	return fs
-}
-
-// Parse parses args (see Parse). When it returns false the tool is done and
-// must return t.Code(): usage or version was printed, or the arguments were
-// bad.
-func (t *Tool) Parse(fs *flag.FlagSet, args []string) ([]string, bool) {
-	pos, err := Parse(fs, args)
-	switch {
-	case err == nil:
-		return pos, true
-	case errors.Is(err, ErrHelp):
-		if p, ok := t.Stdout.(*FlagProbe); ok {
-			p.Add(fs)
-			break
-		}
-		t.Usage(fs, t.Stdout)
-	case errors.Is(err, ErrVersion):
-		fmt.Fprintf(t.Stdout, "%s %s\n", t.Prog, Version())
-	default:
-		t.UsageError("%v", err)
-	}
-	return nil, false
-}
-
-// Usage writes the usage text: synopsis, then the flags.
-func (t *Tool) Usage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintln(w, strings.TrimSpace(t.synopsis))
-	fmt.Fprintln(w, "\nOptions:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
-// UsageError prints a usage problem and sets exit code 2.
-func (t *Tool) UsageError(format string, args ...any) {
-	fmt.Fprintf(t.Stderr, "%s: %s (see %s -h)\n", t.Prog, fmt.Sprintf(format, args...), t.Prog)
-	t.Raise(ExitUsage)
-}
-
-// Errorf prints one error line "<prog>: <message>" and raises the exit code
-// to code.
-func (t *Tool) Errorf(code int, format string, args ...any) {
-	fmt.Fprintf(t.Stderr, "%s: %s\n", t.Prog, fmt.Sprintf(format, args...))
-	t.Raise(code)
-}
-
-// Fail prints "<prog>: <subject>: <err>" (or "<prog>: <err>" without a
-// subject) and raises the exit code by the kind of err: invalid refs and
-// usage problems 2, a busy lock 75, everything else 1.
-func (t *Tool) Fail(subject string, err error) {
-	t.Errorf(ExitCode(err), "%v", WithSubject(subject, err))
 }
 
 // WithSubject prefixes err's message with "subject: ", except for invalid
@@ -104,25 +38,15 @@ func (t *Tool) Warn(msg string) {
 	fmt.Fprintf(t.Stderr, "%s: warning: %s\n", t.Prog, msg)
 }
 
-// Raise raises the exit code to code (2 > 1 > 0; 75 wins).
-func (t *Tool) Raise(code int) {
-	if code == ExitBusy || (t.code != ExitBusy && code > t.code) {
-		t.code = code
-	}
-}
-
-// Code is the exit code so far.
-func (t *Tool) Code() int { return t.code }
-
-// Finish returns the exit code of a run that ended with code: 130 or 143
-// when SIGINT or SIGTERM interrupted it (docs/cli.md §1.3), saying so once.
-func (t *Tool) Finish(ctx context.Context, code int) int {
-	signalled, ok := InterruptCode(ctx)
+// Finish returns the error of a run that ended with err: when SIGINT or
+// SIGTERM interrupted it (docs/cli.md, Exit codes), err joined with the
+// interruption, whose exit code 130 or 143 wins.
+func Finish(ctx context.Context, err error) error {
+	code, ok := InterruptCode(ctx)
 	if !ok {
-		return code
+		return err
 	}
-	t.Errorf(signalled, "%v", context.Cause(ctx))
-	return signalled
+	return errors.Join(err, WithCode(code, context.Cause(ctx)))
 }
 
 // InterruptCode reports whether ctx was cancelled by a signal (the
@@ -144,8 +68,12 @@ func InterruptCode(ctx context.Context) (int, bool) {
 	return 0, false
 }
 
-// UsageErr marks an error as a usage problem (exit code 2).
-type UsageErr struct{ Err error }
+// UsageErr marks an error as a usage problem (exit code 2). With SeeHelp,
+// its line ends with "(see PROG -h)".
+type UsageErr struct {
+	Err     error
+	SeeHelp bool
+}
 
 func (e *UsageErr) Error() string { return e.Err.Error() }
 func (e *UsageErr) Unwrap() error { return e.Err }
@@ -155,8 +83,34 @@ func Usagef(format string, args ...any) error {
 	return &UsageErr{Err: fmt.Errorf(format, args...)}
 }
 
-// ExitCode maps an error to the exit code of docs/cli.md §1.3.
+// UsageError marks err as a problem with the command line: exit code 2, its
+// line ending with "(see PROG -h)".
+func UsageError(err error) error { return &UsageErr{Err: err, SeeHelp: true} }
+
+// ArgErrorf is UsageError of the message.
+func ArgErrorf(format string, args ...any) error {
+	return UsageError(fmt.Errorf(format, args...))
+}
+
+// ExitCode maps an error to the exit code of docs/cli.md §1.3: the one
+// place a run's error becomes its exit code. An error with an ExitCode
+// method has that code (see WithCode); of joined errors, an interruption
+// (130, 143) wins, then a busy lock (75), then the highest.
 func ExitCode(err error) int {
+	if errs := Flatten(err); len(errs) > 1 || len(errs) == 1 && errs[0] != err {
+		code := ExitOK
+		for _, e := range errs {
+			code = worse(code, ExitCode(e))
+		}
+		return code
+	}
+	if e, ok := err.(interface{ ExitCode() int }); ok {
+		return e.ExitCode()
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		return xe.code
+	}
 	var ue *UsageErr
 	var re *ref.Error
 	var le *config.LocationError
@@ -171,4 +125,21 @@ func ExitCode(err error) int {
 		return ExitFailure
 	}
 	return ExitFailure
+}
+
+// worse returns the exit code that wins of a and b.
+func worse(a, b int) int {
+	rank := func(code int) int {
+		switch code {
+		case 130, 143:
+			return 1000 + code
+		case ExitBusy:
+			return 1000
+		}
+		return code
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
 }

@@ -4,12 +4,12 @@ package apply
 
 import (
 	"context"
-	"io"
+	"errors"
 	"slices"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/enginecmd"
+	"github.com/ocu-team/ocu/lib/cli/internal/enginecmd"
 	"github.com/ocu-team/ocu/lib/engine"
 )
 
@@ -47,16 +47,12 @@ type options struct {
 	maxRounds  int
 }
 
-// Main runs ocu-apply.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-apply", args, stdin, stdout, stderr)
-}
-
-// Run runs ocu-apply under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
+// Command returns the command ocu-apply ("ocuroot state apply", "state
+// diff" and "work any" in the ocuroot tree).
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-apply", synopsis, sio)
 	var o options
-	fs := t.FlagSet()
+	fs := c.Flags
 	for _, name := range []string{"n", "dry-run"} {
 		fs.BoolVar(&o.dryRun, name, false, "print the intent refs that differ from state; write nothing")
 	}
@@ -68,47 +64,49 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		fs.DurationVar(&o.timeout, name, 0, "after `DURATION` start nothing new and stop the running function (it fails, timed out)")
 	}
 	fs.IntVar(&o.maxRounds, "max-rounds", 10, "at most `N` rounds of apply, tasks, reconcile and runs")
-	inputs, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
-	}
+	c.Exec = func(ctx context.Context, inputs []string) error { return run(ctx, c.Tool, o, inputs) }
+	return c
+}
+
+func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	fromStdin := len(inputs) == 1 && inputs[0] == "-"
 	s, err := enginecmd.Open(ctx, t, false)
 	if err != nil {
-		return enginecmd.Exit(ctx, t, err)
+		return enginecmd.Exit(ctx, err)
 	}
 	defer s.Close()
 
 	var refs []string
 	if len(inputs) > 0 {
 		refs = []string{}
+		errs := t.Errors()
 		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {
-				t.Fail(in, err)
+				errs.Addf(in, err)
 			} else {
 				refs = append(refs, r.String())
 			}
 			return true
 		}
 		if fromStdin {
-			if err := cli.Lines(ctx, stdin, nil, add); err != nil && ctx.Err() == nil {
-				t.Fail("stdin", err)
+			if err := cli.Lines(ctx, t.Stdin, nil, add); err != nil && ctx.Err() == nil {
+				errs.Addf("stdin", err)
 			}
 		} else {
 			for i, in := range inputs {
 				add(i+1, in)
 			}
 		}
-		if t.Code() != 0 {
-			return t.Code() // nothing applied
+		if errs.Any() {
+			return errs.Err() // nothing applied
 		}
 	}
 	if o.dryRun {
 		return dryRun(ctx, t, s.Engine, refs, o.json)
 	}
 	if err := s.Lock(ctx, o.wait); err != nil {
-		return enginecmd.Exit(ctx, t, err)
+		return enginecmd.Exit(ctx, err)
 	}
 	var deadline time.Time
 	if o.timeout > 0 {
@@ -121,27 +119,28 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		Deadline:   deadline,
 	})
 	if err != nil {
-		return enginecmd.Exit(ctx, t, err)
+		return enginecmd.Exit(ctx, err)
 	}
+	var failed error
 	if res.Failed {
-		t.Raise(cli.ExitFailure)
+		failed = cli.Exit(cli.ExitFailure)
 	}
 	s.Unlock()
 	if !o.noContinue && !o.noTrigger && ctx.Err() == nil {
 		pairs, err := s.Engine.OutstandingAfter(ctx, res)
 		if err != nil {
-			return enginecmd.Exit(ctx, t, err)
+			return enginecmd.Exit(ctx, errors.Join(failed, err))
 		}
 		s.Engine.RunTriggers(ctx, pairs, cli.EnvFrom(ctx).Dir, false)
 	}
-	return enginecmd.Exit(ctx, t, nil)
+	return enginecmd.Exit(ctx, failed)
 }
 
 // dryRun prints the diff (only the given refs, when some are given).
-func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, asJSON bool) int {
+func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, asJSON bool) error {
 	changes, err := e.Diff(ctx)
 	if err != nil {
-		return enginecmd.Exit(ctx, t, err)
+		return enginecmd.Exit(ctx, err)
 	}
 	out := cli.NewOutput(t.Stdout)
 	for _, c := range changes {
@@ -158,7 +157,7 @@ func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, a
 		}
 	}
 	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
-		t.Fail("stdout", err)
+		return cli.WithSubject("stdout", err)
 	}
-	return t.Code()
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -48,11 +47,6 @@ const (
 	defaultQueryMemoryMiB = 1024
 )
 
-// Main runs ocu-get.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-get", args, stdin, stdout, stderr)
-}
-
 type options struct {
 	query   string
 	limits  queryLimits
@@ -64,21 +58,12 @@ type options struct {
 	history bool
 }
 
-// Run runs ocu-get under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runGet(ctx, prog, args, stdin, stdout, stderr, false)
-}
-
-// RunOne is Run for exactly one REF argument ("ocuroot state get REF").
-func RunOne(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runGet(ctx, prog, args, stdin, stdout, stderr, true)
-}
-
-func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer, one bool) (code int) {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
-	defer func() { code = t.Finish(ctx, code) }()
+// Command returns the command ocu-get ("ocuroot state get" in the ocuroot
+// tree).
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-get", synopsis, sio)
 	var o options
-	fs := t.FlagSet()
+	fs := c.Flags
 	for _, name := range []string{"q", "query"} {
 		fs.StringVar(&o.query, name, "", "run the jq `EXPR` on each value ($ref holds the ref)")
 	}
@@ -99,23 +84,17 @@ func runGet(ctx context.Context, prog string, args []string, stdin io.Reader, st
 	fs.Int64Var(&memory, "query-memory", defaultQueryMemoryMiB, "stop the query when memory grows past `MIB` mebibytes (0: never)")
 	fs.StringVar(&o.at, "at", "", "read git stores as of `WHEN` (~N, a time or date, a tag, a commit)")
 	fs.BoolVar(&o.history, "history", false, "print every version of each document in a git store, newest first, one line each")
-	refs, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
+	c.Exec = func(ctx context.Context, refs []string) error {
+		o.limits.memory = uint64(memory) << 20 // not negative: see cli.Parse
+		if o.history && o.which {
+			return cli.Finish(ctx, cli.ArgErrorf("-w and --history cannot be combined"))
+		}
+		return cli.Finish(ctx, run(ctx, c.Tool, o, refs))
 	}
-	o.limits.memory = uint64(memory) << 20 // not negative: see cli.Parse
-	if o.history && o.which {
-		t.UsageError("-w and --history cannot be combined")
-		return t.Code()
-	}
-	if one && len(refs) != 1 {
-		t.UsageError("expected exactly one REF")
-		return t.Code()
-	}
-	return run(ctx, t, o, refs, stdin)
+	return c
 }
 
-func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Reader) int {
+func run(ctx context.Context, t *cli.Tool, o options, refs []string) error {
 	var code *gojq.Code
 	if o.query != "" {
 		q, err := gojq.Parse(o.query)
@@ -123,47 +102,43 @@ func run(ctx context.Context, t *cli.Tool, o options, refs []string, stdin io.Re
 			code, err = gojq.Compile(q, gojq.WithVariables([]string{"$ref"}))
 		}
 		if err != nil {
-			t.UsageError("invalid query %q: %v", o.query, err)
-			return t.Code()
+			return cli.ArgErrorf("invalid query %q: %v", o.query, err)
 		}
 	}
-	if len(refs) == 0 && cli.IsTerminal(stdin) {
-		t.UsageError("%v", cli.ErrNoInput)
-		return t.Code()
+	if len(refs) == 0 && cli.IsTerminal(t.Stdin) {
+		return cli.UsageError(cli.ErrNoInput)
 	}
 	s, err := t.Open(ctx)
 	if err != nil {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	defer s.Close()
 	st := s.Store
 	if o.at != "" {
 		if st, err = s.At(ctx, o.at); err != nil {
-			t.Fail("", err)
-			return t.Code()
+			return err
 		}
 	}
 
 	out := cli.NewOutput(t.Stdout)
-	g := getter{t: t, s: s, st: st, o: o, code: code, out: out, compact: o.compact || o.withRef || o.history || len(refs) != 1}
+	g := getter{errs: t.Errors(), s: s, st: st, o: o, code: code, out: out, compact: o.compact || o.withRef || o.history || len(refs) != 1}
 	if len(refs) > 0 {
 		for _, in := range refs {
 			if !g.get(ctx, in) {
 				break
 			}
 		}
-	} else if err := cli.Lines(ctx, stdin, out.Flush, func(_ int, in string) bool { return g.get(ctx, in) }); err != nil && ctx.Err() == nil {
-		t.Fail("stdin", err)
+	} else if err := cli.Lines(ctx, t.Stdin, out.Flush, func(_ int, in string) bool { return g.get(ctx, in) }); err != nil && ctx.Err() == nil {
+		g.errs.Addf("stdin", err)
 	}
 	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
-		t.Fail("stdout", err)
+		g.errs.Addf("stdout", err)
 	}
-	return t.Code()
+	return g.errs.Err()
 }
 
 type getter struct {
-	t       *cli.Tool
+	errs    *cli.Errors
 	s       *cli.Session
 	st      *store.Combined // the session's stores, or a snapshot (--at)
 	o       options
@@ -175,12 +150,12 @@ type getter struct {
 // get prints the value at the ref in; it returns false once stdout is gone.
 func (g *getter) get(ctx context.Context, in string) bool {
 	if err := ctx.Err(); err != nil {
-		g.t.Fail("", err)
+		g.errs.Add(err)
 		return false
 	}
 	r, err := g.s.Ref(in)
 	if err != nil {
-		g.t.Fail(in, err)
+		g.errs.Addf(in, err)
 		return true
 	}
 	if g.o.history {
@@ -188,7 +163,7 @@ func (g *getter) get(ctx context.Context, in string) bool {
 	}
 	doc, err := g.st.Get(ctx, r)
 	if err != nil {
-		g.t.Fail(in, err)
+		g.errs.Addf(in, err)
 		return true
 	}
 	if g.o.which {
@@ -216,7 +191,7 @@ func (g *getter) history(ctx context.Context, in string, r ref.Ref) bool {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
-		g.t.Fail(in, err)
+		g.errs.Addf(in, err)
 	}
 	return more
 }
@@ -248,11 +223,11 @@ func (g *getter) value(ctx context.Context, in string, r ref.Ref, v any) bool {
 			if err, ok := err.(*gojq.HaltError); ok && err.Value() == nil {
 				return true
 			}
-			g.t.Fail(in, fmt.Errorf("query: %w", err))
+			g.errs.Addf(in, fmt.Errorf("query: %w", err))
 			return true
 		}
 		if err := store.CheckNesting(v); err != nil {
-			g.t.Fail(in, fmt.Errorf("query: result: %w", err))
+			g.errs.Addf(in, fmt.Errorf("query: result: %w", err))
 			return true
 		}
 		if !g.emit(r.String(), v) {
@@ -275,7 +250,7 @@ func (g *getter) emit(ref string, v any) bool {
 		err = g.out.JSON(v, g.compact)
 	}
 	if err != nil && g.out.Err() == nil {
-		g.t.Fail(ref, err) // a value the query made that JSON cannot hold
+		g.errs.Addf(ref, err) // a value the query made that JSON cannot hold
 		return true
 	}
 	return err == nil

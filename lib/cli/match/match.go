@@ -4,7 +4,6 @@ package match
 
 import (
 	"context"
-	"io"
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/ref"
@@ -21,55 +20,50 @@ any GLOB, one per line, sorted bytewise and without duplicates. In a glob,
 repo. No match prints nothing and exits 0.
 `
 
-// Main runs ocu-match.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-match", args, stdin, stdout, stderr)
-}
-
-// Run runs ocu-match under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
-	defer func() { code = t.Finish(ctx, code) }()
+// Command returns the command ocu-match ("ocuroot state match" in the
+// ocuroot tree).
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-match", synopsis, sio)
 	var noLinks bool
 	var at string
-	fs := t.FlagSet()
+	fs := c.Flags
 	for _, name := range []string{"l", "no-links"} {
 		fs.BoolVar(&noLinks, name, false, "hide links and everything stored under a link position")
 	}
 	fs.StringVar(&at, "at", "", "read git stores as of `WHEN` (~N, a time or date, a tag, a commit; see ocu-get -h)")
-	globs, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
+	c.Exec = func(ctx context.Context, globs []string) error {
+		return cli.Finish(ctx, run(ctx, c.Tool, globs, noLinks, at))
 	}
+	return c
+}
+
+func run(ctx context.Context, t *cli.Tool, globs []string, noLinks bool, at string) error {
 	if len(globs) == 0 {
-		t.UsageError("no GLOB given")
-		return t.Code()
+		return cli.ArgErrorf("no GLOB given")
 	}
+	errs := t.Errors()
 	for _, g := range globs {
 		if _, err := ref.CompileGlob(g); err != nil {
-			t.Errorf(cli.ExitUsage, "%v", err)
+			errs.Add(cli.WithCode(cli.ExitUsage, err))
 		}
 	}
-	if t.Code() != 0 {
-		return t.Code()
+	if errs.Any() {
+		return errs.Err()
 	}
 	s, err := t.Open(ctx)
 	if err != nil {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	defer s.Close()
 	st := s.Store
 	if at != "" {
 		if st, err = s.At(ctx, at); err != nil {
-			t.Fail("", err)
-			return t.Code()
+			return err
 		}
 	}
 	refs, err := st.Match(ctx, globs, noLinks)
 	if err != nil && store.CodeOf(err) != store.ECorrupt {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	// Corrupt objects (read by -l only) are reported after the other refs.
 	out := cli.NewOutput(t.Stdout)
@@ -79,27 +73,10 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		}
 	}
 	if err := out.Flush(); err != nil && !cli.IsClosedPipe(err) {
-		t.Fail("stdout", err)
+		errs.Addf("stdout", err)
 	}
-	for _, e := range each(err) {
-		t.Fail("", e)
+	for _, e := range cli.Flatten(err) {
+		errs.Add(e)
 	}
-	return t.Code()
-}
-
-// each returns the errors joined in err (errors.Join, nested), one per
-// line of the report.
-func each(err error) []error {
-	joined, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		if err == nil {
-			return nil
-		}
-		return []error{err}
-	}
-	var out []error
-	for _, e := range joined.Unwrap() {
-		out = append(out, each(e)...)
-	}
-	return out
+	return errs.Err()
 }

@@ -14,8 +14,8 @@ import (
 
 // completionModel is what the completion scripts complete: the commands,
 // their verbs, and the flags of each verb and of ocuroot itself. It is
-// built from the command table and from the flag sets of the code each
-// verb runs, so a new verb or flag is completed without further work.
+// built from the command tree, so a new verb or flag is completed without
+// further work.
 type completionModel struct {
 	commands []completionWord            // sorted, with version and help
 	verbs    map[string][]completionWord // command → its verbs, sorted
@@ -32,73 +32,61 @@ type completionFlag struct {
 	usage string
 }
 
-// newCompletionModel builds the model, probing every verb for its flags.
-func newCompletionModel(ctx context.Context) completionModel {
+// newCompletionModel builds the model of the tree root.
+func newCompletionModel(root *cli.Command) completionModel {
 	m := completionModel{verbs: map[string][]completionWord{}, flags: map[string][]completionFlag{}}
-	cmds := commands()
-	for _, c := range sortedKeys(cmds) {
-		m.commands = append(m.commands, completionWord{c, "ocuroot " + c + " VERB"})
-		for _, v := range sortedKeys(cmds[c]) {
-			m.verbs[c] = append(m.verbs[c], completionWord{v, cmds[c][v].help})
-			probe := &cli.FlagProbe{}
-			cmds[c][v].run(ctx, "ocuroot "+c+" "+v, []string{"-h"}, nil, probe, io.Discard)
-			m.flags[c+" "+v] = completionFlags(probe.Flags)
+	for _, c := range root.Sorted() {
+		m.commands = append(m.commands, completionWord{c.Name, c.ShortHelp})
+		for _, v := range c.Sorted() {
+			m.verbs[c.Name] = append(m.verbs[c.Name], completionWord{v.Name, v.ShortHelp})
+			m.flags[c.Name+" "+v.Name] = completionFlags(v)
 		}
 	}
-	m.commands = append(m.commands, completionWord{"help", "show usage"}, completionWord{"version", "print the version"})
-	slices.SortFunc(m.commands, func(a, b completionWord) int { return strings.Compare(a.name, b.name) })
 	m.verbs["help"] = m.commands
-	probe := &cli.FlagProbe{}
-	probe.Add(mainFlags(new(bool)))
-	m.flags[""] = completionFlags(probe.Flags)
+	m.flags[""] = completionFlags(root)
 	return m
 }
 
-// completionFlags turns flags into completion words: "-x" for a one-letter
-// name, "--name" otherwise; sorted, without duplicates.
-func completionFlags(flags []*flag.Flag) []completionFlag {
+// completionFlags turns the flags of c into completion words: "-x" for a
+// one-letter name, "--name" otherwise; sorted, without duplicates.
+func completionFlags(c *cli.Command) []completionFlag {
 	var out []completionFlag
-	for _, f := range flags {
+	c.VisitFlags(func(f *flag.Flag) {
 		name := "--" + f.Name
 		if len(f.Name) == 1 {
 			name = "-" + f.Name
 		}
 		if slices.ContainsFunc(out, func(c completionFlag) bool { return c.name == name }) {
-			continue
+			return
 		}
 		usage, _ := flag.UnquoteUsage(f)
 		out = append(out, completionFlag{name: name, value: !cli.IsBoolFlag(f), usage: usage})
-	}
+	})
 	slices.SortFunc(out, func(a, b completionFlag) int { return strings.Compare(a.name, b.name) })
 	return out
 }
 
 // completion is "ocuroot completion SHELL": it prints the script gen
-// writes.
-func completion(gen func(w io.Writer, m completionModel)) runFunc {
-	return func(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-		shell := strings.TrimPrefix(prog, "ocuroot completion ")
-		t := cli.NewTool(prog, fmt.Sprintf(`
-Usage: %s
+// writes for the tree.
+func completion(shell string, gen func(w io.Writer, m completionModel), sio cli.IO) *cli.Command {
+	c := cli.NewCommand(shell, fmt.Sprintf(`
+Usage: ocuroot completion %s
 
 Prints the %s completion script of ocuroot: every command, verb and flag.
 See the script's first lines for how to install it.
-`, prog, shell), stdout, stderr)
-		pos, ok := t.Parse(t.FlagSet(), args)
-		if !ok {
-			return t.Code()
-		}
+`, shell, shell), sio)
+	c.Exec = func(ctx context.Context, pos []string) error {
 		if len(pos) > 0 {
-			t.UsageError("unexpected argument %q", pos[0])
-			return t.Code()
+			return cli.ArgErrorf("unexpected argument %q", pos[0])
 		}
 		var script bytes.Buffer
-		gen(&script, newCompletionModel(ctx))
-		if _, err := stdout.Write(script.Bytes()); err != nil && !cli.IsClosedPipe(err) {
-			t.Fail("stdout", err)
+		gen(&script, newCompletionModel(Command(cli.IO{})))
+		if _, err := c.Tool.Stdout.Write(script.Bytes()); err != nil && !cli.IsClosedPipe(err) {
+			return cli.WithSubject("stdout", err)
 		}
-		return t.Code()
+		return nil
 	}
+	return c
 }
 
 // names returns the names of words, space-separated.

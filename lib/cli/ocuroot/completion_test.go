@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ func completionTestContext(t *testing.T) context.Context {
 // model learns the flags each verb takes, including those ocuroot adds on
 // top of a tool, and which of them take a value.
 func TestCompletionModel(t *testing.T) {
-	m := newCompletionModel(completionTestContext(t))
+	m := newCompletionModel(Command(cli.IO{}))
 	tests := []struct {
 		verb    string
 		switch_ []string // flags without a value
@@ -107,7 +108,7 @@ type completionCase struct {
 // TestCompletionModel).
 func completionCases(m completionModel) []completionCase {
 	table := commands()
-	cmdNames := append(sortedKeys(table), "help", "version")
+	cmdNames := append(slices.Sorted(maps.Keys(table)), "help", "version")
 	globals := strings.Fields(names(m.flags[""], nil))
 	cases := []completionCase{
 		{[]string{"ocuroot", ""}, cmdNames},
@@ -118,9 +119,9 @@ func completionCases(m completionModel) []completionCase {
 		{[]string{"ocuroot", "release", "new", "-l", "-"}, strings.Fields(names(m.flags["release new"], nil))},
 		{[]string{"ocuroot", "state", "get", "-q", "-", "--pa"}, []string{"--package"}},
 	}
-	for _, c := range sortedKeys(table) {
-		cases = append(cases, completionCase{[]string{"ocuroot", c, ""}, sortedKeys(table[c])})
-		for _, v := range sortedKeys(table[c]) {
+	for _, c := range slices.Sorted(maps.Keys(table)) {
+		cases = append(cases, completionCase{[]string{"ocuroot", c, ""}, slices.Sorted(maps.Keys(table[c]))})
+		for _, v := range slices.Sorted(maps.Keys(table[c])) {
 			want := strings.Fields(names(m.flags[c+" "+v], nil))
 			if len(want) == 0 {
 				want = []string{"(no flags learnt)"}
@@ -136,7 +137,7 @@ func completionCases(m completionModel) []completionCase {
 // valid and name every verb and flag of the table.
 func TestCompletionScripts(t *testing.T) {
 	ctx := completionTestContext(t)
-	m := newCompletionModel(ctx)
+	m := newCompletionModel(Command(cli.IO{}))
 	cases := completionCases(m)
 	shells := []struct {
 		shell  string
@@ -149,7 +150,7 @@ func TestCompletionScripts(t *testing.T) {
 	for _, sh := range shells {
 		t.Run(sh.shell, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := Main(ctx, []string{"completion", sh.shell}, nil, &stdout, &stderr); code != 0 {
+			if code := cli.Run(ctx, Command, []string{"completion", sh.shell}, cli.IO{Stdout: &stdout, Stderr: &stderr}); code != 0 {
 				t.Fatalf("ocuroot completion %s: exit %d: %s", sh.shell, code, stderr.String())
 			}
 			bin, err := exec.LookPath(sh.shell)
@@ -253,4 +254,19 @@ func fishDriver(script string, cases []completionCase) string {
 		fmt.Fprintf(&b, "string join ' ' -- (complete -C %s | string replace -r '\\t.*' '')\n", fishQuote(line))
 	}
 	return b.String()
+}
+
+// commands is the tree's table of commands and their verbs.
+func commands() map[string]map[string]bool {
+	table := map[string]map[string]bool{}
+	for _, c := range Command(cli.IO{}).Subcommands {
+		if len(c.Subcommands) == 0 {
+			continue // help, version
+		}
+		table[c.Name] = map[string]bool{}
+		for _, v := range c.Subcommands {
+			table[c.Name][v.Name] = true
+		}
+	}
+	return table
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -37,10 +36,10 @@ Prints one line per store and kind ("state: 8 releases") and one line per
 dropped item ("dropped: push document …"). With -n nothing is written.
 `
 
-// stateMigrate is "ocuroot state migrate".
-func stateMigrate(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	t := cli.NewTool(prog, migrateSynopsis, stdout, stderr)
-	fs := t.FlagSet()
+// migrateCommand is "ocuroot state migrate".
+func migrateCommand(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("migrate", migrateSynopsis, sio)
+	fs := c.Flags
 	var dry bool
 	var fromState, fromIntent, toState, toIntent string
 	fs.BoolVar(&dry, "n", false, "write nothing: print what would be migrated and dropped")
@@ -49,26 +48,18 @@ func stateMigrate(ctx context.Context, prog string, args []string, stdin io.Read
 	fs.StringVar(&fromIntent, "from-intent", "", "the later-format intent store `LOC`")
 	fs.StringVar(&toState, "to-state", "", "the new format 1 state store `LOC` (absent or empty)")
 	fs.StringVar(&toIntent, "to-intent", "", "the new format 1 intent store `LOC` (default: the state store)")
-	pos, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
+	c.Exec = func(ctx context.Context, pos []string) error {
+		switch {
+		case len(pos) > 0:
+			return cli.ArgErrorf("unexpected argument %q", pos[0])
+		case toState == "":
+			return cli.ArgErrorf("--to-state is required")
+		case fromIntent != "" && fromState == "":
+			return cli.ArgErrorf("--from-intent needs --from-state")
+		}
+		return cli.Finish(ctx, runMigrate(ctx, c.Tool, dry, fromState, fromIntent, toState, toIntent))
 	}
-	switch {
-	case len(pos) > 0:
-		t.UsageError("unexpected argument %q", pos[0])
-	case toState == "":
-		t.UsageError("--to-state is required")
-	case fromIntent != "" && fromState == "":
-		t.UsageError("--from-intent needs --from-state")
-	}
-	if t.Code() != 0 {
-		return t.Code()
-	}
-	err := runMigrate(ctx, t, dry, fromState, fromIntent, toState, toIntent)
-	if err != nil {
-		t.Fail("", err)
-	}
-	return t.Finish(ctx, t.Code())
+	return c
 }
 
 func runMigrate(ctx context.Context, t *cli.Tool, dry bool, fromState, fromIntent, toState, toIntent string) error {

@@ -1,6 +1,7 @@
-// Package ocuroot is the ocuroot multiplexer (docs/cli.md §3): "ocuroot state get
-// REF" runs the same code as "ocu-get REF", and "ocuroot X" runs ocu-X from
-// PATH for any other X.
+// Package ocuroot is the ocuroot multiplexer (docs/cli.md §3): a tree of
+// commands whose leaves are the tools' own commands, so "ocuroot state get
+// REF" runs the command get.Command builds, the one ocu-get runs; "ocuroot
+// X" runs ocu-X from PATH for any other X.
 package ocuroot
 
 import (
@@ -12,65 +13,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/apply"
-	"github.com/ocu-team/ocu/lib/cli/delete"
-	"github.com/ocu-team/ocu/lib/cli/enginecmd"
+	"github.com/ocu-team/ocu/lib/cli/deletecmd"
 	"github.com/ocu-team/ocu/lib/cli/get"
+	"github.com/ocu-team/ocu/lib/cli/internal/enginecmd"
 	"github.com/ocu-team/ocu/lib/cli/match"
 	"github.com/ocu-team/ocu/lib/cli/set"
-	"github.com/ocu-team/ocu/lib/cli/view"
+	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 )
-
-// runFunc runs a tool under a program name.
-type runFunc func(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int
-
-type verb struct {
-	run  runFunc
-	help string
-}
-
-// commands maps "command verb" to the code it runs.
-func commands() map[string]map[string]verb {
-	return map[string]map[string]verb{
-		"state": {
-			"get":    {wrap(get.RunOne, refArgument(0)), "print the document at REF (ocu-get)"},
-			"match":  {wrap(match.Run, matchGlobs), "list the refs matching GLOB... (ocu-match)"},
-			"set":    {wrap(set.Run, refArgument(1)), "write intent: REF VALUE (ocu-set)"},
-			"delete": {wrap(delete.Run, refArgument(0)), "delete intent at REF (ocu-delete)"},
-			"apply":  {wrap(apply.Run, refArgument(0), "--no-continue", "--no-trigger"), "apply the intent REF only (ocu-apply --no-continue --no-trigger)"},
-			"diff":   {wrap(apply.Run, refIgnored, "--dry-run"), "list the intent refs that differ from state (ocu-apply --dry-run)"},
-			"view":   {wrap(view.Run, refIgnored), "serve the web UI of state (ocu-view)"},
-
-			"migrate": {stateMigrate, "convert a store of Ocuroot 0.3.11 or later into a new format 1 store"},
-		},
-		"release": {
-			"new":      {enginecmd.ReleaseNew, "release the package FILE at the current commit and run it"},
-			"continue": {enginecmd.ReleaseContinue, "run the pending work of the release REF"},
-			"retry":    {enginecmd.ReleaseRetry, "retry the failed work of the release REF"},
-		},
-		"work": {
-			"any":      {wrap(apply.Run, workAnyArgs, "--wait", "10m"), "apply intent and continue all work, safe from cron (ocu-apply --wait 10m)"},
-			"continue": {enginecmd.WorkContinue, "run the pending work of the releases at the current commit"},
-			"tasks":    {enginecmd.WorkTasks, "process the environment checks of the releases at the current commit"},
-			"trigger":  {enginecmd.WorkTrigger, "call the trigger of every commit with outstanding work"},
-		},
-		"deploy": {
-			"down": {enginecmd.DeployDown, "tear down the deployment REF"},
-		},
-		"completion": {
-			"bash": {completion(bashScript), "print the bash completion script"},
-			"fish": {completion(fishScript), "print the fish completion script"},
-			"zsh":  {completion(zshScript), "print the zsh completion script"},
-		},
-	}
-}
 
 const synopsis = `
 Usage: ocuroot [global options] COMMAND [VERB] [ARGS...]
@@ -78,121 +33,224 @@ Usage: ocuroot [global options] COMMAND [VERB] [ARGS...]
 Ocuroot runs the ocu tools under one name. Commands:
 `
 
-// Main runs ocuroot.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	t := cli.NewTool("ocuroot", synopsis, stdout, stderr)
-	var version bool
-	fs := mainFlags(&version)
-	globals, rest, err := leadingFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		usage(t, fs, stdout)
-		return 0
-	}
-	if err != nil {
-		t.UsageError("%v", err)
-		return t.Code()
-	}
-	if version {
-		fmt.Fprintf(stdout, "Ocuroot version: %s\n", cli.Version())
-		return 0
-	}
-	if len(rest) == 0 {
-		usage(t, fs, stderr)
-		return cli.ExitUsage
-	}
-	cmd, rest := rest[0], rest[1:]
-	switch cmd {
-	case "version":
-		fmt.Fprintf(stdout, "Ocuroot version: %s\n", cli.Version())
-		return 0
-	case "help":
-		if len(rest) > 0 {
-			return Main(ctx, append(append(globals, rest...), "-h"), stdin, stdout, stderr)
+// Command returns the ocuroot command tree.
+func Command(sio cli.IO) *cli.Command {
+	root := cli.NewGroup("ocuroot", synopsis, sio,
+		group("state", sio,
+			verb("get", "print the document at REF (ocu-get)", withRef(oneRef(get.Command(sio)), 0)),
+			verb("match", "list the refs matching GLOB... (ocu-match)", matchGlobs(match.Command(sio))),
+			verb("set", "write intent: REF VALUE (ocu-set)", withRef(set.Command(sio), 1)),
+			verb("delete", "delete intent at REF (ocu-delete)", withRef(deletecmd.Command(sio), 0)),
+			verb("apply", "apply the intent REF only (ocu-apply --no-continue --no-trigger)",
+				withRef(preset(apply.Command(sio), "no-continue", "true", "no-trigger", "true"), 0)),
+			verb("diff", "list the intent refs that differ from state (ocu-apply --dry-run)",
+				refIgnored(preset(apply.Command(sio), "dry-run", "true"))),
+			verb("view", "serve the web UI of state (ocu-view)", refIgnored(viewcmd.Command(sio))),
+			verb("migrate", "convert a store of Ocuroot 0.3.11 or later into a new format 1 store", migrateCommand(sio)),
+		),
+		group("release", sio,
+			verb("new", "release the package FILE at the current commit and run it", enginecmd.ReleaseNew(sio)),
+			verb("continue", "run the pending work of the release REF", enginecmd.ReleaseContinue(sio)),
+			verb("retry", "retry the failed work of the release REF", enginecmd.ReleaseRetry(sio)),
+		),
+		group("work", sio,
+			verb("any", "apply intent and continue all work, safe from cron (ocu-apply --wait 10m)",
+				workAny(preset(apply.Command(sio), "wait", "10m"))),
+			verb("continue", "run the pending work of the releases at the current commit", enginecmd.WorkContinue(sio)),
+			verb("tasks", "process the environment checks of the releases at the current commit", enginecmd.WorkTasks(sio)),
+			verb("trigger", "call the trigger of every commit with outstanding work", enginecmd.WorkTrigger(sio)),
+		),
+		group("deploy", sio,
+			verb("down", "tear down the deployment REF", enginecmd.DeployDown(sio)),
+		),
+		group("completion", sio,
+			verb("bash", "print the bash completion script", completion("bash", bashScript, sio)),
+			verb("fish", "print the fish completion script", completion("fish", fishScript, sio)),
+			verb("zsh", "print the zsh completion script", completion("zsh", zshScript, sio)),
+		),
+	)
+	version := cli.NewCommand("version", "Usage: ocuroot version\n\nPrints the version of ocuroot.", sio)
+	version.ShortHelp = "print the version"
+	version.Exec = func(context.Context, []string) error { return printVersion(sio.Stdout) }
+	help := cli.NewCommand("help", "Usage: ocuroot help [COMMAND [VERB]]\n\nShows the usage of ocuroot, or of COMMAND.", sio)
+	help.ShortHelp = "show usage"
+	help.Exec = func(ctx context.Context, args []string) error {
+		if len(args) == 0 {
+			usage(root, sio.Stdout)
+			return nil
 		}
-		usage(t, fs, stdout)
-		return 0
+		return cli.Exit(cli.Run(ctx, Command, append(args, "-h"), sio))
 	}
-	verbs, ok := commands()[cmd]
-	if !ok {
-		return external(ctx, t, cmd, append(globals, rest...), stdin, stdout, stderr)
-	}
-	// Global options may also stand between COMMAND and VERB.
-	more, rest, err := leadingFlags(fs, rest)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		t.UsageError("%v", err)
-		return t.Code()
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		rest = []string{"-h"}
-	}
-	globals = append(globals, more...)
-	if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" {
-		w, code := stdout, 0
-		if len(rest) == 0 {
-			w, code = stderr, cli.ExitUsage
+	root.Add(version)
+	root.Add(help)
+	root.Usage = func(w io.Writer) { usage(root, w) }
+	root.Exec = func(ctx context.Context, args []string) error {
+		if root.Flags.Lookup("version").Value.String() == "true" {
+			return printVersion(sio.Stdout)
 		}
-		fmt.Fprintf(w, "Usage: ocuroot %s VERB [ARGS...]\n\nVerbs:\n", cmd)
-		for _, name := range sortedKeys(verbs) {
-			fmt.Fprintf(w, "  %-8s %s\n", name, verbs[name].help)
+		if len(args) == 0 {
+			usage(root, sio.Stderr)
+			return cli.Exit(cli.ExitUsage)
 		}
-		return code
+		return external(ctx, root.Tool, args[0], append(givenFlags(root.Flags), args[1:]...))
 	}
-	v, ok := verbs[rest[0]]
-	if !ok {
-		t.Errorf(cli.ExitUsage, "unknown command %q", cmd+" "+rest[0])
-		return t.Code()
-	}
-	return v.run(ctx, "ocuroot "+cmd+" "+rest[0], append(globals, rest[1:]...), stdin, stdout, stderr)
+	return root
 }
 
-// mainFlags returns the flag set of ocuroot itself, before COMMAND: the
-// global options and --version.
-func mainFlags(version *bool) *flag.FlagSet {
-	fs := cli.NewTool("ocuroot", "", io.Discard, io.Discard).FlagSet()
-	fs.BoolVar(version, "version", false, "print the version and exit")
-	fs.SetOutput(io.Discard)
-	return fs
+func printVersion(w io.Writer) error {
+	fmt.Fprintf(w, "Ocuroot version: %s\n", cli.Version())
+	return nil
 }
 
-// leadingFlags splits off the options before COMMAND, returning them as
-// given so they can be passed on to the command (clipped: appending to them
-// never overwrites args).
-func leadingFlags(fs *flag.FlagSet, args []string) (flags, rest []string, err error) {
-	i := 0
-	for i < len(args) {
-		a := args[i]
-		if a == "--" {
-			return slices.Clip(args[:i]), args[i+1:], nil
+// group returns the command named name whose verbs are verbs.
+func group(name string, sio cli.IO, verbs ...*cli.Command) *cli.Command {
+	g := cli.NewGroup(name, "", sio, verbs...)
+	g.ShortHelp = "ocuroot " + name + " VERB"
+	g.Usage = func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: %s VERB [ARGS...]\n\nVerbs:\n", g.Tool.Prog)
+		for _, v := range g.Sorted() {
+			fmt.Fprintf(w, "  %-8s %s\n", v.Name, v.ShortHelp)
 		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		n := 1
-		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if f := fs.Lookup(name); f != nil && !hasValue && i+1 < len(args) {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
-				n = 2
-			}
-		}
-		if err := fs.Parse(args[i : i+n]); err != nil {
-			return nil, nil, err
-		}
-		i += n
 	}
-	return slices.Clip(args[:i]), args[i:], nil
+	return g
 }
 
-// external runs ocu-<cmd> from PATH with the remaining arguments.
-func external(ctx context.Context, t *cli.Tool, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// verb names c as a verb of a group.
+func verb(name, help string, c *cli.Command) *cli.Command {
+	c.Name, c.ShortHelp = name, help
+	return c
+}
+
+// preset gives c's flags values before its arguments are parsed: name,
+// value pairs; the arguments may still change them.
+func preset(c *cli.Command, nameValues ...string) *cli.Command {
+	for i := 0; i < len(nameValues); i += 2 {
+		if err := c.Flags.Set(nameValues[i], nameValues[i+1]); err != nil {
+			panic(fmt.Sprintf("ocuroot: preset %s: %v", nameValues[i], err)) // a mistake in the tree above
+		}
+	}
+	return c
+}
+
+// compat returns c's options of the original client, made on first use.
+func compat(c *cli.Command) *flag.FlagSet {
+	if c.Compat == nil {
+		c.Compat = flag.NewFlagSet(c.Name, flag.ContinueOnError)
+		c.Compat.SetOutput(io.Discard)
+	}
+	return c.Compat
+}
+
+// withRef gives a state verb whose first argument is a REF followed by n
+// more (1 for state set's VALUE) --package and --release: when only those
+// n are given, they name the REF (see cli.RefFlags).
+func withRef(c *cli.Command, n int) *cli.Command {
+	var rf cli.RefFlags
+	rf.Register(compat(c))
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, pos []string) error {
+		if rf.Given() && len(pos) == n {
+			pos = append([]string{rf.Ref()}, pos...)
+		}
+		return exec(ctx, pos)
+	}
+	return c
+}
+
+// oneRef makes c take exactly one REF argument (state get).
+func oneRef(c *cli.Command) *cli.Command {
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, pos []string) error {
+		if len(pos) != 1 {
+			return cli.ArgErrorf("expected exactly one REF")
+		}
+		return exec(ctx, pos)
+	}
+	return c
+}
+
+// refIgnored gives a state verb that takes no REF --package and
+// --release, as the original accepted them on every state verb: ignored
+// with a warning.
+func refIgnored(c *cli.Command) *cli.Command {
+	var rf cli.RefFlags
+	rf.Register(compat(c))
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, pos []string) error {
+		warnRefIgnored(c.Tool, rf)
+		return exec(ctx, pos)
+	}
+	return c
+}
+
+func warnRefIgnored(t *cli.Tool, rf cli.RefFlags) {
+	if rf.Given() {
+		t.Warn("--package and --release name no ref here: ignored")
+	}
+}
+
+// matchGlobs is state match: without a GLOB it lists nothing and exits 0,
+// as the original did (ocu-match itself refuses a missing GLOB), saying so
+// on stderr.
+func matchGlobs(c *cli.Command) *cli.Command {
+	var rf cli.RefFlags
+	rf.Register(compat(c))
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, pos []string) error {
+		warnRefIgnored(c.Tool, rf)
+		if len(pos) == 0 {
+			c.Tool.Warn("no GLOB given: nothing listed")
+			return nil
+		}
+		return exec(ctx, pos)
+	}
+	return c
+}
+
+// workAny is work any (ocu-apply --wait 10m): -d/--dryrun means
+// --dry-run, --comprehensive is accepted (apply is always comprehensive),
+// -l/--logmode is accepted, and a REF argument is ignored with a warning.
+func workAny(c *cli.Command) *cli.Command {
+	fs := compat(c)
+	dryRun := c.Flags.Lookup("dry-run").Value
+	for _, name := range []string{"d", "dryrun"} {
+		fs.Var(dryRun, name, "same as --dry-run")
+	}
+	fs.Bool("comprehensive", false, "accepted for compatibility: work any always applies all intent")
+	cli.Logmode(fs)
+	exec := c.Exec
+	c.Exec = func(ctx context.Context, pos []string) error {
+		for _, p := range pos {
+			c.Tool.Warn(fmt.Sprintf("ignoring %q: work any applies all intent", p))
+		}
+		return exec(ctx, nil)
+	}
+	return c
+}
+
+// givenFlags returns the flags given to fs, as arguments passing them on.
+func givenFlags(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) {
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		out = append(out, dash+f.Name+"="+f.Value.String())
+	})
+	return out
+}
+
+// external runs ocu-<cmd> from PATH with args.
+func external(ctx context.Context, t *cli.Tool, cmd string, args []string) error {
 	env := cli.EnvFrom(ctx)
 	path, _ := env.Lookup("PATH")
 	bin := lookPath("ocu-"+cmd, path)
 	if bin == "" || strings.ContainsAny(cmd, "/\\") {
-		t.Errorf(cli.ExitUsage, "unknown command %q", cmd)
-		return t.Code()
+		return cli.Errorf(cli.ExitUsage, "unknown command %q", cmd)
 	}
 	c := exec.CommandContext(ctx, bin, args...)
-	c.Stdin, c.Stdout, c.Stderr = stdin, stdout, stderr
+	c.Stdin, c.Stdout, c.Stderr = t.Stdin, t.Stdout, t.Stderr
 	c.Env, c.Dir = env.Environ, env.Dir
 	// An interrupt is passed on as the same signal; the child gets time to
 	// finish, as a terminal's Ctrl-C would give it.
@@ -208,16 +266,15 @@ func external(ctx context.Context, t *cli.Tool, cmd string, args []string, stdin
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0
+		return nil
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		return ee.ExitCode()
+		return cli.Exit(ee.ExitCode())
 	case errors.As(err, &ee):
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+			return cli.Exit(128 + int(ws.Signal()))
 		}
 	}
-	t.Errorf(cli.ExitFailure, "%s: %v", bin, err)
-	return t.Code()
+	return cli.Errorf(cli.ExitFailure, "%s: %v", bin, err)
 }
 
 // lookPath finds an executable file named name in the PATH list path.
@@ -234,27 +291,19 @@ func lookPath(name, path string) string {
 	return ""
 }
 
-func usage(t *cli.Tool, fs *flag.FlagSet, w io.Writer) {
+// usage writes ocuroot's usage: every command and verb of the tree, then
+// the global options.
+func usage(root *cli.Command, w io.Writer) {
 	fmt.Fprint(w, strings.TrimLeft(synopsis, "\n"))
-	cmds := commands()
-	for _, c := range sortedKeys(cmds) {
-		for _, v := range sortedKeys(cmds[c]) {
-			fmt.Fprintf(w, "  %-17s %s\n", c+" "+v, cmds[c][v].help)
+	for _, c := range root.Sorted() {
+		for _, v := range c.Sorted() {
+			fmt.Fprintf(w, "  %-17s %s\n", c.Name+" "+v.Name, v.ShortHelp)
 		}
 	}
 	fmt.Fprintf(w, "  %-17s %s\n  %-17s %s\n  %-17s %s\n", "version", "print the version", "help [COMMAND]", "show usage",
 		"X [ARGS...]", "run ocu-X from PATH")
 	fmt.Fprintln(w, "\nGlobal options (also after COMMAND VERB):")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	root.Flags.SetOutput(w)
+	root.Flags.PrintDefaults()
+	root.Flags.SetOutput(io.Discard)
 }

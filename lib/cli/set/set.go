@@ -32,83 +32,73 @@ valid UTF-8 or they nest arrays and objects deeper than 512 levels; a
 batch line may be 64 MiB long.
 `
 
-// Main runs ocu-set.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-set", args, stdin, stdout, stderr)
+// Command returns the command ocu-set ("ocuroot state set" in the
+// ocuroot tree).
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-set", synopsis, sio)
+	format := ""
+	for _, name := range []string{"f", "format"} {
+		c.Flags.StringVar(&format, name, "", "how VALUE is read: string (default), json or starlark")
+	}
+	c.Exec = func(ctx context.Context, pos []string) error {
+		return cli.Finish(ctx, run(ctx, c.Tool, pos, format))
+	}
+	return c
 }
 
-// Run runs ocu-set under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
-	defer func() { code = t.Finish(ctx, code) }()
-	format := ""
-	fs := t.FlagSet()
-	for _, name := range []string{"f", "format"} {
-		fs.StringVar(&format, name, "", "how VALUE is read: string (default), json or starlark")
-	}
-	pos, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
-	}
+func run(ctx context.Context, t *cli.Tool, pos []string, format string) error {
 	switch format {
 	case "", "string", "json", "starlark":
 	default:
-		t.UsageError("unknown format %q (expected string, json or starlark)", format)
-		return t.Code()
+		return cli.ArgErrorf("unknown format %q (expected string, json or starlark)", format)
 	}
 	switch {
 	case len(pos) == 1:
-		t.UsageError("missing VALUE after %s (use - to read it from stdin)", pos[0])
+		return cli.ArgErrorf("missing VALUE after %s (use - to read it from stdin)", pos[0])
 	case len(pos) > 2:
-		t.UsageError("too many arguments: %q", pos[2:])
+		return cli.ArgErrorf("too many arguments: %q", pos[2:])
 	case len(pos) == 0 && format != "":
-		t.UsageError("-f is not allowed with a batch on stdin (each line holds a JSON value)")
-	case len(pos) == 0 && cli.IsTerminal(stdin):
-		t.UsageError("no REF given (pass REF VALUE, or a batch on stdin)")
-	}
-	if t.Code() != 0 {
-		return t.Code()
+		return cli.ArgErrorf("-f is not allowed with a batch on stdin (each line holds a JSON value)")
+	case len(pos) == 0 && cli.IsTerminal(t.Stdin):
+		return cli.ArgErrorf("no REF given (pass REF VALUE, or a batch on stdin)")
 	}
 	s, err := t.Open(ctx)
 	if err != nil {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	defer s.Close()
 
 	var tx *store.Tx
 	if len(pos) == 2 {
-		tx = one(ctx, t, s, pos[0], pos[1], format, stdin)
+		tx, err = one(ctx, s, pos[0], pos[1], format, t.Stdin)
 	} else {
-		tx = batch(ctx, t, s, stdin)
+		tx, err = batch(ctx, t, s, t.Stdin)
 	}
 	if tx == nil {
-		return t.Code()
+		return err
 	}
 	replaced := t.ReplacingCorrupt(tx, "replaced")
 	if err := s.Store.Commit(ctx, tx); err != nil {
-		t.Fail("", err)
-	} else {
-		replaced()
+		return err
 	}
-	return t.Code()
+	replaced()
+	return nil
 }
 
 // one prepares the transaction of "ocu-set REF VALUE".
-func one(ctx context.Context, t *cli.Tool, s *cli.Session, in, arg, format string, stdin io.Reader) *store.Tx {
+func one(ctx context.Context, s *cli.Session, in, arg, format string, stdin io.Reader) (*store.Tx, error) {
 	r, err := s.IntentRef(in)
 	if err != nil {
-		t.Fail(in, err)
-		return nil
+		return nil, cli.WithSubject(in, err)
 	}
 	text := arg
 	if arg == "-" {
 		b, err := io.ReadAll(cli.Reader(ctx, stdin))
 		if err != nil {
 			if ctx.Err() == nil {
-				t.Fail("stdin", err)
+				return nil, cli.WithSubject("stdin", err)
 			}
-			return nil
+			return nil, nil
 		}
 		text = string(b)
 		if format == "" || format == "string" {
@@ -119,10 +109,9 @@ func one(ctx context.Context, t *cli.Tool, s *cli.Session, in, arg, format strin
 	}
 	v, err := parseValue(text, format)
 	if err != nil {
-		t.Errorf(cli.ExitUsage, "%s: %v", in, err)
-		return nil
+		return nil, cli.Errorf(cli.ExitUsage, "%s: %v", in, err)
 	}
-	return store.NewTx("set "+r.String()).Put(r, v)
+	return store.NewTx("set "+r.String()).Put(r, v), nil
 }
 
 // parseValue reads VALUE in format. Every format refuses text that is not
@@ -146,18 +135,19 @@ func parseValue(text, format string) (any, error) {
 
 // batch prepares the transaction of an NDJSON batch on stdin: every line is
 // checked before anything is written.
-func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) *store.Tx {
+func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) (*store.Tx, error) {
 	tx := store.NewTx("set")
+	errs := t.Errors()
 	seen := map[string]int{}
 	err := cli.Lines(ctx, stdin, nil, func(n int, line string) bool {
 		r, v, err := record(s, line)
 		if err != nil {
-			t.Errorf(cli.ExitCode(err), "stdin:%d: %v", n, err)
+			errs.Add(cli.Errorf(cli.ExitCode(err), "stdin:%d: %v", n, err))
 			return true
 		}
 		key := r.String()
 		if first, ok := seen[key]; ok {
-			t.Errorf(cli.ExitUsage, "stdin:%d: %s is also set on line %d", n, key, first)
+			errs.Add(cli.Errorf(cli.ExitUsage, "stdin:%d: %s is also set on line %d", n, key, first))
 			return true
 		}
 		seen[key] = n
@@ -166,19 +156,19 @@ func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) *s
 	})
 	if err != nil {
 		if ctx.Err() == nil {
-			t.Fail("stdin", err)
+			errs.Addf("stdin", err)
 		}
-		return nil
+		return nil, errs.Err()
 	}
-	if t.Code() != 0 {
-		return nil
+	if errs.Any() {
+		return nil, errs.Err()
 	}
 	if len(tx.Ops) == 1 {
 		tx.Name = "set " + tx.Ops[0].Ref.String()
 	} else {
 		tx.Name = fmt.Sprintf("set %d documents", len(tx.Ops))
 	}
-	return tx
+	return tx, nil
 }
 
 // record parses one batch line: an object with exactly "ref" and "value".

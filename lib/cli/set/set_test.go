@@ -48,7 +48,7 @@ func TestBatchLineTooLong(t *testing.T) {
 	)
 	ctx := cli.WithEnv(context.Background(), cli.Env{Dir: dir, Environ: []string{"OCUROOT_HOME=" + t.TempDir()}})
 	var stdout, stderr bytes.Buffer
-	code := set.Run(ctx, "ocu-set", nil, stdin, &stdout, &stderr)
+	code := cli.Run(ctx, set.Command, nil, cli.IO{Stdin: stdin, Stdout: &stdout, Stderr: &stderr})
 	want := "ocu-set: stdin: line 3 is longer than 64 MiB, the limit of one line\n"
 	if code != 2 || stderr.String() != want || stdout.Len() != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 2 and %q", code, stdout.String(), stderr.String(), want)

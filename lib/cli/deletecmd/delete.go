@@ -1,10 +1,9 @@
-// Package delete is ocu-delete: it deletes intent documents (docs/cli.md §2.4).
-package delete
+// Package deletecmd is ocu-delete: it deletes intent documents (docs/cli.md §2.4).
+package deletecmd
 
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/store"
@@ -21,39 +20,35 @@ are checked first and deleted in one transaction; a ref with nothing stored
 fails the whole deletion unless --missing-ok is given.
 `
 
-// Main runs ocu-delete.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-delete", args, stdin, stdout, stderr)
+// Command returns the command ocu-delete ("ocuroot state delete" in the
+// ocuroot tree).
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-delete", synopsis, sio)
+	var missingOK bool
+	c.Flags.BoolVar(&missingOK, "missing-ok", false, "skip refs with nothing stored instead of failing")
+	c.Exec = func(ctx context.Context, inputs []string) error {
+		return cli.Finish(ctx, run(ctx, c.Tool, inputs, missingOK))
+	}
+	return c
 }
 
-// Run runs ocu-delete under the name prog.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
-	defer func() { code = t.Finish(ctx, code) }()
-	var missingOK bool
-	fs := t.FlagSet()
-	fs.BoolVar(&missingOK, "missing-ok", false, "skip refs with nothing stored instead of failing")
-	inputs, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
-	}
-	if len(inputs) == 0 && cli.IsTerminal(stdin) {
-		t.UsageError("%v", cli.ErrNoInput)
-		return t.Code()
+func run(ctx context.Context, t *cli.Tool, inputs []string, missingOK bool) error {
+	if len(inputs) == 0 && cli.IsTerminal(t.Stdin) {
+		return cli.UsageError(cli.ErrNoInput)
 	}
 	s, err := t.Open(ctx)
 	if err != nil {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	defer s.Close()
 
 	tx := store.NewTx("delete")
 	seen := map[string]bool{}
+	errs := t.Errors()
 	add := func(_ int, in string) bool {
 		r, err := s.IntentRef(in)
 		if err != nil {
-			t.Fail(in, err)
+			errs.Addf(in, err)
 			return true
 		}
 		if !seen[r.String()] {
@@ -66,11 +61,11 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		for i, in := range inputs {
 			add(i+1, in)
 		}
-	} else if err := cli.Lines(ctx, stdin, nil, add); err != nil && ctx.Err() == nil {
-		t.Fail("stdin", err)
+	} else if err := cli.Lines(ctx, t.Stdin, nil, add); err != nil && ctx.Err() == nil {
+		errs.Addf("stdin", err)
 	}
-	if t.Code() != 0 || tx.Empty() {
-		return t.Code()
+	if errs.Any() || tx.Empty() {
+		return errs.Err()
 	}
 	if len(tx.Ops) == 1 {
 		tx.Name = "delete " + tx.Ops[0].Ref.String()
@@ -79,9 +74,8 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	}
 	replaced := t.ReplacingCorrupt(tx, "deleted")
 	if err := s.Store.Commit(ctx, tx); err != nil {
-		t.Fail("", err)
-	} else {
-		replaced()
+		return err
 	}
-	return t.Code()
+	replaced()
+	return nil
 }

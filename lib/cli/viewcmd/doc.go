@@ -1,4 +1,4 @@
-// Package view is ocu-view, the web UI of state (docs/cli.md §2.6):
+// Package viewcmd is ocu-view, the web UI of state (docs/cli.md §2.6):
 //
 //	ocu-view [--addr HOST:PORT] [global options]
 //
@@ -17,4 +17,4 @@
 // The stores are reopened at most every 5 seconds while serving, so a view
 // left running follows the engine's writes. Run is also "ocuroot state
 // view".
-package view
+package viewcmd

@@ -1,10 +1,9 @@
-package view
+package viewcmd
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -42,38 +41,31 @@ const (
 	shutdownWait = 5 * time.Second // in-flight requests finish within this after an interrupt
 )
 
-// Main runs ocu-view.
-func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return Run(ctx, "ocu-view", args, stdin, stdout, stderr)
-}
-
-// Run runs ocu-view under the name prog ("ocuroot state view").
+// Command returns the command ocu-view ("ocuroot state view" in the
+// ocuroot tree).
 //
 // SIGINT and SIGTERM are how ocu-view is meant to stop: it exits 0 then,
 // where the engine commands exit 130 and 143.
-func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	t := cli.NewTool(prog, synopsis, stdout, stderr)
+func Command(sio cli.IO) *cli.Command {
+	c := cli.NewCommand("ocu-view", synopsis, sio)
 	var addr string
-	fs := t.FlagSet()
-	fs.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")
-	rest, ok := t.Parse(fs, args)
-	if !ok {
-		return t.Code()
-	}
+	c.Flags.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")
+	c.Exec = func(ctx context.Context, rest []string) error { return run(ctx, c.Tool, addr, rest) }
+	return c
+}
+
+func run(ctx context.Context, t *cli.Tool, addr string, rest []string) error {
 	if len(rest) > 0 {
-		t.UsageError("unexpected argument %q", rest[0])
-		return t.Code()
+		return cli.ArgErrorf("unexpected argument %q", rest[0])
 	}
 	if addr != "" {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			t.UsageError("invalid --addr %q: %v", addr, err)
-			return t.Code()
+			return cli.ArgErrorf("invalid --addr %q: %v", addr, err)
 		}
 	}
 	s, err := t.Open(ctx)
 	if err != nil {
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	var repos []string
 	if name, err := s.Config.RepoName(); err == nil {
@@ -89,8 +81,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		if errors.As(err, &oe) && oe.Err != nil {
 			err = oe.Err // "bind: address already in use": the subject names the address
 		}
-		t.Fail(listenSubject(addr), err)
-		return t.Code()
+		return cli.WithSubject(listenSubject(addr), err)
 	}
 	bound := ln.Addr().String()
 	loopback := isLoopback(ln.Addr())
@@ -100,8 +91,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	h, err := webview.New(webview.Options{Open: st.get, Repos: repos, LoopbackOnly: loopback})
 	if err != nil {
 		ln.Close()
-		t.Fail("", err)
-		return t.Code()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -118,10 +108,9 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 		defer cancel()
 		srv.Shutdown(stop)
 		<-served
-		return t.Code()
+		return nil
 	case err := <-served:
-		t.Fail("serving "+bound, err)
-		return t.Code()
+		return cli.WithSubject("serving "+bound, err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package view_test
+package viewcmd_test
 
 import (
 	"bufio"
@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
-	"github.com/ocu-team/ocu/lib/cli/view"
+	"github.com/ocu-team/ocu/lib/cli/ocuroot"
+	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/view/viewtest"
 )
@@ -79,7 +80,7 @@ type server struct {
 	stop   func() int // cancels the context and returns the exit code
 }
 
-// serve runs view.Run(args) in dir until stop is called.
+// serve runs ocu-view with args in dir until stop is called.
 func serve(t *testing.T, dir string, args ...string) server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(env(t, context.Background(), dir))
@@ -87,7 +88,7 @@ func serve(t *testing.T, dir string, args ...string) server {
 	stderr := &lockedBuffer{}
 	code := make(chan int, 1)
 	go func() {
-		code <- view.Run(ctx, "ocu-view", args, strings.NewReader(""), in, stderr)
+		code <- cli.Run(ctx, viewcmd.Command, args, cli.IO{Stdin: strings.NewReader(""), Stdout: in, Stderr: stderr})
 		in.Close()
 	}()
 	line, err := bufio.NewReader(out).ReadString('\n')
@@ -178,7 +179,7 @@ func TestSignals(t *testing.T) {
 			stderr := &lockedBuffer{}
 			code := make(chan int, 1)
 			go func() {
-				code <- view.Run(ctx, "ocu-view", []string{"--addr", "127.0.0.1:0"}, nil, in, stderr)
+				code <- cli.Run(ctx, viewcmd.Command, []string{"--addr", "127.0.0.1:0"}, cli.IO{Stdout: in, Stderr: stderr})
 				in.Close()
 			}()
 			if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
@@ -235,7 +236,7 @@ func TestBusyAddress(t *testing.T) {
 	defer ln.Close()
 	addr := ln.Addr().String()
 	var stdout, stderr bytes.Buffer
-	code := view.Run(env(t, context.Background(), repo(t)), "ocuroot state view", []string{"--addr", addr}, nil, &stdout, &stderr)
+	code := cli.Run(env(t, context.Background(), repo(t)), ocuroot.Command, []string{"state", "view", "--addr", addr}, cli.IO{Stdout: &stdout, Stderr: &stderr})
 	want := "ocuroot state view: " + addr + ": bind: address already in use\n"
 	if code != 1 || stderr.String() != want || stdout.Len() != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout.String(), stderr.String(), want)
@@ -259,7 +260,7 @@ func TestUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := view.Run(env(t, context.Background(), dir), "ocu-view", tt.args, nil, &stdout, &stderr)
+			code := cli.Run(env(t, context.Background(), dir), viewcmd.Command, tt.args, cli.IO{Stdout: &stdout, Stderr: &stderr})
 			if code != tt.code || !strings.HasPrefix(stdout.String(), tt.stdout) || stderr.String() != tt.stderr {
 				t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 			}
@@ -269,7 +270,7 @@ func TestUsage(t *testing.T) {
 
 func TestNoStore(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := view.Run(env(t, context.Background(), t.TempDir()), "ocu-view", nil, nil, &stdout, &stderr)
+	code := cli.Run(env(t, context.Background(), t.TempDir()), viewcmd.Command, nil, cli.IO{Stdout: &stdout, Stderr: &stderr})
 	if code != 1 || !strings.HasPrefix(stderr.String(), "ocu-view: ") || strings.Count(stderr.String(), "\n") != 1 {
 		t.Errorf("exit %d, stderr %q; want 1 and one error line", code, stderr.String())
 	}

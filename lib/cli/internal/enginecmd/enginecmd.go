@@ -9,7 +9,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,30 +22,31 @@ import (
 
 // command is the part every engine command shares.
 type command struct {
+	*cli.Command
 	t    *cli.Tool
 	fs   *flag.FlagSet
 	wait time.Duration
 	refs cli.RefFlags // release verbs: --package and --release
 }
 
-func newCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
-	c := &command{t: cli.NewTool(prog, synopsis, stdout, stderr)}
-	c.fs = c.t.FlagSet()
+func newCommand(name, synopsis string, sio cli.IO) *command {
+	c := &command{Command: cli.NewCommand(name, synopsis, sio)}
+	c.t, c.fs = c.Tool, c.Flags
 	c.fs.DurationVar(&c.wait, "wait", 10*time.Minute, "wait up to `DURATION` for the apply lock")
 	return c
 }
 
 // newReleaseCommand is newCommand for release verbs: with -l/--logmode,
 // and --package and --release naming the release when no REF is given.
-func newReleaseCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
-	c := newWorkCommand(prog, synopsis, stdout, stderr)
+func newReleaseCommand(name, synopsis string, sio cli.IO) *command {
+	c := newWorkCommand(name, synopsis, sio)
 	c.refs.Register(c.fs)
 	return c
 }
 
 // newWorkCommand is newCommand for work verbs: with -l/--logmode.
-func newWorkCommand(prog, synopsis string, stdout, stderr io.Writer) *command {
-	c := newCommand(prog, synopsis, stdout, stderr)
+func newWorkCommand(name, synopsis string, sio cli.IO) *command {
+	c := newCommand(name, synopsis, sio)
 	cli.Logmode(c.fs)
 	return c
 }
@@ -153,16 +153,13 @@ func (c *command) open(ctx context.Context) (*Session, error) {
 	return s, nil
 }
 
-// exit returns the exit code after an engine error.
-func (c *command) exit(ctx context.Context, err error) int { return Exit(ctx, c.t, err) }
-
-// Exit prints err and returns t's exit code: 130 or 143 when SIGINT or
-// SIGTERM interrupted the command.
-func Exit(ctx context.Context, t *cli.Tool, err error) int {
-	if _, interrupted := cli.InterruptCode(ctx); err != nil && !interrupted {
-		t.Fail("", err)
+// Exit returns the error an engine command ends with after err: only the
+// interruption (exit 130 or 143) when SIGINT or SIGTERM interrupted it.
+func Exit(ctx context.Context, err error) error {
+	if _, interrupted := cli.InterruptCode(ctx); interrupted {
+		return cli.Finish(ctx, nil)
 	}
-	return t.Finish(ctx, t.Code())
+	return err
 }
 
 // packageFile turns the FILE argument of release new into the package's
@@ -216,8 +213,8 @@ func releaseArg(cfg *config.Config, repo, arg string) (ref.Ref, error) {
 }
 
 // ReleaseNew is "ocuroot release new FILE".
-func ReleaseNew(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newReleaseCommand(prog, `
+func ReleaseNew(sio cli.IO) *cli.Command {
+	c := newReleaseCommand("new", `
 Usage: ocuroot release new [options] [FILE]
 
 Release new creates the next release of the package FILE at the current
@@ -225,15 +222,17 @@ commit and runs its work until it completes, fails, or waits for an input
 or a dependency (it then exits 0; ocu-apply or ocuroot work continue carry
 on). An environments file registers its environments instead. A second
 release at the same commit needs --force. Without FILE, --package names it.
-`, stdout, stderr)
+`, sio)
 	var force bool
 	for _, name := range []string{"f", "force"} {
 		c.fs.BoolVar(&force, name, false, "release even if the commit already has a release of FILE")
 	}
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseNew(ctx, pos, force) }
+	return c.Command
+}
+
+// releaseNew runs "ocuroot release new".
+func (c *command) releaseNew(ctx context.Context, pos []string, force bool) error {
 	if c.refs.Release != "" {
 		c.t.Warn("--release is ignored: release new creates the next release")
 	}
@@ -241,8 +240,7 @@ release at the same commit needs --force. Without FILE, --package names it.
 		pos = []string{c.refs.Package}
 	}
 	if len(pos) != 1 {
-		c.t.UsageError("expected one package FILE")
-		return c.t.Code()
+		return cli.ArgErrorf("expected one package FILE")
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
 		file, err := packageFile(s.CLI.Config, s.Engine.Repo, pos[0])
@@ -254,27 +252,28 @@ release at the same commit needs --force. Without FILE, --package names it.
 }
 
 // ReleaseContinue is "ocuroot release continue REF".
-func ReleaseContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newReleaseCommand(prog, `
+func ReleaseContinue(sio cli.IO) *cli.Command {
+	c := newReleaseCommand("continue", `
 Usage: ocuroot release continue [options] [REF]
 
 Release continue processes the pending tasks of the release REF (a release
 or a tag) and runs its work until it completes, fails or waits. Without
 REF, --package and --release name it; with neither REF nor --release it
 says so and exits 0, as the original client did.
-`, stdout, stderr)
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
+`, sio)
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseContinue(ctx, pos) }
+	return c.Command
+}
+
+// releaseContinue runs "ocuroot release continue".
+func (c *command) releaseContinue(ctx context.Context, pos []string) error {
 	if len(pos) > 1 {
-		c.t.UsageError("expected one REF")
-		return c.t.Code()
+		return cli.ArgErrorf("expected one REF")
 	}
 	if len(pos) == 0 {
 		if c.refs.Release == "" {
 			fmt.Fprintln(c.t.Stderr, "A release ID or tag must be specified")
-			return c.t.Code()
+			return nil
 		}
 		pos = []string{c.refs.Ref()}
 	}
@@ -288,8 +287,8 @@ says so and exits 0, as the original client did.
 }
 
 // ReleaseRetry is "ocuroot release retry [REF]".
-func ReleaseRetry(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newReleaseCommand(prog, `
+func ReleaseRetry(sio cli.IO) *cli.Command {
+	c := newReleaseCommand("retry", `
 Usage: ocuroot release retry [options] [REF]
 
 Release retry starts a new run of every failed work item of the release REF
@@ -297,16 +296,17 @@ Release retry starts a new run of every failed work item of the release REF
 function that failed, and runs the release. Without REF, --package and
 --release name it (--package alone: the package); without any of them,
 every release at the current commit with failed functions is retried.
-`, stdout, stderr)
+`, sio)
 	var running bool
 	c.fs.BoolVar(&running, "running", false, "also retry functions left running")
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.releaseRetry(ctx, pos, running) }
+	return c.Command
+}
+
+// releaseRetry runs "ocuroot release retry".
+func (c *command) releaseRetry(ctx context.Context, pos []string, running bool) error {
 	if len(pos) > 1 {
-		c.t.UsageError("expected at most one REF")
-		return c.t.Code()
+		return cli.ArgErrorf("expected at most one REF")
 	}
 	switch {
 	case len(pos) == 1:
@@ -341,56 +341,58 @@ every release at the current commit with failed functions is retried.
 }
 
 // WorkContinue is "ocuroot work continue".
-func WorkContinue(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newWorkCommand(prog, `
+func WorkContinue(sio cli.IO) *cli.Command {
+	c := newWorkCommand("continue", `
 Usage: ocuroot work continue [options]
 
 Work continue carries on the work of the releases at the current commit:
 environment checks, deployments whose inputs changed, and pending work
 whose inputs and dependencies are ready.
-`, stdout, stderr)
+`, sio)
 	maxRounds := 10
 	c.fs.IntVar(&maxRounds, "max-rounds", 10, "at most `N` rounds of tasks, reconcile and runs")
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
+	c.Exec = func(ctx context.Context, pos []string) error { return c.workContinue(ctx, pos, maxRounds) }
+	return c.Command
+}
+
+// workContinue runs "ocuroot work continue".
+func (c *command) workContinue(ctx context.Context, pos []string, maxRounds int) error {
 	if len(pos) > 0 {
 		c.t.Warn(fmt.Sprintf("ignoring arguments %q", pos))
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
 		res, err := s.Engine.WorkContinue(ctx, maxRounds)
 		if err == nil && !res.Did && !res.Pending && s.Interrupted == 0 {
-			fmt.Fprintln(stdout, "No work to continue")
+			fmt.Fprintln(c.t.Stdout, "No work to continue")
 		}
 		return res.Failures+s.Interrupted > 0, err
 	})
 }
 
 // DeployDown is "ocuroot deploy down REF".
-func DeployDown(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newCommand(prog, `
+func DeployDown(sio cli.IO) *cli.Command {
+	c := newCommand("down", `
 Usage: ocuroot deploy down [options] REF
 
 Deploy down tears down the current deployment REF (FILE/@/deploy/ENV, or
 FILE/@N/deploy/ENV naming it): its deploy intent is deleted and the
 release's down function runs.
-`, stdout, stderr)
-	pos, ok := c.t.Parse(c.fs, args)
-	if !ok {
-		return c.t.Code()
-	}
+`, sio)
+	c.Exec = func(ctx context.Context, pos []string) error { return c.deployDown(ctx, pos) }
+	return c.Command
+}
+
+// deployDown runs "ocuroot deploy down".
+func (c *command) deployDown(ctx context.Context, pos []string) error {
 	if len(pos) != 1 {
-		c.t.UsageError("expected one REF")
-		return c.t.Code()
+		return cli.ArgErrorf("expected one REF")
 	}
 	r, err := ref.ParseTool(pos[0])
 	if err == nil && (r.Type != ref.TypeDeploy || r.Marker != ref.State) {
 		err = cli.Usagef("%s is not a deployment: expected FILE/@/deploy/ENV", pos[0])
 	}
 	if err != nil {
-		c.t.Fail(pos[0], err)
-		return c.t.Code()
+		return cli.WithSubject(pos[0], err)
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
 		abs, err := releaseArg(s.CLI.Config, s.Engine.Repo, pos[0])
@@ -403,17 +405,17 @@ release's down function runs.
 
 // run opens the session (apply lock taken), runs fn and turns what it
 // reports into the exit code: 1 when fn says work failed.
-func (c *command) run(ctx context.Context, fn func(*Session) (failed bool, err error)) int {
+func (c *command) run(ctx context.Context, fn func(*Session) (failed bool, err error)) error {
 	s, err := c.open(ctx)
 	if err != nil {
-		return c.exit(ctx, err)
+		return Exit(ctx, err)
 	}
 	defer s.Close()
 	failed, err := fn(s)
 	if failed {
-		c.t.Raise(cli.ExitFailure)
+		err = errors.Join(cli.Exit(cli.ExitFailure), err)
 	}
-	return c.exit(ctx, err)
+	return Exit(ctx, err)
 }
 
 // release resolves a release, tag or package argument to R/-/F/@N.
@@ -430,21 +432,24 @@ func (c *command) release(ctx context.Context, s *Session, arg string) (string, 
 
 // WorkTasks is "ocuroot work tasks": the check_envs tasks of the releases
 // at the current commit, once (docs/engine.md §11.6).
-func WorkTasks(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newWorkCommand(prog, `
+func WorkTasks(sio cli.IO) *cli.Command {
+	c := newWorkCommand("tasks", `
 Usage: ocuroot work tasks [options]
 
 Work tasks processes the pending environment checks (check_envs) of the
 releases at the current commit: work items for new environments get their
 first run. Nothing runs; ocuroot work continue runs it.
-`, stdout, stderr)
-	if _, ok := c.t.Parse(c.fs, args); !ok {
-		return c.t.Code()
-	}
+`, sio)
+	c.Exec = func(ctx context.Context, _ []string) error { return c.workTasks(ctx) }
+	return c.Command
+}
+
+// workTasks runs "ocuroot work tasks".
+func (c *command) workTasks(ctx context.Context) error {
 	return c.run(ctx, func(s *Session) (bool, error) {
 		n, failed, err := s.Engine.Tasks(ctx)
 		if err == nil && n == 0 && failed == 0 {
-			fmt.Fprintln(stdout, "No tasks")
+			fmt.Fprintln(c.t.Stdout, "No tasks")
 		}
 		return failed > 0, err
 	})
@@ -452,8 +457,8 @@ first run. Nothing runs; ocuroot work continue runs it.
 
 // WorkTrigger is "ocuroot work trigger": it calls the repo's trigger
 // function for every commit with outstanding work (docs/engine.md §11.5).
-func WorkTrigger(ctx context.Context, prog string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := newWorkCommand(prog, `
+func WorkTrigger(sio cli.IO) *cli.Command {
+	c := newWorkCommand("trigger", `
 Usage: ocuroot work trigger [options]
 
 Work trigger finds every commit with outstanding work (pending work that
@@ -462,7 +467,7 @@ the trigger function recorded in that commit's repo.ocu.star with the
 commit, so a CI system can run the work there. With --intent it calls, for
 each repo whose configuration is recorded in the intent store, its trigger
 with that commit. It reads state only.
-`, stdout, stderr)
+`, sio)
 	var dryRun, intent bool
 	for _, name := range []string{"d", "dryrun", "dry-run"} {
 		c.fs.BoolVar(&dryRun, name, false, "print what would be triggered")
@@ -470,22 +475,25 @@ with that commit. It reads state only.
 	for _, name := range []string{"i", "intent"} {
 		c.fs.BoolVar(&intent, name, false, "trigger the commits recorded in the intent store")
 	}
-	if _, ok := c.t.Parse(c.fs, args); !ok {
-		return c.t.Code()
-	}
+	c.Exec = func(ctx context.Context, _ []string) error { return c.workTrigger(ctx, dryRun, intent) }
+	return c.Command
+}
+
+// workTrigger runs "ocuroot work trigger".
+func (c *command) workTrigger(ctx context.Context, dryRun, intent bool) error {
 	s, err := Open(ctx, c.t, false)
 	if err != nil {
-		return c.exit(ctx, err)
+		return Exit(ctx, err)
 	}
 	defer s.Close()
 	dir := cli.EnvFrom(ctx).Dir
 	if intent {
-		return c.exit(ctx, s.Engine.IntentTriggers(ctx, dir, dryRun))
+		return Exit(ctx, s.Engine.IntentTriggers(ctx, dir, dryRun))
 	}
 	pairs, err := s.Engine.Outstanding(ctx, true)
 	if err != nil {
-		return c.exit(ctx, err)
+		return Exit(ctx, err)
 	}
 	s.Engine.RunTriggers(ctx, pairs, dir, dryRun)
-	return c.exit(ctx, nil)
+	return Exit(ctx, nil)
 }
