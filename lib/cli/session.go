@@ -25,27 +25,7 @@ type Session struct {
 // Open loads the configuration (repo.ocu.star, or the store overrides) from
 // the working directory in ctx (-C applied) and opens the stores.
 func (t *Tool) Open(ctx context.Context) (*Session, error) {
-	env := EnvFrom(ctx)
-	dir := env.Dir
-	if t.Globals.Dir != "" {
-		dir = t.Globals.Dir
-		if !filepath.IsAbs(dir) {
-			dir = filepath.Join(env.Dir, dir)
-		}
-	}
-	if dir == "" {
-		return nil, errors.New("no working directory")
-	}
-	cfg, err := config.Load(ctx, config.Options{
-		Dir:                dir,
-		Environ:            env.Environ,
-		StateStore:         t.Globals.StateStore,
-		IntentStore:        t.Globals.IntentStore,
-		Repo:               t.Globals.Repo,
-		RepoURLOverride:    t.Globals.RepoURLOverride,
-		RepoCommitOverride: t.Globals.RepoCommitOverride,
-		Stderr:             t.Stderr,
-	})
+	cfg, err := t.LoadConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -244,4 +224,24 @@ func (s *Session) Ref(input string) (ref.Ref, error) {
 		return r, &UsageErr{Err: err}
 	}
 	return r.Resolve(ref.Ref{Repo: name})
+}
+
+// LoadConfig loads the configuration (repo.ocu.star, or the store
+// overrides and the other global options) from the working directory in
+// ctx, -C applied, without opening the stores.
+func (t *Tool) LoadConfig(ctx context.Context) (*config.Config, error) {
+	dir := t.WorkDir(ctx)
+	if dir == "" {
+		return nil, errors.New("no working directory")
+	}
+	return config.Load(ctx, config.Options{
+		Dir:                dir,
+		Environ:            EnvFrom(ctx).Environ,
+		StateStore:         t.Globals.StateStore,
+		IntentStore:        t.Globals.IntentStore,
+		Repo:               t.Globals.Repo,
+		RepoURLOverride:    t.Globals.RepoURLOverride,
+		RepoCommitOverride: t.Globals.RepoCommitOverride,
+		Stderr:             t.Stderr,
+	})
 }

@@ -88,16 +88,7 @@ func runMigrate(ctx context.Context, t *cli.Tool, dry bool, fromState, fromInten
 		}
 	} else {
 		var err error
-		cfg, err = config.Load(ctx, config.Options{
-			Dir:                dir,
-			Environ:            cli.EnvFrom(ctx).Environ,
-			StateStore:         t.Globals.StateStore,
-			IntentStore:        t.Globals.IntentStore,
-			Repo:               t.Globals.Repo,
-			RepoURLOverride:    t.Globals.RepoURLOverride,
-			RepoCommitOverride: t.Globals.RepoCommitOverride,
-			Stderr:             t.Stderr,
-		})
+		cfg, err = t.LoadConfig(ctx)
 		if err != nil {
 			return err
 		}
