@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Messages of intent application (docs/cli.md §2.5).
@@ -47,7 +48,7 @@ func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, err
 		return "", err
 	}
 	for _, rel := range rels {
-		b.put(rel+"/task/check_envs", Marker{Time: e.now()})
+		b.put(rel+"/task/check_envs", state.Marker{Time: e.now()})
 	}
 	if err := e.commitBatch(ctx, b); err != nil {
 		return "", err
@@ -56,41 +57,41 @@ func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, err
 }
 
 // validEnvironment checks an environment intent document (docs/engine.md §13.1).
-func validEnvironment(name string, v any) (Environment, error) {
+func validEnvironment(name string, v any) (state.Environment, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return Environment{}, fmt.Errorf("environment %q: expected an object with name and attributes", name)
+		return state.Environment{}, fmt.Errorf("environment %q: expected an object with name and attributes", name)
 	}
 	for k := range obj {
 		if k != "name" && k != "attributes" {
-			return Environment{}, fmt.Errorf("environment %q: unknown field %q", name, k)
+			return state.Environment{}, fmt.Errorf("environment %q: unknown field %q", name, k)
 		}
 	}
 	n, ok := obj["name"].(string)
 	if !ok {
-		return Environment{}, fmt.Errorf("environment %q: name must be a string", name)
+		return state.Environment{}, fmt.Errorf("environment %q: name must be a string", name)
 	}
 	if !envNameRE.MatchString(n) {
-		return Environment{}, fmt.Errorf("invalid environment name %q", n)
+		return state.Environment{}, fmt.Errorf("invalid environment name %q", n)
 	}
 	if n != name {
-		return Environment{}, fmt.Errorf("environment name %q must match the ref's name %q", n, name)
+		return state.Environment{}, fmt.Errorf("environment name %q must match the ref's name %q", n, name)
 	}
-	env := Environment{Name: n, Attributes: map[string]string{}}
+	env := state.Environment{Name: n, Attributes: map[string]string{}}
 	if raw, ok := obj["attributes"]; ok && raw != nil {
 		attrs, ok := raw.(map[string]any)
 		if !ok {
-			return Environment{}, fmt.Errorf("environment %q: attributes must be an object of strings", name)
+			return state.Environment{}, fmt.Errorf("environment %q: attributes must be an object of strings", name)
 		}
 		for k, av := range attrs {
 			s, ok := av.(string)
 			if !ok {
-				return Environment{}, fmt.Errorf("environment %q: attribute %q must be a string", name, k)
+				return state.Environment{}, fmt.Errorf("environment %q: attribute %q must be a string", name, k)
 			}
 			env.Attributes[k] = s
 		}
 	} else {
-		return Environment{}, fmt.Errorf("environment %q: attributes missing (use {} for none)", name)
+		return state.Environment{}, fmt.Errorf("environment %q: attributes missing (use {} for none)", name)
 	}
 	return env, nil
 }
@@ -113,7 +114,7 @@ func (e *Engine) deployedReleases(ctx context.Context) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if rel := w.releaseRef(); !seen[rel] {
+		if rel := w.Release.String(); !seen[rel] {
 			seen[rel] = true
 			out = append(out, rel)
 		}
@@ -132,24 +133,24 @@ func (e *Engine) DeployDown(ctx context.Context, r string) (bool, error) {
 	if rr.Global || rr.Marker != ref.State || rr.Type != ref.TypeDeploy || strings.Contains(rr.Subpath, "/") {
 		return false, fmt.Errorf("%s is not a deployment: expected FILE/@/deploy/ENV or FILE/@N/deploy/ENV", r)
 	}
-	w := workRef{repo: rr.Repo, file: rr.File, typ: "deploy", name: rr.Subpath}
-	target, err := e.resolve(ctx, w.current())
+	w := state.ReleaseID{Repo: rr.Repo, File: rr.File}.Work(ref.TypeDeploy, rr.Subpath)
+	target, err := e.resolve(ctx, w.CurrentRef().String())
 	if err != nil {
 		return false, err
 	}
 	if target == "" {
-		e.progress.line("%s: nothing deployed", w.current())
+		e.progress.line("%s: nothing deployed", w.CurrentRef().String())
 		return false, nil
 	}
 	cur, err := parseWorkRef(target)
 	if err != nil {
 		return false, err
 	}
-	if rr.Release != "" && cur.release != rr.Release {
+	if rr.Release != "" && cur.Release.Number != rr.Release {
 		return false, fmt.Errorf("%s is not the current deployment (that is %s)", r, target)
 	}
-	b := newBatch("deploy down " + w.current())
-	b.del(cur.intent())
+	b := newBatch("deploy down " + w.CurrentRef().String())
+	b.del(cur.IntentRef().String())
 	created, msg, err := e.scheduleDown(ctx, b, cur, "intent")
 	if err != nil {
 		return false, err
@@ -158,62 +159,62 @@ func (e *Engine) DeployDown(ctx context.Context, r string) (bool, error) {
 		return false, err
 	}
 	if msg != "" {
-		e.progress.line("%s: %s", cur.intent(), msg)
+		e.progress.line("%s: %s", cur.IntentRef().String(), msg)
 	}
-	if created.chain > 0 {
-		e.progress.line("%s: down scheduled: %s", cur.intent(), created.chainRef())
+	if created.Chain > 0 {
+		e.progress.line("%s: down scheduled: %s", cur.IntentRef().String(), created.ChainRef().String())
 	}
-	return e.runRelease(ctx, cur.releaseRef())
+	return e.runRelease(ctx, cur.Release.String())
 }
 
 // scheduleDown adds to b a down chain for the deployment whose current chain
 // is cur (docs/engine.md §13.6), cancelling pending up chains to its
 // environment first. It returns the chain created (chain 0 when none) and a
 // notice when the last teardown failed.
-func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur workRef, reason string) (workRef, string, error) {
+func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur state.WorkID, reason string) (state.WorkID, string, error) {
 	if err := e.cancelUpChains(ctx, b, cur, reason); err != nil {
-		return workRef{}, "", err
+		return state.WorkID{}, "", err
 	}
-	item := cur.withChain(0)
+	item := cur.WithChain(0)
 	c, found, err := e.latestChain(ctx, item)
 	if err != nil {
-		return workRef{}, "", err
+		return state.WorkID{}, "", err
 	}
 	if found && c.down {
 		switch c.status {
-		case StatusPending:
-			return workRef{}, "", nil // a teardown is already pending or running
-		case StatusFailed:
-			return workRef{}, fmt.Sprintf("teardown of %s from %s failed; run: ocuroot release retry %s", item.releaseRef(), item.name, item.releaseRef()), nil
+		case state.StatusPending:
+			return state.WorkID{}, "", nil // a teardown is already pending or running
+		case state.StatusFailed:
+			return state.WorkID{}, fmt.Sprintf("teardown of %s from %s failed; run: ocuroot release retry %s", item.Release.String(), item.Name, item.Release.String()), nil
 		}
 	}
-	rel, err := e.release(ctx, item.releaseRef())
+	rel, err := e.release(ctx, item.Release.String())
 	if err != nil {
-		return workRef{}, "", err
+		return state.WorkID{}, "", err
 	}
-	down, ok := downFunction(rel.Package, item.name)
+	down, ok := downFunction(rel.Package, item.Name)
 	if !ok {
-		return workRef{}, "", fmt.Errorf("%s declares no deploy to %s", item.releaseRef(), item.name)
+		return state.WorkID{}, "", fmt.Errorf("%s declares no deploy to %s", item.Release.String(), item.Name)
 	}
-	var f1 Function
-	if _, err := e.get(ctx, cur.withFn(1).fnRef(), &f1); err != nil {
-		return workRef{}, "", err
+	var f1 state.Function
+	if _, err := e.get(ctx, cur.WithFn(1).FnRef().String(), &f1); err != nil {
+		return state.WorkID{}, "", err
 	}
-	inputs := Inputs{}
+	inputs := state.Inputs{}
 	for name, d := range f1.Current.Inputs {
-		if v, ok := d.effective(); ok {
-			inputs[name] = Descriptor{Value: v}
+		if v, ok := d.Effective(); ok {
+			inputs[name] = state.Descriptor{Value: v}
 		}
 	}
 	k, err := e.nextChain(ctx, item)
 	if err != nil {
-		return workRef{}, "", err
+		return state.WorkID{}, "", err
 	}
 	return e.newChain(b, item, k, "down", reason, down, inputs, nil), "", nil
 }
 
 // downFunction finds the down function of the deploy to env in a package.
-func downFunction(pkg Package, env string) (FuncID, bool) {
+func downFunction(pkg state.Package, env string) (state.FuncID, bool) {
 	for _, ph := range pkg.Phases {
 		for _, w := range ph.Work {
 			if w.Deploy != nil && w.Deploy.Environment == env {
@@ -221,36 +222,36 @@ func downFunction(pkg Package, env string) (FuncID, bool) {
 			}
 		}
 	}
-	return FuncID{}, false
+	return state.FuncID{}, false
 }
 
 // cancelUpChains cancels the pending up chains (no function running) of
 // every release of w's package to w's environment (docs/engine.md §13.7).
-func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w workRef, reason string) error {
-	refs, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
+func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w state.WorkID, reason string) error {
+	refs, err := e.match(ctx, w.Release.Repo+"/-/"+w.Release.File+"/@*/deploy/"+w.Name+"/*/status/pending")
 	if err != nil {
 		return err
 	}
 	for _, r := range refs {
 		c, err := parseWorkRef(strings.TrimSuffix(r, "/status/pending"))
-		if err != nil || c.chain == 0 {
+		if err != nil || c.Chain == 0 {
 			continue
 		}
-		var chain Chain
-		if _, err := e.get(ctx, c.chainRef(), &chain); err != nil {
+		var chain state.Chain
+		if _, err := e.get(ctx, c.ChainRef().String(), &chain); err != nil {
 			return err
 		}
 		if chain.Type != "" {
 			continue
 		}
-		running, err := e.match(ctx, c.chainRef()+"/functions/*/status/running")
+		running, err := e.match(ctx, c.ChainRef().String()+"/functions/*/status/running")
 		if err != nil {
 			return err
 		}
 		if len(running) > 0 {
 			continue
 		}
-		pending, err := e.match(ctx, c.chainRef()+"/functions/*/status/pending")
+		pending, err := e.match(ctx, c.ChainRef().String()+"/functions/*/status/pending")
 		if err != nil {
 			return err
 		}
@@ -260,20 +261,20 @@ func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w workRef, reason
 			if err != nil {
 				continue
 			}
-			var fdoc Function
-			if _, err := e.get(ctx, f.fnRef(), &fdoc); err != nil {
+			var fdoc state.Function
+			if _, err := e.get(ctx, f.FnRef().String(), &fdoc); err != nil {
 				return err
 			}
-			fdoc.Current.Status = StatusCancelled
-			fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusCancelled, Time: now})
-			b.put(f.fnRef(), fdoc)
+			fdoc.Current.Status = state.StatusCancelled
+			fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusCancelled, Time: now})
+			b.put(f.FnRef().String(), fdoc)
 			b.del(p)
-			b.put(f.fnRef()+"/status/"+StatusCancelled, Marker{Time: now})
+			b.put(f.FnRef().String()+"/status/"+state.StatusCancelled, state.Marker{Time: now})
 		}
 		chain.Reason = reason
-		b.put(c.chainRef(), chain)
+		b.put(c.ChainRef().String(), chain)
 		b.del(r)
-		b.put(c.chainRef()+"/status/"+StatusCancelled, Marker{Time: now})
+		b.put(c.ChainRef().String()+"/status/"+state.StatusCancelled, state.Marker{Time: now})
 	}
 	return nil
 }

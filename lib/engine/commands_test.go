@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -226,7 +227,7 @@ func TestApplyDeadline(t *testing.T) {
 	if got := tr.doc("@/custom/version"); got != `"v2"` {
 		t.Errorf("intent not applied: %s", got)
 	}
-	if tr.status(app1+"/deploy/staging/2") != StatusPending {
+	if tr.status(app1+"/deploy/staging/2") != state.StatusPending {
 		t.Errorf("reconciled chain: status %q", tr.status(app1+"/deploy/staging/2"))
 	}
 }
@@ -279,7 +280,7 @@ func TestApplyFailedIntentOnce(t *testing.T) {
 	if diff := cmp.Diff(want, lines(tr.errOut.String())); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
-	if tr.status(app1+"/deploy/staging/2") != StatusComplete {
+	if tr.status(app1+"/deploy/staging/2") != state.StatusComplete {
 		t.Errorf("the other work did not run:\n%s", tr.out.String())
 	}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -46,9 +47,9 @@ type Engine struct {
 	pid      int
 
 	mu       sync.Mutex
-	evals    map[string]*evaluated // "F@N@H" → evaluation used to run functions
-	releases map[string]*Release   // release documents read, until rewritten
-	reads    map[string]cachedRead // documents read since the last commit
+	evals    map[string]*evaluated     // "F@N@H" → evaluation used to run functions
+	releases map[string]*state.Release // release documents read, until rewritten
+	reads    map[string]cachedRead     // documents read since the last commit
 }
 
 // Options configure New.
@@ -70,7 +71,7 @@ func New(c Config, o Options) *Engine {
 	n.host, _ = os.Hostname()
 	n.pid = os.Getpid()
 	n.evals = map[string]*evaluated{}
-	n.releases = map[string]*Release{}
+	n.releases = map[string]*state.Release{}
 	n.reads = map[string]cachedRead{}
 	return &n
 }
@@ -150,14 +151,14 @@ func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
 
 // release reads the document of release rel (R/-/F/@N), cached for the
 // command: only check_envs rewrites it (see forgetRelease).
-func (e *Engine) release(ctx context.Context, rel string) (*Release, error) {
+func (e *Engine) release(ctx context.Context, rel string) (*state.Release, error) {
 	e.mu.Lock()
 	doc, ok := e.releases[rel]
 	e.mu.Unlock()
 	if ok {
 		return doc, nil
 	}
-	doc = new(Release)
+	doc = new(state.Release)
 	found, err := e.get(ctx, rel, doc)
 	if err != nil {
 		return nil, err
@@ -266,21 +267,21 @@ func (e *Engine) commitBatch(ctx context.Context, b *batch) error {
 }
 
 // environments lists the environments in state, sorted by name.
-func (e *Engine) environments(ctx context.Context) ([]Environment, error) {
+func (e *Engine) environments(ctx context.Context) ([]state.Environment, error) {
 	refs, err := e.match(ctx, "@/environment/*")
 	if err != nil {
 		return nil, err
 	}
-	var envs []Environment
+	var envs []state.Environment
 	for _, r := range refs {
-		var env Environment
+		var env state.Environment
 		found, err := e.get(ctx, r, &env)
 		if err != nil || !found {
 			continue // unreadable or gone: not an environment
 		}
 		envs = append(envs, env)
 	}
-	slices.SortFunc(envs, func(a, b Environment) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(envs, func(a, b state.Environment) int { return strings.Compare(a.Name, b.Name) })
 	return envs, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -277,9 +278,9 @@ func (tr *testRepo) doc(r string) string {
 }
 
 // function reads the function document at r.
-func (tr *testRepo) function(r string) Function {
+func (tr *testRepo) function(r string) state.Function {
 	tr.t.Helper()
-	var f Function
+	var f state.Function
 	found, err := tr.e.get(context.Background(), r, &f)
 	if err != nil || !found {
 		tr.t.Fatalf("function %s: found %v, %v", r, found, err)
@@ -288,9 +289,9 @@ func (tr *testRepo) function(r string) Function {
 }
 
 // chain reads the chain document at r.
-func (tr *testRepo) chain(r string) Chain {
+func (tr *testRepo) chain(r string) state.Chain {
 	tr.t.Helper()
-	var c Chain
+	var c state.Chain
 	found, err := tr.e.get(context.Background(), r, &c)
 	if err != nil || !found {
 		tr.t.Fatalf("chain %s: found %v, %v", r, found, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Kinds of intent, in the order they are applied (docs/engine.md §13.8).
@@ -101,7 +102,7 @@ func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("release %s not found (it names %s)", rel, res)
 	}
-	t.Release = id.number
+	t.Release = id.Number
 	return t.String(), nil
 }
 
@@ -178,13 +179,13 @@ func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, er
 		if err != nil {
 			continue
 		}
-		b.del(cur.intent())
+		b.del(cur.IntentRef().String())
 		down, _, err := e.scheduleDown(ctx, b, cur, "environment")
 		if err != nil {
 			return "", err
 		}
-		if down.chain > 0 {
-			scheduled = append(scheduled, down.chainRef())
+		if down.Chain > 0 {
+			scheduled = append(scheduled, down.ChainRef().String())
 		}
 	}
 	// Deploy intents to the environment go too, also those whose deployment
@@ -203,10 +204,10 @@ func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, er
 	seen := map[string]bool{}
 	for _, p := range pending {
 		w, err := parseWorkRef(strings.TrimSuffix(p, "/status/pending"))
-		if err != nil || seen[w.repo+"/-/"+w.file] {
+		if err != nil || seen[w.Release.Repo+"/-/"+w.Release.File] {
 			continue
 		}
-		seen[w.repo+"/-/"+w.file] = true
+		seen[w.Release.Repo+"/-/"+w.Release.File] = true
 		if err := e.cancelUpChains(ctx, b, w, "environment"); err != nil {
 			return "", err
 		}
@@ -224,9 +225,9 @@ func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, er
 
 // deployPlan is what applying a present deploy intent would do.
 type deployPlan struct {
-	item    workRef // the work item in the intent's release
-	inputs  Inputs  // entry inputs
-	up      FuncID
+	item    state.WorkID // the work item in the intent's release
+	inputs  state.Inputs // entry inputs
+	up      state.FuncID
 	action  string // "", "pending", "failed", "create"
 	current string // the chain the current link points at
 }
@@ -265,7 +266,7 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		return nil, err
 	}
 	env := r.Subpath
-	var declared *DeployWork
+	var declared *state.DeployWork
 	for _, ph := range rel.Package.Phases {
 		for _, w := range ph.Work {
 			if w.Deploy != nil && w.Deploy.Environment == env {
@@ -277,7 +278,7 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		return nil, fmt.Errorf("%s declares no deploy to %s", id, env)
 	}
 	p := &deployPlan{
-		item:   workRef{repo: id.repo, file: id.file, release: id.number, typ: "deploy", name: env},
+		item:   id.Work(ref.TypeDeploy, env),
 		inputs: copyInputs(declared.Inputs),
 		up:     declared.Up,
 	}
@@ -286,7 +287,7 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		if !inputNameRE.MatchString(name) || slices.Contains(starlarkKeywords, name) {
 			return nil, fmt.Errorf("invalid deploy intent: invalid input name %q", name)
 		}
-		var d Descriptor
+		var d state.Descriptor
 		if err := decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
 			(d.Ref == "" && d.Default == nil && d.Value == nil) {
 			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor {ref, default, value, doc} with a ref, a default or a value", name)
@@ -298,14 +299,14 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 		}
 		p.inputs[name] = d
 	}
-	cur, err := e.resolve(ctx, p.item.current())
+	cur, err := e.resolve(ctx, p.item.CurrentRef().String())
 	if err != nil {
 		return nil, err
 	}
 	p.current = cur
-	if w, err := parseWorkRef(cur); err == nil && w.releaseRef() == p.item.releaseRef() {
-		var f1 Function
-		if found, err := e.get(ctx, w.withFn(1).fnRef(), &f1); err != nil {
+	if w, err := parseWorkRef(cur); err == nil && w.Release.String() == p.item.Release.String() {
+		var f1 state.Function
+		if found, err := e.get(ctx, w.WithFn(1).FnRef().String(), &f1); err != nil {
 			return nil, err
 		} else if found && sameInputs(f1.Current.Inputs, p.inputs) {
 			return p, nil // action "": already applied
@@ -322,15 +323,15 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 	if err != nil || !found || c.down {
 		return p, err
 	}
-	var f1 Function
-	if _, err := e.get(ctx, c.item.withChain(c.k).withFn(1).fnRef(), &f1); err != nil {
+	var f1 state.Function
+	if _, err := e.get(ctx, c.item.WithChain(c.k).WithFn(1).FnRef().String(), &f1); err != nil {
 		return nil, err
 	}
 	if sameInputs(f1.Current.Inputs, p.inputs) {
 		switch c.status {
-		case StatusPending:
+		case state.StatusPending:
 			p.action = "pending"
-		case StatusFailed:
+		case state.StatusFailed:
 			p.action = "failed"
 		}
 	}
@@ -349,7 +350,7 @@ func onlyJSONKeys(obj map[string]any, allowed []string) bool {
 
 // sameInputs compares descriptors: doc ignored, absent = null, numbers by
 // value.
-func sameInputs(a, b Inputs) bool {
+func sameInputs(a, b state.Inputs) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -372,14 +373,14 @@ func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 	if p == nil {
 		return e.deployAbsent(ctx, r)
 	}
-	rel := p.item.releaseRef()
+	rel := p.item.Release.String()
 	switch p.action {
 	case "":
 		return msgAlreadyApplied, nil
 	case "pending":
 		return "Deploy intent already pending or in progress", nil
 	case "failed":
-		return fmt.Sprintf("deploy of %s to %s failed; run: ocuroot release retry %s", rel, p.item.name, rel), nil
+		return fmt.Sprintf("deploy of %s to %s failed; run: ocuroot release retry %s", rel, p.item.Name, rel), nil
 	}
 	b := newBatch("apply " + r.String())
 	if err := e.cancelUpChains(ctx, b, p.item, "intent"); err != nil {
@@ -393,14 +394,14 @@ func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 	if err := e.commitBatch(ctx, b); err != nil {
 		return "", err
 	}
-	return "Created work: " + c.chainRef(), nil
+	return "Created work: " + c.ChainRef().String(), nil
 }
 
 // deployAbsent tears down the deployment of a deleted deploy intent
 // (docs/engine.md §13.6).
 func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
-	w := workRef{repo: r.Repo, file: r.File, typ: "deploy", name: r.Subpath}
-	target, err := e.resolve(ctx, w.current())
+	w := state.ReleaseID{Repo: r.Repo, File: r.File}.Work(ref.TypeDeploy, r.Subpath)
+	target, err := e.resolve(ctx, w.CurrentRef().String())
 	if err != nil {
 		return "", err
 	}
@@ -425,8 +426,8 @@ func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
 	switch {
 	case notice != "":
 		return notice, nil
-	case down.chain > 0:
-		return "down scheduled: " + down.chainRef(), nil
+	case down.Chain > 0:
+		return "down scheduled: " + down.ChainRef().String(), nil
 	}
 	return "Deploy intent already pending or in progress", nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -14,28 +15,28 @@ func (e *Engine) pkgRef(file string) string { return e.Repo + "/-/" + file }
 
 // plannedChain is chain 1 of a work item of a compiled package.
 type plannedChain struct {
-	item   workRef
-	fn     FuncID
-	inputs Inputs
+	item   state.WorkID
+	fn     state.FuncID
+	inputs state.Inputs
 	deps   []string
 }
 
 // plan compiles a package's phases into first chains (docs/engine.md §5): the
 // items of a phase depend on every item of the nearest preceding non-empty
 // phase.
-func plan(rel releaseID, pkg Package) []plannedChain {
+func plan(rel state.ReleaseID, pkg state.Package) []plannedChain {
 	var out []plannedChain
-	var prev []Work
+	var prev []state.Work
 	for _, ph := range pkg.Phases {
 		var deps []string
 		for _, w := range prev {
-			typ, name := w.kind()
+			typ, name := w.Kind()
 			deps = append(deps, rel.String()+"/"+typ+"/"+name+"/*/status/complete")
 		}
 		for _, w := range ph.Work {
-			typ, name := w.kind()
+			typ, name := w.Kind()
 			pc := plannedChain{
-				item: workRef{repo: rel.repo, file: rel.file, release: rel.number, typ: typ, name: name},
+				item: rel.Work(typ, name),
 				deps: deps,
 			}
 			if w.Call != nil {
@@ -53,8 +54,8 @@ func plan(rel releaseID, pkg Package) []plannedChain {
 	return out
 }
 
-func copyInputs(in Inputs) Inputs {
-	out := make(Inputs, len(in))
+func copyInputs(in state.Inputs) state.Inputs {
+	out := make(state.Inputs, len(in))
 	for k, v := range in {
 		out[k] = v
 	}
@@ -73,7 +74,7 @@ func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
 			return err
 		}
 		if !found {
-			b.put(at, RepoConfig{Source: e.RepoConfig})
+			b.put(at, state.RepoConfig{Source: e.RepoConfig})
 			b.link(base+marker, at)
 		}
 	}
@@ -114,7 +115,7 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 		if ev.isEnvironmentsFile() {
 			return false, e.registerEnvironments(ctx, file, ev.envs)
 		}
-		rel := releaseID{repo: e.Repo, file: file, number: n}
+		rel := state.ReleaseID{Repo: e.Repo, File: file, Number: n}
 		err = e.createRelease(ctx, rel, ev.pkg)
 		if store.CodeOf(err) == store.EConflict && attempt < 5 {
 			continue // another process took N: number again
@@ -128,13 +129,13 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 
 // createRelease writes release rel with chain 1 of every work item, in one
 // transaction.
-func (e *Engine) createRelease(ctx context.Context, rel releaseID, pkg Package) error {
+func (e *Engine) createRelease(ctx context.Context, rel state.ReleaseID, pkg state.Package) error {
 	b := newBatch("release " + rel.String())
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
 	}
-	b.create(rel.String(), Release{Commit: e.Commit, Package: pkg})
-	b.put(rel.String()+"/commit/"+e.Commit, Marker{Time: e.now()})
+	b.create(rel.String(), state.Release{Commit: e.Commit, Package: pkg})
+	b.put(rel.String()+"/commit/"+e.Commit, state.Marker{Time: e.now()})
 	chains := plan(rel, pkg)
 	for _, pc := range chains {
 		e.newChain(b, pc.item, 1, "", "", pc.fn, pc.inputs, pc.deps)
@@ -164,12 +165,12 @@ func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
 		return false, err
 	}
 	e.progress.line("release %s: %s", rel, status)
-	return status == StatusFailed, nil
+	return status == state.StatusFailed, nil
 }
 
 // registerEnvironments writes the environment intents of an environments
 // file with the repo config record, then applies each (docs/engine.md §10 step 6).
-func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []Environment) error {
+func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []state.Environment) error {
 	b := newBatch("register environments " + file)
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
@@ -239,7 +240,7 @@ func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bo
 	}
 	retried := 0
 	for _, c := range chains {
-		if c.status != StatusFailed && !(running && c.status == StatusPending) {
+		if c.status != state.StatusFailed && !(running && c.status == state.StatusPending) {
 			continue
 		}
 		ok, err := e.retryChain(ctx, c, running)
@@ -259,59 +260,59 @@ func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bo
 // retryChain writes chain K+1 of a failed chain K: functions before the
 // failed one copied as complete, the failed one pending again.
 func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (bool, error) {
-	old := c.item.withChain(c.k)
-	fns, err := e.match(ctx, old.chainRef()+"/functions/*")
+	old := c.item.WithChain(c.k)
+	fns, err := e.match(ctx, old.ChainRef().String()+"/functions/*")
 	if err != nil {
 		return false, err
 	}
 	count := len(numbers(fns))
-	var docs []*Function
+	var docs []*state.Function
 	failedAt := 0
 	for i := 1; i <= count; i++ {
-		var f Function
-		if _, err := e.get(ctx, old.withFn(i).fnRef(), &f); err != nil {
+		var f state.Function
+		if _, err := e.get(ctx, old.WithFn(i).FnRef().String(), &f); err != nil {
 			return false, err
 		}
 		docs = append(docs, &f)
-		if failedAt == 0 && (f.Current.Status == StatusFailed || (running && f.Current.Status == StatusRunning)) {
+		if failedAt == 0 && (f.Current.Status == state.StatusFailed || (running && f.Current.Status == state.StatusRunning)) {
 			failedAt = i
 		}
 	}
 	if failedAt == 0 {
 		return false, nil
 	}
-	var chain Chain
-	if _, err := e.get(ctx, old.chainRef(), &chain); err != nil {
+	var chain state.Chain
+	if _, err := e.get(ctx, old.ChainRef().String(), &chain); err != nil {
 		return false, err
 	}
 	k, err := e.nextChain(ctx, c.item)
 	if err != nil {
 		return false, err
 	}
-	nc := c.item.withChain(k)
+	nc := c.item.WithChain(k)
 	now := e.now()
-	b := newBatch("retry " + old.chainRef())
-	b.create(nc.chainRef(), Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.withFn(1).fnRef(), Reason: chain.Reason})
-	b.put(nc.chainRef()+"/status/"+StatusPending, Marker{Time: now})
+	b := newBatch("retry " + old.ChainRef().String())
+	b.create(nc.ChainRef().String(), state.Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.WithFn(1).FnRef().String(), Reason: chain.Reason})
+	b.put(nc.ChainRef().String()+"/status/"+state.StatusPending, state.Marker{Time: now})
 	for i := 1; i < failedAt; i++ {
 		f := *docs[i-1]
 		f.Current.Runner = nil
-		f.History = append(append([]HistoryEntry(nil), f.History...), HistoryEntry{Status: StatusComplete, Time: now})
-		b.create(nc.withFn(i).fnRef(), f)
-		b.put(nc.withFn(i).fnRef()+"/status/"+StatusComplete, Marker{Time: now})
+		f.History = append(append([]state.HistoryEntry(nil), f.History...), state.HistoryEntry{Status: state.StatusComplete, Time: now})
+		b.create(nc.WithFn(i).FnRef().String(), f)
+		b.put(nc.WithFn(i).FnRef().String()+"/status/"+state.StatusComplete, state.Marker{Time: now})
 	}
 	failed := docs[failedAt-1]
-	e.newFunction(b, nc.withFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
-	failed.Current.Status = StatusFailedRetried
+	e.newFunction(b, nc.WithFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
+	failed.Current.Status = state.StatusFailedRetried
 	failed.Current.Runner = nil
-	failed.History = append(failed.History, HistoryEntry{Status: StatusFailedRetried, Time: now})
-	b.put(old.withFn(failedAt).fnRef(), failed)
-	e.swapStatus(b, old.withFn(failedAt).fnRef(), StatusFailedRetried, StatusFailed, StatusRunning)
-	e.swapStatus(b, old.chainRef(), StatusFailedRetried, StatusFailed, StatusPending)
+	failed.History = append(failed.History, state.HistoryEntry{Status: state.StatusFailedRetried, Time: now})
+	b.put(old.WithFn(failedAt).FnRef().String(), failed)
+	e.swapStatus(b, old.WithFn(failedAt).FnRef().String(), state.StatusFailedRetried, state.StatusFailed, state.StatusRunning)
+	e.swapStatus(b, old.ChainRef().String(), state.StatusFailedRetried, state.StatusFailed, state.StatusPending)
 	if err := e.commitBatch(ctx, b); err != nil {
 		return false, err
 	}
-	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.chainRef())
+	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.ChainRef().String())
 	return true, nil
 }
 
@@ -407,7 +408,7 @@ func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		for _, c := range chains {
-			if c.status == StatusFailed {
+			if c.status == state.StatusFailed {
 				out = append(out, rel)
 				break
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // stepFiles returns a chain of two functions whose second fails when FAIL=second.
@@ -42,12 +43,12 @@ func TestRetry(t *testing.T) {
 			t.Errorf("chains (-want +got):\n%s", diff)
 		}
 		old := tr.function(app2 + "/deploy/staging/1/functions/1")
-		if old.Current.Status != StatusFailedRetried || old.Current.Runner != nil ||
-			old.History[len(old.History)-1].Status != StatusFailedRetried ||
-			tr.status(app2+"/deploy/staging/1/functions/1") != StatusFailedRetried {
+		if old.Current.Status != state.StatusFailedRetried || old.Current.Runner != nil ||
+			old.History[len(old.History)-1].Status != state.StatusFailedRetried ||
+			tr.status(app2+"/deploy/staging/1/functions/1") != state.StatusFailedRetried {
 			t.Errorf("retried function %+v", old)
 		}
-		if tr.status(app2+"/deploy/staging") != StatusComplete {
+		if tr.status(app2+"/deploy/staging") != state.StatusComplete {
 			t.Errorf("work item status %s", tr.status(app2+"/deploy/staging"))
 		}
 		if got := tr.target(appPkg + "/@/deploy/staging"); got != app2+"/deploy/staging/2" {
@@ -78,7 +79,7 @@ func TestRetry(t *testing.T) {
 		if diff := cmp.Diff([]string{"pending", "running", "complete", "complete"}, history); diff != "" {
 			t.Errorf("copied function history (-want +got):\n%s", diff)
 		}
-		if first.Current.Status != StatusComplete || first.Current.Runner != nil || tr.status(rel+"/call/job/2/functions/1") != StatusComplete {
+		if first.Current.Status != state.StatusComplete || first.Current.Runner != nil || tr.status(rel+"/call/job/2/functions/1") != state.StatusComplete {
 			t.Errorf("copied function %+v", first.Current)
 		}
 		if got := jsonOf(t, tr.value(rel+"/call/job#output/n")); got != "1" {
@@ -128,7 +129,7 @@ func TestRetry(t *testing.T) {
 		t.Parallel()
 		tr := newDeployRepo(t)
 		tr.release("gate.ocu.star", false)
-		tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: "elsewhere", Pid: 1})
+		tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
 		if _, err := tr.e.ReleaseRetry(context.Background(), gate1, false); err == nil {
 			t.Fatal("a running function retried without --running")
 		}
@@ -137,10 +138,10 @@ func TestRetry(t *testing.T) {
 		if err != nil || failed {
 			t.Fatalf("retry --running: %v, %v", failed, err)
 		}
-		if tr.status(gate1+"/call/gate/1/functions/1") != StatusFailedRetried || tr.status(gate1+"/call/gate/1") != StatusFailedRetried {
+		if tr.status(gate1+"/call/gate/1/functions/1") != state.StatusFailedRetried || tr.status(gate1+"/call/gate/1") != state.StatusFailedRetried {
 			t.Error("the running function was not marked failed_retried")
 		}
-		if tr.status(gate1+"/call/gate/2/functions/1") != StatusPending {
+		if tr.status(gate1+"/call/gate/2/functions/1") != state.StatusPending {
 			t.Error("no pending copy")
 		}
 		if !strings.HasSuffix(tr.out.String(), "release "+gate1+": pending\n") {
@@ -189,10 +190,10 @@ func TestMarkInterrupted(t *testing.T) {
 			if host == "" {
 				host = tr.e.host
 			}
-			tr.markRunning(f, Runner{Host: host, Pid: tt.pid, Started: "t"})
+			tr.markRunning(f, state.Runner{Host: host, Pid: tt.pid, Started: "t"})
 			if tt.stale {
 				fdoc := tr.function(f)
-				fdoc.Current.Status = StatusPending
+				fdoc.Current.Status = state.StatusPending
 				tr.set(f, jsonOf(t, fdoc))
 			}
 			n, err := tr.e.MarkInterrupted(context.Background())
@@ -200,18 +201,18 @@ func TestMarkInterrupted(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !tt.marked {
-				if n != 0 || tr.status(f) != StatusRunning {
+				if n != 0 || tr.status(f) != state.StatusRunning {
 					t.Errorf("marked %d, status %s", n, tr.status(f))
 				}
 				return
 			}
 			msg := fmt.Sprintf("interrupted: runner %s pid %d stopped before the function finished", host, tt.pid)
 			fdoc := tr.function(f)
-			if n != 1 || fdoc.Current.Status != StatusFailed || fdoc.Current.Error != msg || fdoc.Current.Runner != nil {
+			if n != 1 || fdoc.Current.Status != state.StatusFailed || fdoc.Current.Error != msg || fdoc.Current.Runner != nil {
 				t.Errorf("marked %d: %+v", n, fdoc.Current)
 			}
 			for _, r := range []string{f, gate1 + "/call/gate/1", gate1 + "/call/gate"} {
-				if s := tr.status(r); s != StatusFailed {
+				if s := tr.status(r); s != state.StatusFailed {
 					t.Errorf("%s: status %s", r, s)
 				}
 			}
@@ -230,11 +231,11 @@ func TestMarkInterrupted(t *testing.T) {
 func TestApplyMarksInterrupted(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.release("gate.ocu.star", false)
-	tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: tr.e.host, Pid: 1 << 30})
+	tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: tr.e.host, Pid: 1 << 30})
 	if res := tr.runApply(); !res.Failed {
 		t.Error("apply did not fail")
 	}
-	if tr.status(gate1+"/call/gate/1") != StatusFailed {
+	if tr.status(gate1+"/call/gate/1") != state.StatusFailed {
 		t.Error("not marked")
 	}
 }
@@ -272,10 +273,10 @@ func TestInterruptedFunction(t *testing.T) {
 				t.Fatalf("run: %+v, %v", res, err)
 			}
 			got := tr.function(f)
-			if got.Current.Status != StatusFailed || got.Current.Error != tt.want {
+			if got.Current.Status != state.StatusFailed || got.Current.Error != tt.want {
 				t.Errorf("function %+v", got.Current)
 			}
-			if tr.status(gate1+"/call/gate/1") != StatusFailed {
+			if tr.status(gate1+"/call/gate/1") != state.StatusFailed {
 				t.Error("chain not failed")
 			}
 		})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // runResult counts what a scheduler run did.
@@ -51,13 +53,13 @@ func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
 
 // pending lists the pending functions of a release in run order: refs with
 // numeric segments compared as numbers.
-func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
+func (e *Engine) pending(ctx context.Context, rel string) ([]state.WorkID, error) {
 	refs, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/pending")
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(refs, compareRefs)
-	var out []workRef
+	var out []state.WorkID
 	for _, r := range refs {
 		if f, err := parseWorkRef(strings.TrimSuffix(r, "/status/pending")); err == nil {
 			out = append(out, f)
@@ -71,22 +73,22 @@ func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
 // dependency. A nil function means it is no longer pending. Refreshed
 // inputs of a function that cannot run are stored at once ("populating
 // inputs"); those of a runnable function go with its start transaction.
-func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, error) {
+func (e *Engine) prepare(ctx context.Context, f state.WorkID) (*state.Function, []string, error) {
 	fdoc, why, changed, err := e.readiness(ctx, f)
 	if err != nil || fdoc == nil || !changed || len(why) == 0 {
 		return fdoc, why, err
 	}
 	b := newBatch("populating inputs")
-	b.put(f.fnRef(), fdoc)
+	b.put(f.FnRef().String(), fdoc)
 	return fdoc, why, e.commitBatch(ctx, b)
 }
 
 // readiness reads a pending function, refreshes its inputs in memory and
 // tells why it cannot run yet; changed reports refreshed inputs.
-func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why []string, changed bool, err error) {
-	var doc Function
-	found, err := e.get(ctx, f.fnRef(), &doc)
-	if err != nil || !found || doc.Current.Status != StatusPending {
+func (e *Engine) readiness(ctx context.Context, f state.WorkID) (fdoc *state.Function, why []string, changed bool, err error) {
+	var doc state.Function
+	found, err := e.get(ctx, f.FnRef().String(), &doc)
+	if err != nil || !found || doc.Current.Status != state.StatusPending {
 		return nil, nil, false, err
 	}
 	for name, d := range doc.Current.Inputs {
@@ -105,7 +107,7 @@ func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why 
 	}
 	for _, name := range sortedKeys(doc.Current.Inputs) {
 		d := doc.Current.Inputs[name]
-		if _, ok := d.effective(); !ok {
+		if _, ok := d.Effective(); !ok {
 			why = append(why, "waiting for input "+name+" ("+d.Ref+")")
 		}
 	}
@@ -124,7 +126,7 @@ func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why 
 // printWaiting prints, for every function of the releases left pending,
 // what it waits for. Nothing about waiting is stored.
 func (e *Engine) printWaiting(ctx context.Context, rels ...string) error {
-	var pending []workRef
+	var pending []state.WorkID
 	for _, rel := range rels {
 		p, err := e.pending(ctx, rel)
 		if err != nil {
@@ -137,8 +139,8 @@ func (e *Engine) printWaiting(ctx context.Context, rels ...string) error {
 		if err != nil {
 			return err
 		}
-		var chain Chain
-		if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+		var chain state.Chain
+		if _, err := e.get(ctx, f.ChainRef().String(), &chain); err != nil {
 			return err
 		}
 		for _, w := range why {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // TestRunOrder: runnable functions run one at a time in ref order, not in
@@ -41,7 +42,7 @@ func TestPendingOrder(t *testing.T) {
 	item := mustWork(t, gate1+"/call/gate")
 	b := newBatch("chains")
 	for _, k := range []int{10, 9, 2} {
-		tr.e.newChain(b, item, k, "", "", FuncID{Name: "gate"}, nil, nil)
+		tr.e.newChain(b, item, k, "", "", state.FuncID{Name: "gate"}, nil, nil)
 	}
 	if err := tr.e.commitBatch(context.Background(), b); err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func TestPendingOrder(t *testing.T) {
 	}
 	var got []string
 	for _, f := range pending {
-		got = append(got, strings.TrimPrefix(f.fnRef(), gate1+"/call/gate/"))
+		got = append(got, strings.TrimPrefix(f.FnRef().String(), gate1+"/call/gate/"))
 	}
 	want := []string{"1/functions/1", "2/functions/1", "9/functions/1", "10/functions/1"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -105,7 +106,7 @@ func TestWaiting(t *testing.T) {
 		t.Errorf("progress:\n%s", tr.out.String())
 	}
 	// Nothing about waiting is stored.
-	if got := tr.function(rel + "/call/add/1/functions/1").Current.Status; got != StatusPending {
+	if got := tr.function(rel + "/call/add/1/functions/1").Current.Status; got != state.StatusPending {
 		t.Errorf("status %s", got)
 	}
 
@@ -117,10 +118,10 @@ func TestWaiting(t *testing.T) {
 	if got := jsonOf(t, tr.value(rel+"/call/add#output/sum")); got != "42" {
 		t.Errorf("sum %s\n%s", got, tr.out.String())
 	}
-	if s, err := tr.e.releaseStatus(context.Background(), rel); err != nil || s != StatusComplete {
+	if s, err := tr.e.releaseStatus(context.Background(), rel); err != nil || s != state.StatusComplete {
 		t.Errorf("release status %s, %v", s, err)
 	}
-	if tr.status(rel+"/call/after/1") != StatusComplete {
+	if tr.status(rel+"/call/after/1") != state.StatusComplete {
 		t.Error("the dependent call did not run")
 	}
 }
@@ -130,26 +131,26 @@ func TestWaiting(t *testing.T) {
 func TestReleaseStatusRunning(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.release("gate.ocu.star", false)
-	if s, _ := tr.e.releaseStatus(context.Background(), gate1); s != StatusPending {
+	if s, _ := tr.e.releaseStatus(context.Background(), gate1); s != state.StatusPending {
 		t.Fatalf("status %s", s)
 	}
-	tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: "elsewhere", Pid: 1})
-	if s, err := tr.e.releaseStatus(context.Background(), gate1); err != nil || s != StatusRunning {
+	tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
+	if s, err := tr.e.releaseStatus(context.Background(), gate1); err != nil || s != state.StatusRunning {
 		t.Errorf("status %s, %v", s, err)
 	}
 }
 
 // markRunning turns pending function f into a running one of run.
-func (tr *testRepo) markRunning(f string, run Runner) {
+func (tr *testRepo) markRunning(f string, run state.Runner) {
 	tr.t.Helper()
 	fdoc := tr.function(f)
-	fdoc.Current.Status = StatusRunning
+	fdoc.Current.Status = state.StatusRunning
 	fdoc.Current.Runner = &run
-	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: "t"})
+	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusRunning, Time: "t"})
 	b := newBatch("test running " + f)
 	b.put(f, fdoc)
 	b.del(f + "/status/pending")
-	b.put(f+"/status/running", Marker{Time: "t"})
+	b.put(f+"/status/running", state.Marker{Time: "t"})
 	if err := tr.e.commitBatch(context.Background(), b); err != nil {
 		tr.t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestTags(t *testing.T) {
 	if got := tr.target(pkg + "/@latest"); got != pkg+"/@2" {
 		t.Errorf("@latest → %q", got)
 	}
-	var logs []LogLine
+	var logs []state.LogLine
 	if _, err := tr.e.get(context.Background(), pkg+"/@2/call/a/1/logs", &logs); err != nil {
 		t.Fatal(err)
 	}

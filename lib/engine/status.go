@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"strings"
+
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // swapStatus makes to the one marker below prefix/status/ in b: the
@@ -13,14 +15,14 @@ func (e *Engine) swapStatus(b *batch, prefix, to string, from ...string) {
 			b.del(prefix + "/status/" + s)
 		}
 	}
-	b.put(prefix+"/status/"+to, Marker{Time: e.now()})
+	b.put(prefix+"/status/"+to, state.Marker{Time: e.now()})
 }
 
 // chainInfo is the latest chain of a work item.
 type chainInfo struct {
-	item   workRef // the work item
-	k      int     // latest chain number
-	status string  // its status marker
+	item   state.WorkID // the work item
+	k      int          // latest chain number
+	status string       // its status marker
 	down   bool
 }
 
@@ -31,8 +33,8 @@ func (e *Engine) latestChains(ctx context.Context, rel string) ([]chainInfo, err
 
 // latestChain returns the latest chain of work item w; ok is false when it
 // has none.
-func (e *Engine) latestChain(ctx context.Context, w workRef) (chainInfo, bool, error) {
-	chains, err := e.latestChainsMatching(ctx, w.item()+"/*/status/*")
+func (e *Engine) latestChain(ctx context.Context, w state.WorkID) (chainInfo, bool, error) {
+	chains, err := e.latestChainsMatching(ctx, w.ItemRef().String()+"/*/status/*")
 	if err != nil || len(chains) == 0 {
 		return chainInfo{}, false, err
 	}
@@ -50,28 +52,28 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 	var order []string
 	for _, r := range refs {
 		w, err := parseWorkRef(strings.TrimSuffix(r, r[strings.LastIndex(r, "/status/"):]))
-		if err != nil || w.chain == 0 || w.fn != 0 {
+		if err != nil || w.Chain == 0 || w.Fn != 0 {
 			continue
 		}
-		key := w.item()
+		key := w.ItemRef().String()
 		ci, ok := byItem[key]
 		if !ok {
-			ci = &chainInfo{item: w.withChain(0)}
+			ci = &chainInfo{item: w.WithChain(0)}
 			byItem[key] = ci
 			order = append(order, key)
 		}
-		if w.chain >= ci.k {
+		if w.Chain >= ci.k {
 			status := r[strings.LastIndexByte(r, '/')+1:]
-			if w.chain > ci.k || status != StatusPending { // several markers: prefer a final one
-				ci.k, ci.status = w.chain, status
+			if w.Chain > ci.k || status != state.StatusPending { // several markers: prefer a final one
+				ci.k, ci.status = w.Chain, status
 			}
 		}
 	}
 	out := make([]chainInfo, 0, len(order))
 	for _, key := range order {
 		ci := byItem[key]
-		var ch Chain
-		if _, err := e.get(ctx, ci.item.withChain(ci.k).chainRef(), &ch); err != nil {
+		var ch state.Chain
+		if _, err := e.get(ctx, ci.item.WithChain(ci.k).ChainRef().String(), &ch); err != nil {
 			return nil, err
 		}
 		ci.down = ch.Type == "down"
@@ -88,19 +90,19 @@ func (e *Engine) releaseStatus(ctx context.Context, rel string) (string, error) 
 		return "", err
 	}
 	if len(running) > 0 {
-		return StatusRunning, nil
+		return state.StatusRunning, nil
 	}
 	chains, err := e.latestChains(ctx, rel)
 	if err != nil {
 		return "", err
 	}
-	status := StatusComplete
+	status := state.StatusComplete
 	for _, c := range chains {
 		switch c.status {
-		case StatusFailed:
-			return StatusFailed, nil
-		case StatusPending:
-			status = StatusPending
+		case state.StatusFailed:
+			return state.StatusFailed, nil
+		case state.StatusPending:
+			status = state.StatusPending
 		}
 	}
 	return status, nil

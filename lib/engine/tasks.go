@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // checkEnvs processes the check_envs task of release rel, if any (docs/engine.md
@@ -24,11 +26,11 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var doc Release
+	var doc state.Release
 	if _, err := e.get(ctx, rel, &doc); err != nil {
 		return 0, err
 	}
-	ev, err := e.evaluate(ctx, id.file, doc.Commit, id.number)
+	ev, err := e.evaluate(ctx, id.File, doc.Commit, id.Number)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", rel, err)
 	}
@@ -38,13 +40,13 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 	}
 	byItem := map[string]chainInfo{}
 	for _, c := range latest {
-		byItem[c.item.item()] = c
+		byItem[c.item.ItemRef().String()] = c
 	}
 	b := newBatch("check environments " + rel)
 	created := 0
 	var labels []string
 	for _, pc := range plan(id, ev.pkg) {
-		c, exists := byItem[pc.item.item()]
+		c, exists := byItem[pc.item.ItemRef().String()]
 		if exists {
 			removed, err := e.removedByEnvironment(ctx, c)
 			if err != nil {
@@ -78,11 +80,11 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 // removedByEnvironment reports whether a work item's latest chain is a down
 // chain or a cancellation caused by removing its environment.
 func (e *Engine) removedByEnvironment(ctx context.Context, c chainInfo) (bool, error) {
-	var ch Chain
-	if _, err := e.get(ctx, c.item.withChain(c.k).chainRef(), &ch); err != nil {
+	var ch state.Chain
+	if _, err := e.get(ctx, c.item.WithChain(c.k).ChainRef().String(), &ch); err != nil {
 		return false, err
 	}
-	return ch.Reason == "environment" && (ch.Type == "down" || c.status == StatusCancelled), nil
+	return ch.Reason == "environment" && (ch.Type == "down" || c.status == state.StatusCancelled), nil
 }
 
 // reconcile re-runs current deployments of the releases whose inputs
@@ -94,7 +96,7 @@ func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 		if err != nil {
 			continue
 		}
-		links, err := e.Store.Match(ctx, []string{id.repo + "/-/" + id.file + "/@/deploy/*"}, false)
+		links, err := e.Store.Match(ctx, []string{id.Repo + "/-/" + id.File + "/@/deploy/*"}, false)
 		if err != nil {
 			return created, err
 		}
@@ -111,15 +113,15 @@ func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
 
 func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int, error) {
 	cur, f1, inputs, err := e.reconcilable(ctx, link, e.deploying)
-	if err != nil || inputs == nil || cur.releaseRef() != rel {
+	if err != nil || inputs == nil || cur.Release.String() != rel {
 		return 0, err
 	}
-	k, err := e.nextChain(ctx, cur.withChain(0))
+	k, err := e.nextChain(ctx, cur.WithChain(0))
 	if err != nil {
 		return 0, err
 	}
-	b := newBatch("reconcile " + cur.item())
-	nc := e.newChain(b, cur.withChain(0), k, "", "", f1.Current.Fn, inputs, nil)
+	b := newBatch("reconcile " + cur.ItemRef().String())
+	nc := e.newChain(b, cur.WithChain(0), k, "", "", f1.Current.Fn, inputs, nil)
 	if err := e.commitBatch(ctx, b); err != nil {
 		return 0, err
 	}
@@ -129,8 +131,8 @@ func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int
 
 // deploying reports whether a chain of any release of w's package to w's
 // environment is pending or running.
-func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
-	busy, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
+func (e *Engine) deploying(ctx context.Context, w state.WorkID) (bool, error) {
+	busy, err := e.match(ctx, w.Release.Repo+"/-/"+w.Release.File+"/@*/deploy/"+w.Name+"/*/status/pending")
 	return len(busy) > 0, err
 }
 
@@ -138,23 +140,23 @@ func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
 // when reconcile would re-run it, it returns the linked chain, its
 // function 1 and the inputs with their new values; inputs is nil otherwise.
 // busy tells whether the deployment has a pending or running chain.
-func (e *Engine) reconcilable(ctx context.Context, link string, busy func(context.Context, workRef) (bool, error)) (workRef, *Function, Inputs, error) {
+func (e *Engine) reconcilable(ctx context.Context, link string, busy func(context.Context, state.WorkID) (bool, error)) (state.WorkID, *state.Function, state.Inputs, error) {
 	target, err := e.resolve(ctx, link)
 	if err != nil || target == "" {
-		return workRef{}, nil, nil, err
+		return state.WorkID{}, nil, nil, err
 	}
 	cur, err := parseWorkRef(target)
-	if err != nil || cur.typ != "deploy" || cur.chain == 0 || cur.fn != 0 {
-		return workRef{}, nil, nil, nil
+	if err != nil || cur.Type != "deploy" || cur.Chain == 0 || cur.Fn != 0 {
+		return state.WorkID{}, nil, nil, nil
 	}
-	if intent, err := e.get(ctx, cur.intent(), nil); err != nil || !intent {
+	if intent, err := e.get(ctx, cur.IntentRef().String(), nil); err != nil || !intent {
 		return cur, nil, nil, err
 	}
 	if b, err := busy(ctx, cur); err != nil || b {
 		return cur, nil, nil, err
 	}
-	var f1 Function
-	if _, err := e.get(ctx, cur.withFn(1).fnRef(), &f1); err != nil {
+	var f1 state.Function
+	if _, err := e.get(ctx, cur.WithFn(1).FnRef().String(), &f1); err != nil {
 		return cur, nil, nil, err
 	}
 	changed := false
@@ -167,7 +169,7 @@ func (e *Engine) reconcilable(ctx context.Context, link string, busy func(contex
 		if err != nil {
 			return cur, nil, nil, err
 		}
-		old, _ := d.effective()
+		old, _ := d.Effective()
 		if found && v != nil && !equalJSON(v, old) {
 			d.Value = v
 			inputs[name] = d
@@ -182,13 +184,13 @@ func (e *Engine) reconcilable(ctx context.Context, link string, busy func(contex
 
 // sameWorkItem reports whether ref r points at work item w in any release:
 // same repo, file, deploy and environment.
-func sameWorkItem(r string, w workRef) bool {
+func sameWorkItem(r string, w state.WorkID) bool {
 	rr, err := parseAny(r)
 	if err != nil {
 		return false
 	}
 	first, _, _ := strings.Cut(rr.Subpath, "/")
-	return rr.Repo == w.repo && rr.File == w.file && rr.Type == w.typ && first == w.name
+	return rr.Repo == w.Release.Repo && rr.File == w.Release.File && rr.Type == w.Type && first == w.Name
 }
 
 // markInterruptedIn marks the functions among running (status/running
@@ -201,16 +203,16 @@ func (e *Engine) markInterruptedIn(ctx context.Context, refs []string) (int, err
 		if err != nil {
 			continue
 		}
-		var fdoc Function
-		if found, err := e.get(ctx, f.fnRef(), &fdoc); err != nil || !found {
+		var fdoc state.Function
+		if found, err := e.get(ctx, f.FnRef().String(), &fdoc); err != nil || !found {
 			continue
 		}
 		run := fdoc.Current.Runner
-		if fdoc.Current.Status != StatusRunning || run == nil || run.Host != e.host || alive(run.Pid, e.pid) {
+		if fdoc.Current.Status != state.StatusRunning || run == nil || run.Host != e.host || alive(run.Pid, e.pid) {
 			continue
 		}
-		var chain Chain
-		if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+		var chain state.Chain
+		if _, err := e.get(ctx, f.ChainRef().String(), &chain); err != nil {
 			return marked, err
 		}
 		out := outcome{failure: fmt.Sprintf("interrupted: runner %s pid %d stopped before the function finished", run.Host, run.Pid)}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // TestCheckEnvs: a check_envs task gives a chain to every work item without
@@ -83,7 +84,7 @@ func TestCheckEnvs(t *testing.T) {
 				if msg := tr.mustApply("+/environment/qa"); msg != msgDeleted {
 					tr.t.Fatalf("remove qa: %s", msg)
 				}
-				if tr.status(app1+"/deploy/qa/1") != StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
+				if tr.status(app1+"/deploy/qa/1") != state.StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
 					tr.t.Fatalf("qa's deploy not cancelled: %s", tr.status(app1+"/deploy/qa/1"))
 				}
 				addEnv(tr, "qa")
@@ -139,7 +140,7 @@ func TestCheckEnvs(t *testing.T) {
 				}
 			}
 			// The release's package is the new compilation.
-			var rel Release
+			var rel state.Release
 			if _, err := tr.e.get(context.Background(), app1, &rel); err != nil {
 				t.Fatal(err)
 			}
@@ -278,7 +279,7 @@ func TestReconcile(t *testing.T) {
 			for _, c := range created {
 				f1 := tr.function(c + "/functions/1")
 				if f1.Current.Fn.Name != "up" || f1.Current.Dependencies != nil ||
-					f1.Current.Inputs["version"] != (Descriptor{Ref: "@/custom/version", Default: "v1", Value: "v2"}) {
+					f1.Current.Inputs["version"] != (state.Descriptor{Ref: "@/custom/version", Default: "v1", Value: "v2"}) {
 					t.Errorf("%s function 1: %+v", c, f1.Current)
 				}
 				if !strings.Contains(tr.out.String(), label(mustWork(t, c), false)+": pending (inputs changed)\n") {
@@ -289,7 +290,7 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
-func mustWork(t *testing.T, r string) workRef {
+func mustWork(t *testing.T, r string) state.WorkID {
 	t.Helper()
 	w, err := parseWorkRef(r)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Outstanding is work waiting for a (repo, commit) pair (docs/engine.md §11.5).
@@ -35,7 +36,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 		if c, ok := commits[rel]; ok {
 			return c, nil
 		}
-		var doc Release
+		var doc state.Release
 		if _, err := e.get(ctx, rel, &doc); err != nil {
 			return "", err
 		}
@@ -69,7 +70,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 			return nil, err
 		}
 		if fdoc != nil && len(why) == 0 {
-			if err := add(f.repo, f.releaseRef(), "Outstanding ref: "+f.fnRef()); err != nil {
+			if err := add(f.Release.Repo, f.Release.String(), "Outstanding ref: "+f.FnRef().String()); err != nil {
 				return nil, err
 			}
 		}
@@ -78,11 +79,13 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 	// or running; the scan lists those markers.
 	busy := map[string]bool{}
 	for _, m := range append(append([]string(nil), s.pending...), s.running...) {
-		if f, err := parseWorkRef(m[:strings.LastIndex(m, "/status/")]); err == nil && f.typ == "deploy" {
-			busy[f.repo+"/-/"+f.file+" "+f.name] = true
+		if f, err := parseWorkRef(m[:strings.LastIndex(m, "/status/")]); err == nil && f.Type == "deploy" {
+			busy[f.Release.Repo+"/-/"+f.Release.File+" "+f.Name] = true
 		}
 	}
-	deploying := func(_ context.Context, w workRef) (bool, error) { return busy[w.repo+"/-/"+w.file+" "+w.name], nil }
+	deploying := func(_ context.Context, w state.WorkID) (bool, error) {
+		return busy[w.Release.Repo+"/-/"+w.Release.File+" "+w.Name], nil
+	}
 	for _, l := range s.state {
 		if !strings.Contains(l, "/@/deploy/") {
 			continue
@@ -92,7 +95,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 			return nil, err
 		}
 		if inputs != nil {
-			if err := add(cur.repo, cur.releaseRef(), "Reconcilable ref: "+l); err != nil {
+			if err := add(cur.Release.Repo, cur.Release.String(), "Reconcilable ref: "+l); err != nil {
 				return nil, err
 			}
 		}
@@ -103,7 +106,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 		if err != nil {
 			continue
 		}
-		if err := add(id.repo, rel, "Task ref: "+t); err != nil {
+		if err := add(id.Repo, rel, "Task ref: "+t); err != nil {
 			return nil, err
 		}
 	}
@@ -125,7 +128,7 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker ref.Marker) error {
 	ctx, cancel := e.deadlineContext(ctx)
 	defer cancel()
-	var rc RepoConfig
+	var rc state.RepoConfig
 	at := repo + "/-/repo.ocu.star/" + string(marker) + commit
 	found, err := e.get(ctx, at, &rc)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -61,7 +62,7 @@ func jsonEqual(a, b any) bool {
 // envValue is the Starlark value of environment(): .name, .attributes,
 // .json(), .dict().
 type envValue struct {
-	env Environment
+	env state.Environment
 }
 
 var (
@@ -120,7 +121,7 @@ type workValue struct {
 }
 
 func (w *workValue) String() string {
-	typ, name := w.item.work.kind()
+	typ, name := w.item.work.Kind()
 	return fmt.Sprintf("%s(%q)", typ, name)
 }
 func (w *workValue) Type() string          { return "work" }
@@ -146,7 +147,7 @@ func (d *doneValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: d
 type nextValue struct {
 	fn         *starlark.Function
 	annotation string
-	inputs     Inputs
+	inputs     state.Inputs
 	err        error
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -264,7 +265,7 @@ func kindOf(r ref.Ref) (kind, []string) {
 		return kindOther, nil
 	case r.Marker == ref.NoMarker && r.Type == "" && r.File != "":
 		return kindPackage, nil
-	case r.Marker != ref.State || !r.IsNumbered():
+	case r.Marker != ref.State || !state.IsNumber(r.Release):
 		return kindOther, nil
 	case r.Type == "":
 		return kindRelease, nil

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Stats describes what Generate wrote.
@@ -116,7 +116,7 @@ func Generate(base string, packages, releases int) (Stats, error) {
 func writeEnvironments(w *writer, marker string) {
 	for _, it := range newRelease(0, 1, 1).items {
 		if it.typ == "deploy" {
-			w.doc(marker+"/environment/"+it.name, nil, engine.Environment{
+			w.doc(marker+"/environment/"+it.name, nil, state.Environment{
 				Attributes: map[string]string{"type": it.envType},
 				Name:       it.name,
 			})
@@ -188,23 +188,23 @@ func encode(v any) ([]byte, error) {
 // The documents are the engine's own types (docs/engine.md §6), so a generated
 // store holds exactly what the engine writes.
 type (
-	fnRef         = engine.FuncID
-	releaseDoc    = engine.Release
-	packageDoc    = engine.Package
-	functionEntry = engine.FunctionEntry
-	phaseDoc      = engine.Phase
-	workDoc       = engine.Work
-	callDoc       = engine.CallWork
-	deployDoc     = engine.DeployWork
-	descriptor    = engine.Descriptor
-	marker        = engine.Marker
-	chainDoc      = engine.Chain
-	functionDoc   = engine.Function
-	current       = engine.FunctionState
-	runner        = engine.Runner
-	historyItem   = engine.HistoryEntry
-	logLine       = engine.LogLine
-	deployIntent  = engine.DeployIntent
+	fnRef         = state.FuncID
+	releaseDoc    = state.Release
+	packageDoc    = state.Package
+	functionEntry = state.FunctionEntry
+	phaseDoc      = state.Phase
+	workDoc       = state.Work
+	callDoc       = state.CallWork
+	deployDoc     = state.DeployWork
+	descriptor    = state.Descriptor
+	marker        = state.Marker
+	chainDoc      = state.Chain
+	functionDoc   = state.Function
+	current       = state.FunctionState
+	runner        = state.Runner
+	historyItem   = state.HistoryEntry
+	logLine       = state.LogLine
+	deployIntent  = state.DeployIntent
 )
 
 // A generated release.
@@ -366,7 +366,7 @@ func (r *release) logs(it workItem, k int) []logLine {
 	step := (it.done - it.running) / time.Duration(len(entries)+1)
 	for i, e := range entries {
 		lines[i] = logLine{
-			Attributes: engine.LogAttributes{
+			Attributes: state.LogAttributes{
 				Col:      "5",
 				Filename: r.file,
 				Line:     fmt.Sprint(e.line),
