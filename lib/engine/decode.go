@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/store"
@@ -10,25 +9,6 @@ import (
 
 // timestamp formats t as RFC 3339 with nanoseconds, UTC.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// decode converts a value read from a store into a document type. Numbers
-// stay json.Number inside free-form fields.
-func decode(v any, dst any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(data, dst)
-}
-
-func decodeJSON(data []byte, dst any) error {
-	dec := json.NewDecoder(bytesReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("unexpected document: %w", err)
-	}
-	return nil
-}
 
 // equalJSON compares two JSON values by value (numbers by value).
 func equalJSON(a, b any) bool {

@@ -142,7 +142,7 @@ func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
 		return false, err
 	}
 	if dst != nil {
-		if err := decode(doc.Value, dst); err != nil {
+		if err := state.Decode(doc.Value, dst); err != nil {
 			return false, fmt.Errorf("%s: %w", r, err)
 		}
 	}

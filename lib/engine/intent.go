@@ -288,7 +288,7 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 			return nil, fmt.Errorf("invalid deploy intent: invalid input name %q", name)
 		}
 		var d state.Descriptor
-		if err := decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
+		if err := state.Decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
 			(d.Ref == "" && d.Default == nil && d.Value == nil) {
 			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor {ref, default, value, doc} with a ref, a default or a value", name)
 		}

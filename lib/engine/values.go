@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"sort"
 
@@ -13,8 +11,6 @@ import (
 	"github.com/ocu-team/ocu/lib/sdk"
 	"github.com/ocu-team/ocu/lib/state"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // jsonEqual compares generic JSON values (json.Number for numbers) with
 // numbers compared by value.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -109,27 +110,27 @@ func TestNaturalCompare(t *testing.T) {
 }
 
 func TestKindOf(t *testing.T) {
-	tests := map[string]kind{
-		"example/-/f.ocu.star":                               kindPackage,
-		"example/-/f.ocu.star/@1":                            kindRelease,
-		"example/-/f.ocu.star/@rc":                           kindOther,
-		"example/-/f.ocu.star/+1":                            kindOther,
-		"@/environment/prod":                                 kindEnvironment,
-		"+/environment/prod":                                 kindOther,
-		"example/-/f.ocu.star/@1/deploy/prod":                kindWorkItem,
-		"example/-/f.ocu.star/@1/call/build/2":               kindChain,
-		"example/-/f.ocu.star/@1/call/build/2/logs":          kindLogs,
-		"example/-/f.ocu.star/@1/call/build/2/functions/3":   kindFunction,
-		"example/-/f.ocu.star/@1/call/build/status/complete": kindOther,
-		"example/-/f.ocu.star/@1/custom/x":                   kindOther,
+	tests := map[string]state.Kind{
+		"example/-/f.ocu.star":                               state.KindPackage,
+		"example/-/f.ocu.star/@1":                            state.KindRelease,
+		"example/-/f.ocu.star/@rc":                           state.KindOther,
+		"example/-/f.ocu.star/+1":                            state.KindOther,
+		"@/environment/prod":                                 state.KindEnvironment,
+		"+/environment/prod":                                 state.KindOther,
+		"example/-/f.ocu.star/@1/deploy/prod":                state.KindWorkItem,
+		"example/-/f.ocu.star/@1/call/build/2":               state.KindChain,
+		"example/-/f.ocu.star/@1/call/build/2/logs":          state.KindLogs,
+		"example/-/f.ocu.star/@1/call/build/2/functions/3":   state.KindFunction,
+		"example/-/f.ocu.star/@1/call/build/status/complete": state.KindOther,
+		"example/-/f.ocu.star/@1/custom/x":                   state.KindOther,
 	}
 	for in, want := range tests {
 		r, err := ref.Parse(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := kindOf(r); got != want {
-			t.Errorf("kindOf(%s) = %v, want %v", in, got, want)
+		if got, _ := state.Classify(r); got != want {
+			t.Errorf("Classify(%s) = %v, want %v", in, got, want)
 		}
 	}
 }
@@ -321,7 +322,11 @@ func TestLogLinesBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, total := logLines(tt.log, at, logBounds{pageLogLines, pageLogBytes})
+			var log []state.LogLine
+			if err := state.Decode(tt.log, &log); err != nil {
+				t.Fatal(err)
+			}
+			lines, total := logLines(log, at, logBounds{pageLogLines, pageLogBytes})
 			if total != len(tt.log) || len(lines) != tt.shown || lines[0].Message != tt.first {
 				t.Fatalf("total %d, %d lines shown, first %.80q; want %d, %d, %.80q", total, len(lines), lines[0].Message, len(tt.log), tt.shown, tt.first)
 			}
