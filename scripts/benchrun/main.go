@@ -5,7 +5,7 @@
 //	scripts/bench [-store DIR] [-runs N] [-md FILE] [CASE...]
 //
 // Steps: build ./cmd/... into a temporary bin folder, generate the store with
-// lib/store/storegen (or reuse -store DIR), read every file once to warm the
+// internal/storegen (or reuse -store DIR), read every file once to warm the
 // page cache, then for each case run the ocu command and its reference
 // alternately, -runs times each, and report the medians.
 //
@@ -41,7 +41,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ocu-team/ocu/lib/store/storegen"
+	"github.com/ocu-team/ocu/internal/storegen"
 )
 
 // command is one side of a case: a process to time.

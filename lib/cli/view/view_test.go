@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/viewtest"
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/view"
 	"github.com/ocu-team/ocu/lib/store"
-	"github.com/ocu-team/ocu/lib/view/viewtest"
 )
 
 // repo makes a repo whose stores hold the view's scenario and returns its
