@@ -7,6 +7,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // Messages of intent application (docs/cli.md §2.5).
@@ -16,13 +17,11 @@ const (
 	msgDeleted        = "deleted"
 )
 
-func parseAny(s string) (ref.Ref, error) { return ref.Parse(s) }
-
 // applyEnvironment applies +/environment/E when present (docs/engine.md §13.1):
 // the intent is validated, written to state, and every release currently
 // deployed anywhere gets a check_envs task.
 func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, error) {
-	intentRef, stateRef := "+/environment/"+name, "@/environment/"+name
+	intentRef, stateRef := environmentRef(ref.Intent, name), environmentRef(ref.State, name)
 	v, found, err := e.getValue(ctx, intentRef)
 	if err != nil {
 		return "", err
@@ -41,16 +40,16 @@ func (e *Engine) applyEnvironment(ctx context.Context, name string) (string, err
 	if found && equalJSON(cur, env) {
 		return msgAlreadyApplied, nil
 	}
-	b := newBatch("apply " + intentRef)
-	b.put(stateRef, env)
+	b := store.NewTx("apply " + intentRef.String())
+	b.Put(stateRef, env)
 	rels, err := e.deployedReleases(ctx)
 	if err != nil {
 		return "", err
 	}
 	for _, rel := range rels {
-		b.put(rel+"/task/check_envs", state.Marker{Time: e.now()})
+		b.Put(rel.CheckEnvsRef(), state.Marker{Time: e.now()})
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return "", err
 	}
 	return msgApplied, nil
@@ -96,27 +95,28 @@ func validEnvironment(name string, v any) (state.Environment, error) {
 	return env, nil
 }
 
+// environmentRef returns @/environment/E or +/environment/E.
+func environmentRef(m ref.Marker, name string) ref.Ref {
+	return ref.Ref{Global: true, Marker: m, Type: ref.TypeEnvironment, Subpath: name}
+}
+
 // deployedReleases lists the releases targeted by current deployment links
 // **/@/deploy/* of any repo.
-func (e *Engine) deployedReleases(ctx context.Context) ([]string, error) {
-	links, err := e.match(ctx, "**/@/deploy/*")
+func (e *Engine) deployedReleases(ctx context.Context) ([]state.ReleaseID, error) {
+	links, err := e.matchRefs(ctx, "**/@/deploy/*")
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []string
+	seen := map[state.ReleaseID]bool{}
+	var out []state.ReleaseID
 	for _, l := range links {
-		target, err := e.resolve(ctx, l)
-		if err != nil || target == "" {
+		w, ok, err := e.resolveWork(ctx, l)
+		if err != nil || !ok {
 			continue
 		}
-		w, err := parseWorkRef(target)
-		if err != nil {
-			continue
-		}
-		if rel := w.Release.String(); !seen[rel] {
-			seen[rel] = true
-			out = append(out, rel)
+		if !seen[w.Release] {
+			seen[w.Release] = true
+			out = append(out, w.Release)
 		}
 	}
 	return out, nil
@@ -125,53 +125,49 @@ func (e *Engine) deployedReleases(ctx context.Context) ([]string, error) {
 // DeployDown tears down the current deployment named by r, R/-/F/@/deploy/E
 // or R/-/F/@N/deploy/E (docs/engine.md §13.6): the deploy intent is deleted and a
 // down chain scheduled in one transaction, then the release runs.
-func (e *Engine) DeployDown(ctx context.Context, r string) (bool, error) {
-	rr, err := parseAny(r)
-	if err != nil {
-		return false, err
-	}
-	if rr.Global || rr.Marker != ref.State || rr.Type != ref.TypeDeploy || strings.Contains(rr.Subpath, "/") {
+func (e *Engine) DeployDown(ctx context.Context, r ref.Ref) (bool, error) {
+	if r.Global || r.Marker != ref.State || r.Type != ref.TypeDeploy || strings.Contains(r.Subpath, "/") {
 		return false, fmt.Errorf("%s is not a deployment: expected FILE/@/deploy/ENV or FILE/@N/deploy/ENV", r)
 	}
-	w := state.ReleaseID{Repo: rr.Repo, File: rr.File}.Work(ref.TypeDeploy, rr.Subpath)
-	target, err := e.resolve(ctx, w.CurrentRef().String())
+	w := state.ReleaseID{Repo: r.Repo, File: r.File}.Work(ref.TypeDeploy, r.Subpath)
+	target, err := e.resolve(ctx, w.CurrentRef())
 	if err != nil {
 		return false, err
 	}
-	if target == "" {
-		e.progress.line("%s: nothing deployed", w.CurrentRef().String())
+	if target.IsZero() {
+		e.progress.line("%s: nothing deployed", w.CurrentRef())
 		return false, nil
 	}
-	cur, err := parseWorkRef(target)
+	cur, err := state.ParseWork(target)
 	if err != nil {
 		return false, err
 	}
-	if rr.Release != "" && cur.Release.Number != rr.Release {
+	if r.Release != "" && cur.Release.Number != r.Release {
 		return false, fmt.Errorf("%s is not the current deployment (that is %s)", r, target)
 	}
-	b := newBatch("deploy down " + w.CurrentRef().String())
-	b.del(cur.IntentRef().String())
+	b := store.NewTx("deploy down " + w.CurrentRef().String())
+	b.Delete(cur.IntentRef(), true)
 	created, msg, err := e.scheduleDown(ctx, b, cur, "intent")
 	if err != nil {
 		return false, err
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return false, err
 	}
 	if msg != "" {
-		e.progress.line("%s: %s", cur.IntentRef().String(), msg)
+		e.progress.line("%s: %s", cur.IntentRef(), msg)
 	}
 	if created.Chain > 0 {
-		e.progress.line("%s: down scheduled: %s", cur.IntentRef().String(), created.ChainRef().String())
+		e.progress.line("%s: down scheduled: %s", cur.IntentRef(), created.ChainRef())
 	}
-	return e.runRelease(ctx, cur.Release.String())
+	return e.runRelease(ctx, cur.Release)
 }
 
 // scheduleDown adds to b a down chain for the deployment whose current chain
 // is cur (docs/engine.md §13.6), cancelling pending up chains to its
 // environment first. It returns the chain created (chain 0 when none) and a
 // notice when the last teardown failed.
-func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur state.WorkID, reason string) (state.WorkID, string, error) {
+func (e *Engine) scheduleDown(ctx context.Context, b *store.Tx, cur state.WorkID, reason string) (state.WorkID, string, error) {
 	if err := e.cancelUpChains(ctx, b, cur, reason); err != nil {
 		return state.WorkID{}, "", err
 	}
@@ -185,19 +181,19 @@ func (e *Engine) scheduleDown(ctx context.Context, b *batch, cur state.WorkID, r
 		case state.StatusPending:
 			return state.WorkID{}, "", nil // a teardown is already pending or running
 		case state.StatusFailed:
-			return state.WorkID{}, fmt.Sprintf("teardown of %s from %s failed; run: ocuroot release retry %s", item.Release.String(), item.Name, item.Release.String()), nil
+			return state.WorkID{}, fmt.Sprintf("teardown of %s from %s failed; run: ocuroot release retry %s", item.Release, item.Name, item.Release), nil
 		}
 	}
-	rel, err := e.release(ctx, item.Release.String())
+	rel, err := e.release(ctx, item.Release)
 	if err != nil {
 		return state.WorkID{}, "", err
 	}
 	down, ok := downFunction(rel.Package, item.Name)
 	if !ok {
-		return state.WorkID{}, "", fmt.Errorf("%s declares no deploy to %s", item.Release.String(), item.Name)
+		return state.WorkID{}, "", fmt.Errorf("%s declares no deploy to %s", item.Release, item.Name)
 	}
 	var f1 state.Function
-	if _, err := e.get(ctx, cur.WithFn(1).FnRef().String(), &f1); err != nil {
+	if _, err := e.get(ctx, cur.WithFn(1).FnRef(), &f1); err != nil {
 		return state.WorkID{}, "", err
 	}
 	inputs := state.Inputs{}
@@ -227,18 +223,17 @@ func downFunction(pkg state.Package, env string) (state.FuncID, bool) {
 
 // cancelUpChains cancels the pending up chains (no function running) of
 // every release of w's package to w's environment (docs/engine.md §13.7).
-func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w state.WorkID, reason string) error {
-	refs, err := e.match(ctx, w.Release.Repo+"/-/"+w.Release.File+"/@*/deploy/"+w.Name+"/*/status/pending")
+func (e *Engine) cancelUpChains(ctx context.Context, b *store.Tx, w state.WorkID, reason string) error {
+	chains, err := e.matchWork(ctx, w.Release.Package().String()+"/@*/deploy/"+w.Name+"/*/status/pending")
 	if err != nil {
 		return err
 	}
-	for _, r := range refs {
-		c, err := parseWorkRef(strings.TrimSuffix(r, "/status/pending"))
-		if err != nil || c.Chain == 0 {
+	for _, c := range chains {
+		if c.Chain == 0 || c.Fn != 0 {
 			continue
 		}
 		var chain state.Chain
-		if _, err := e.get(ctx, c.ChainRef().String(), &chain); err != nil {
+		if _, err := e.get(ctx, c.ChainRef(), &chain); err != nil {
 			return err
 		}
 		if chain.Type != "" {
@@ -251,30 +246,26 @@ func (e *Engine) cancelUpChains(ctx context.Context, b *batch, w state.WorkID, r
 		if len(running) > 0 {
 			continue
 		}
-		pending, err := e.match(ctx, c.ChainRef().String()+"/functions/*/status/pending")
+		pending, err := e.matchWork(ctx, c.ChainRef().String()+"/functions/*/status/pending")
 		if err != nil {
 			return err
 		}
 		now := e.now()
-		for _, p := range pending {
-			f, err := parseWorkRef(strings.TrimSuffix(p, "/status/pending"))
-			if err != nil {
-				continue
-			}
+		for _, f := range pending {
 			var fdoc state.Function
-			if _, err := e.get(ctx, f.FnRef().String(), &fdoc); err != nil {
+			if _, err := e.get(ctx, f.FnRef(), &fdoc); err != nil {
 				return err
 			}
 			fdoc.Current.Status = state.StatusCancelled
 			fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusCancelled, Time: now})
-			b.put(f.FnRef().String(), fdoc)
-			b.del(p)
-			b.put(f.FnRef().String()+"/status/"+state.StatusCancelled, state.Marker{Time: now})
+			b.Put(f.FnRef(), fdoc)
+			b.Delete(f.StatusRef(state.StatusPending), true)
+			b.Put(f.StatusRef(state.StatusCancelled), state.Marker{Time: now})
 		}
 		chain.Reason = reason
-		b.put(c.ChainRef().String(), chain)
-		b.del(r)
-		b.put(c.ChainRef().String()+"/status/"+state.StatusCancelled, state.Marker{Time: now})
+		b.Put(c.ChainRef(), chain)
+		b.Delete(c.StatusRef(state.StatusPending), true)
+		b.Put(c.StatusRef(state.StatusCancelled), state.Marker{Time: now})
 	}
 	return nil
 }

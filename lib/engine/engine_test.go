@@ -51,7 +51,7 @@ func newTestRepo(t *testing.T, files map[string]string) *testRepo {
 
 func (tr *testRepo) value(r string) any {
 	tr.t.Helper()
-	v, found, err := tr.e.getValue(context.Background(), r)
+	v, found, err := tr.e.getValue(context.Background(), tr.ref(r))
 	if err != nil || !found {
 		tr.t.Fatalf("get %s: found %v, %v", r, found, err)
 	}
@@ -60,7 +60,7 @@ func (tr *testRepo) value(r string) any {
 
 func (tr *testRepo) exists(r string) bool {
 	tr.t.Helper()
-	found, err := tr.e.get(context.Background(), r, nil)
+	found, err := tr.e.get(context.Background(), tr.ref(r), nil)
 	if err != nil {
 		tr.t.Fatal(err)
 	}
@@ -360,18 +360,18 @@ func TestReleaseStatus(t *testing.T) {
 	}
 	for i, tt := range tests {
 		tr := newTestRepo(t, nil)
-		b := newBatch("seed")
+		b := store.NewTx("seed")
 		for item, statuses := range tt.chains {
 			for k, s := range statuses {
 				c := "example/-/pkg.ocu.star/@1/" + item + "/" + string(rune('1'+k))
-				b.put(c, state.Chain{Release: "example/-/pkg.ocu.star/@1"})
-				b.put(c+"/status/"+s, state.Marker{Time: "t"})
+				b.Put(tr.ref(c), state.Chain{Release: "example/-/pkg.ocu.star/@1"})
+				b.Put(tr.ref(c+"/status/"+s), state.Marker{Time: "t"})
 			}
 		}
-		if err := tr.e.commitBatch(context.Background(), b); err != nil {
+		if err := tr.e.commit(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
-		got, err := tr.e.releaseStatus(context.Background(), "example/-/pkg.ocu.star/@1")
+		got, err := tr.e.releaseStatus(context.Background(), releaseID(t, "example/-/pkg.ocu.star/@1"))
 		if err != nil || got != tt.want {
 			t.Errorf("case %d: status %q, %v; want %q", i, got, err, tt.want)
 		}
@@ -425,7 +425,7 @@ func TestParseWorkRef(t *testing.T) {
 		{in: "example/-/f.ocu.star/@1/call/b/1/logs", bad: true},
 	}
 	for _, tt := range tests {
-		got, err := parseWorkRef(tt.in)
+		got, err := state.ParseWork(mustRef(t, tt.in))
 		if tt.bad {
 			if err == nil {
 				t.Errorf("%s: no error", tt.in)

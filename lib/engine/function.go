@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
 
+	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
@@ -17,25 +20,25 @@ import (
 
 // newChain adds chain k of work item w to b: the chain document, its pending
 // marker, and function 1 with its pending marker (docs/engine.md §6).
-func (e *Engine) newChain(b *batch, w state.WorkID, k int, chainType, reason string, fn state.FuncID, inputs state.Inputs, deps []string) state.WorkID {
+func (e *Engine) newChain(b *store.Tx, w state.WorkID, k int, chainType, reason string, fn state.FuncID, inputs state.Inputs, deps []string) state.WorkID {
 	c := w.WithChain(k)
-	b.create(c.ChainRef().String(), state.Chain{Type: chainType, Release: w.Release.String(), Entrypoint: c.WithFn(1).FnRef().String(), Reason: reason})
-	b.put(c.ChainRef().String()+"/status/"+state.StatusPending, state.Marker{Time: e.now()})
+	b.Create(c.ChainRef(), state.Chain{Type: chainType, Release: w.Release.String(), Entrypoint: c.WithFn(1).FnRef().String(), Reason: reason})
+	e.putStatus(b, c, state.StatusPending)
 	e.newFunction(b, c.WithFn(1), fn, inputs, deps)
 	return c
 }
 
 // newFunction adds a pending function to b.
-func (e *Engine) newFunction(b *batch, f state.WorkID, fn state.FuncID, inputs state.Inputs, deps []string) {
+func (e *Engine) newFunction(b *store.Tx, f state.WorkID, fn state.FuncID, inputs state.Inputs, deps []string) {
 	if inputs == nil {
 		inputs = state.Inputs{}
 	}
 	now := e.now()
-	b.create(f.FnRef().String(), state.Function{
+	b.Create(f.FnRef(), state.Function{
 		Current: state.FunctionState{Dependencies: deps, Fn: fn, ID: strconv.Itoa(f.Fn), Inputs: inputs, Status: state.StatusPending},
 		History: []state.HistoryEntry{{Status: state.StatusPending, Time: now}},
 	})
-	b.put(f.FnRef().String()+"/status/"+state.StatusPending, state.Marker{Time: now})
+	b.Put(f.StatusRef(state.StatusPending), state.Marker{Time: now})
 }
 
 // nextChain returns the number of the next chain of work item w.
@@ -60,10 +63,10 @@ type outcome struct {
 // satisfied (docs/engine.md §9). It reports whether the function failed.
 func (e *Engine) runFunction(ctx context.Context, f state.WorkID, fdoc *state.Function) (bool, error) {
 	var chain state.Chain
-	if _, err := e.get(ctx, f.ChainRef().String(), &chain); err != nil {
+	if _, err := e.get(ctx, f.ChainRef(), &chain); err != nil {
 		return false, err
 	}
-	rel, err := e.release(ctx, f.Release.String())
+	rel, err := e.release(ctx, f.Release)
 	if err != nil {
 		return false, err
 	}
@@ -73,7 +76,7 @@ func (e *Engine) runFunction(ctx context.Context, f state.WorkID, fdoc *state.Fu
 	// Start, committed before any code runs. It claims the function: the
 	// commit fails if the function changed since it was read (another
 	// runner sharing a git store claimed or finished it first).
-	stored, _, err := e.getValue(ctx, f.FnRef().String())
+	stored, _, err := e.getValue(ctx, f.FnRef())
 	if err != nil {
 		return false, err
 	}
@@ -81,16 +84,14 @@ func (e *Engine) runFunction(ctx context.Context, f state.WorkID, fdoc *state.Fu
 	fdoc.Current.Status = state.StatusRunning
 	fdoc.Current.Runner = &state.Runner{Host: e.host, Pid: e.pid, Started: timestamp(started)}
 	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusRunning, Time: timestamp(started)})
-	b := newBatch("function started " + f.FnRef().String())
-	if r, ok := b.parse(f.FnRef().String()); ok {
-		b.tx.Expect(r, stored)
+	b := store.NewTx("function started " + f.FnRef().String())
+	b.Expect(f.FnRef(), stored)
+	b.Put(f.FnRef(), fdoc)
+	e.swapStatus(b, f, state.StatusRunning, state.StatusPending)
+	if f.Fn == 1 && f.Type == ref.TypeDeploy && !down {
+		b.Put(f.IntentRef(), state.DeployIntent{Type: "", Release: f.Release.String(), Input: fdoc.Current.Inputs})
 	}
-	b.put(f.FnRef().String(), fdoc)
-	e.swapStatus(b, f.FnRef().String(), state.StatusRunning, state.StatusPending)
-	if f.Fn == 1 && f.Type == "deploy" && !down {
-		b.put(f.IntentRef().String(), state.DeployIntent{Type: "", Release: f.Release.String(), Input: fdoc.Current.Inputs})
-	}
-	if err := e.commitBatch(ctx, b); store.CodeOf(err) == store.EConflict {
+	if err := e.commit(ctx, b); store.CodeOf(err) == store.EConflict {
 		e.progress.line("%s: claimed by another runner", lbl)
 		return false, nil
 	} else if err != nil {
@@ -226,7 +227,7 @@ func callArgs(fn *starlark.Function, fdoc *state.Function) (starlark.Tuple, []st
 		}
 	}
 	var kwargs []starlark.Tuple
-	for _, name := range sortedKeys(values) {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
 		kwargs = append(kwargs, starlark.Tuple{starlark.String(name), values[name]})
 	}
 	return nil, kwargs, nil
@@ -247,7 +248,7 @@ func (e *Engine) logLine(l sdk.LogLine, name func(string) string) state.LogLine 
 // checkTags refuses tags naming an existing document (docs/engine.md §9.4).
 func (e *Engine) checkTags(ctx context.Context, f state.WorkID, tags []string) error {
 	for _, t := range tags {
-		tagRef := f.Release.Repo + "/-/" + f.Release.File + "/@" + t
+		tagRef := tagOf(f.Release, t)
 		res, err := e.resolve(ctx, tagRef)
 		if err != nil {
 			return err
@@ -263,7 +264,7 @@ func (e *Engine) checkTags(ctx context.Context, f state.WorkID, tags []string) e
 // chain's (docs/engine.md §9.5).
 func (e *Engine) finish(ctx context.Context, f state.WorkID, chain state.Chain, fdoc *state.Function, out *outcome) error {
 	now := e.now()
-	b := newBatch("function finished " + f.FnRef().String())
+	b := store.NewTx("function finished " + f.FnRef().String())
 	fdoc.Current.Runner = nil
 	status := state.StatusComplete
 	if out.failure != "" {
@@ -282,43 +283,43 @@ func (e *Engine) finish(ctx context.Context, f state.WorkID, chain state.Chain, 
 	}
 	fdoc.Current.Status = status
 	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: status, Time: now})
-	b.put(f.FnRef().String(), fdoc)
-	e.swapStatus(b, f.FnRef().String(), status, state.StatusRunning)
+	b.Put(f.FnRef(), fdoc)
+	e.swapStatus(b, f, status, state.StatusRunning)
 	c := f.WithFn(0)
 	var tagLines []state.LogLine
 	switch {
 	case out.failure != "":
-		e.swapStatus(b, c.ChainRef().String(), state.StatusFailed, state.StatusPending)
-		e.swapStatus(b, c.ItemRef().String(), state.StatusFailed, state.StatusComplete)
+		e.swapStatus(b, c, state.StatusFailed, state.StatusPending)
+		e.swapStatus(b, c.Item(), state.StatusFailed, state.StatusComplete)
 	case out.next != nil:
 		e.newFunction(b, f.WithFn(f.Fn+1), out.nextID, out.next.inputs, nil)
 	default:
 		chain.Output = out.done.outputs
-		b.put(c.ChainRef().String(), chain)
-		b.put(c.ItemRef().String(), chain)
-		e.swapStatus(b, c.ChainRef().String(), state.StatusComplete, state.StatusPending)
-		e.swapStatus(b, c.ItemRef().String(), state.StatusComplete, state.StatusFailed)
+		b.Put(c.ChainRef(), chain)
+		b.Put(c.ItemRef(), chain)
+		e.swapStatus(b, c, state.StatusComplete, state.StatusPending)
+		e.swapStatus(b, c.Item(), state.StatusComplete, state.StatusFailed)
 		lines, err := e.tag(ctx, b, f, out.done.tags)
 		if err != nil {
 			return err
 		}
 		tagLines = lines
 		if chain.Type == "down" {
-			cur, err := e.resolve(ctx, c.CurrentRef().String())
+			cur, ok, err := e.resolveWork(ctx, c.CurrentRef())
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(cur, c.ItemRef().String()+"/") {
-				b.unlink(c.CurrentRef().String())
+			if ok && cur.Chain > 0 && cur.Item() == c.Item() {
+				b.Unlink(c.CurrentRef())
 			}
 		} else {
-			b.link(c.CurrentRef().String(), c.ChainRef().String())
+			b.Link(c.CurrentRef(), c.ChainRef())
 		}
-		b.link(c.CurrentRef().String()+"/"+strconv.Itoa(c.Chain), c.ChainRef().String())
+		b.Link(c.CurrentChainRef(), c.ChainRef())
 	}
 	if (out.logs != nil && out.logs.len() > 0) || len(tagLines) > 0 {
 		var stored []state.LogLine
-		if _, err := e.get(ctx, c.ChainRef().String()+"/logs", &stored); err != nil {
+		if _, err := e.get(ctx, c.LogsRef(), &stored); err != nil {
 			return err
 		}
 		logs := &logTail{max: e.Limits.MaxLog}
@@ -329,32 +330,38 @@ func (e *Engine) finish(ctx context.Context, f state.WorkID, chain state.Chain, 
 		for _, l := range tagLines {
 			logs.add(l)
 		}
-		b.put(c.ChainRef().String()+"/logs", logs.result())
+		b.Put(c.LogsRef(), logs.result())
 	}
-	return e.commitBatch(ctx, b)
+	return e.commit(ctx, b)
 }
 
 // tag links R/-/F/@<tag> → R/-/F/@N for each tag; a tag moved from another
 // release gets a log line.
-func (e *Engine) tag(ctx context.Context, b *batch, f state.WorkID, tags []string) ([]state.LogLine, error) {
+func (e *Engine) tag(ctx context.Context, b *store.Tx, f state.WorkID, tags []string) ([]state.LogLine, error) {
 	var lines []state.LogLine
 	for _, t := range tags {
-		tagRef := f.Release.Repo + "/-/" + f.Release.File + "/@" + t
+		tagRef := tagOf(f.Release, t)
 		cur, err := e.resolve(ctx, tagRef)
 		if err != nil {
 			return nil, err
 		}
-		if cur != "" && cur != f.Release.String() {
-			old := cur[strings.LastIndex(cur, "/@")+1:]
+		if !cur.IsZero() && cur != f.Release.Ref() {
+			old := "@" + cur.Release
 			lines = append(lines, state.LogLine{
 				Attributes: state.LogAttributes{Thread: "tag"},
 				Message:    fmt.Sprintf("tag %s moved from %s to @%s", t, old, f.Release.Number),
 				Timestamp:  e.now(),
 			})
 		}
-		b.link(tagRef, f.Release.String())
+		b.Link(tagRef, f.Release.Ref())
 	}
 	return lines, nil
+}
+
+// tagOf returns the ref of tag t of rel's package, R/-/F/@<tag>.
+func tagOf(rel state.ReleaseID, t string) ref.Ref {
+	rel.Number = t
+	return rel.Ref()
 }
 
 // evaluation returns the package of release f@n evaluated at commit, to

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
 
@@ -636,16 +637,24 @@ func TestDownChain(t *testing.T) {
 // TestSortIntents: environments, then custom, then deploy; by ref within a
 // kind; refs that are not intent last.
 func TestSortIntents(t *testing.T) {
-	refs := []string{
-		"example/-/b.ocu.star/+/deploy/prod", "+/custom/z", "bad ref", "example/-/a.ocu.star/+/deploy/prod",
+	in := []string{
+		"example/-/b.ocu.star/+/deploy/prod", "+/custom/z", "@/custom/not-intent", "example/-/a.ocu.star/+/deploy/prod",
 		"+/environment/b", "example/-/a.ocu.star/+1/custom/x", "+/environment/a", "+/custom/a",
+	}
+	var refs []ref.Ref
+	for _, r := range in {
+		refs = append(refs, mustRef(t, r))
 	}
 	SortIntents(refs)
 	want := []string{
 		"+/environment/a", "+/environment/b", "+/custom/a", "+/custom/z", "example/-/a.ocu.star/+1/custom/x",
-		"example/-/a.ocu.star/+/deploy/prod", "example/-/b.ocu.star/+/deploy/prod", "bad ref",
+		"example/-/a.ocu.star/+/deploy/prod", "example/-/b.ocu.star/+/deploy/prod", "@/custom/not-intent",
 	}
-	if diff := cmp.Diff(want, refs); diff != "" {
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

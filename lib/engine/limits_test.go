@@ -154,7 +154,7 @@ call(f, name="a")
 	}
 	logsRef := "example/-/pkg.ocu.star/@1/call/a/1/logs"
 	var logs []state.LogLine
-	if _, err := tr.e.get(context.Background(), logsRef, &logs); err != nil {
+	if _, err := tr.e.get(context.Background(), tr.ref(logsRef), &logs); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := os.ReadFile(filepath.Join(tr.e.Root, ".store", "refs", "example", "-", "pkg.ocu.star", "@1", "call", "a", "1", "logs", "@object.json"))

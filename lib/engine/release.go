@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
-
-// pkgRef is the package part of refs: R/-/F.
-func (e *Engine) pkgRef(file string) string { return e.Repo + "/-/" + file }
 
 // plannedChain is chain 1 of a work item of a compiled package.
 type plannedChain struct {
@@ -31,7 +29,7 @@ func plan(rel state.ReleaseID, pkg state.Package) []plannedChain {
 		var deps []string
 		for _, w := range prev {
 			typ, name := w.Kind()
-			deps = append(deps, rel.String()+"/"+typ+"/"+name+"/*/status/complete")
+			deps = append(deps, rel.Work(typ, name).ItemRef().String()+"/*/status/complete")
 		}
 		for _, w := range ph.Work {
 			typ, name := w.Kind()
@@ -65,21 +63,26 @@ func copyInputs(in state.Inputs) state.Inputs {
 // recordRepoConfig adds the repo config record of the current commit to b
 // (docs/engine.md §6, §10 step 7): R/-/repo.ocu.star/@H and its link when
 // missing, and the intent twins when missing.
-func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
-	base := e.Repo + "/-/repo.ocu.star/"
-	for _, marker := range []string{"@", "+"} {
-		at := base + marker + e.Commit
+func (e *Engine) recordRepoConfig(ctx context.Context, b *store.Tx) error {
+	for _, marker := range []ref.Marker{ref.State, ref.Intent} {
+		at := repoConfigRef(e.Repo, marker, e.Commit)
 		found, err := e.get(ctx, at, nil)
 		if err != nil {
 			return err
 		}
 		if !found {
-			b.put(at, state.RepoConfig{Source: e.RepoConfig})
-			b.link(base+marker, at)
+			b.Put(at, state.RepoConfig{Source: e.RepoConfig})
+			b.Link(repoConfigRef(e.Repo, marker, ""), at)
 		}
 	}
-	b.tx.SupportFiles = true
+	b.SupportFiles = true
 	return nil
+}
+
+// repoConfigRef returns R/-/repo.ocu.star/@H (or +H); H "" gives the link
+// to the latest, R/-/repo.ocu.star/@.
+func repoConfigRef(repo string, m ref.Marker, h string) ref.Ref {
+	return ref.Ref{Repo: repo, File: "repo.ocu.star", Marker: m, Release: h}
 }
 
 // ReleaseNew releases package file at the current commit (docs/engine.md §10)
@@ -89,7 +92,7 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 	if e.Commit == "" {
 		return false, errors.New("cannot determine the commit")
 	}
-	pkg := e.pkgRef(file)
+	pkg := ref.Ref{Repo: e.Repo, File: file}.String()
 	if !force {
 		existing, err := e.match(ctx, pkg+"/@*/commit/"+e.Commit)
 		if err != nil {
@@ -123,24 +126,24 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 		if err != nil {
 			return false, err
 		}
-		return e.runRelease(ctx, rel.String())
+		return e.runRelease(ctx, rel)
 	}
 }
 
 // createRelease writes release rel with chain 1 of every work item, in one
 // transaction.
 func (e *Engine) createRelease(ctx context.Context, rel state.ReleaseID, pkg state.Package) error {
-	b := newBatch("release " + rel.String())
+	b := store.NewTx("release " + rel.String())
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
 	}
-	b.create(rel.String(), state.Release{Commit: e.Commit, Package: pkg})
-	b.put(rel.String()+"/commit/"+e.Commit, state.Marker{Time: e.now()})
+	b.Create(rel.Ref(), state.Release{Commit: e.Commit, Package: pkg})
+	b.Put(rel.CommitRef(e.Commit), state.Marker{Time: e.now()})
 	chains := plan(rel, pkg)
 	for _, pc := range chains {
 		e.newChain(b, pc.item, 1, "", "", pc.fn, pc.inputs, pc.deps)
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return err
 	}
 	for _, pc := range chains {
@@ -150,8 +153,8 @@ func (e *Engine) createRelease(ctx context.Context, rel state.ReleaseID, pkg sta
 }
 
 // runRelease runs a release until it pauses and prints its status.
-func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
-	if _, err := e.run(ctx, []string{rel}); err != nil {
+func (e *Engine) runRelease(ctx context.Context, rel state.ReleaseID) (bool, error) {
+	if _, err := e.run(ctx, []state.ReleaseID{rel}); err != nil {
 		return false, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -171,14 +174,14 @@ func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
 // registerEnvironments writes the environment intents of an environments
 // file with the repo config record, then applies each (docs/engine.md §10 step 6).
 func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []state.Environment) error {
-	b := newBatch("register environments " + file)
+	b := store.NewTx("register environments " + file)
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
 	}
 	for _, env := range envs {
-		b.put("+/environment/"+env.Name, env)
+		b.Put(environmentRef(ref.Intent, env.Name), env)
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return err
 	}
 	for _, env := range envs {
@@ -192,39 +195,36 @@ func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []s
 }
 
 // ResolveRelease turns a release ref (R/-/F/@N or a tag) or a package ref
-// (R/-/F: its highest numbered release) into R/-/F/@N.
-func (e *Engine) ResolveRelease(ctx context.Context, r string) (string, error) {
-	rr, err := parseAny(r)
-	if err != nil {
-		return "", err
-	}
-	if rr.Marker == 0 {
-		refs, err := e.match(ctx, r+"/@*")
+// (R/-/F: its highest numbered release) into the release's ID.
+func (e *Engine) ResolveRelease(ctx context.Context, r ref.Ref) (state.ReleaseID, error) {
+	if r.Marker == ref.NoMarker {
+		refs, err := e.match(ctx, r.String()+"/@*")
 		if err != nil {
-			return "", err
+			return state.ReleaseID{}, err
 		}
 		ns := numbers(refs)
 		if len(ns) == 0 {
-			return "", fmt.Errorf("%s has no release", r)
+			return state.ReleaseID{}, fmt.Errorf("%s has no release", r)
 		}
-		return r + "/@" + strconv.Itoa(ns[len(ns)-1]), nil
+		return state.ReleaseID{Repo: r.Repo, File: r.File, Number: strconv.Itoa(ns[len(ns)-1])}, nil
 	}
 	res, err := e.resolve(ctx, r)
 	if err != nil {
-		return "", err
+		return state.ReleaseID{}, err
 	}
-	if res == "" {
-		return "", fmt.Errorf("release %s not found", r)
+	if res.IsZero() {
+		return state.ReleaseID{}, fmt.Errorf("release %s not found", r)
 	}
-	if _, err := parseRelease(res); err != nil {
-		return "", fmt.Errorf("%s is not a release (it resolves to %s)", r, res)
+	id, err := state.ParseRelease(res)
+	if err != nil {
+		return state.ReleaseID{}, fmt.Errorf("%s is not a release (it resolves to %s)", r, res)
 	}
-	return res, nil
+	return id, nil
 }
 
 // ReleaseContinue processes the check_envs task of a release and runs it
 // (docs/engine.md §11.6).
-func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) {
+func (e *Engine) ReleaseContinue(ctx context.Context, rel state.ReleaseID) (bool, error) {
 	if _, err := e.checkEnvs(ctx, rel); err != nil {
 		return false, err
 	}
@@ -233,7 +233,7 @@ func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) 
 
 // ReleaseRetry retries the failed functions of a release (docs/engine.md §12):
 // each gets a new chain continuing where the failed one stopped.
-func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bool, error) {
+func (e *Engine) ReleaseRetry(ctx context.Context, rel state.ReleaseID, running bool) (bool, error) {
 	chains, err := e.latestChains(ctx, rel)
 	if err != nil {
 		return false, err
@@ -270,7 +270,7 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 	failedAt := 0
 	for i := 1; i <= count; i++ {
 		var f state.Function
-		if _, err := e.get(ctx, old.WithFn(i).FnRef().String(), &f); err != nil {
+		if _, err := e.get(ctx, old.WithFn(i).FnRef(), &f); err != nil {
 			return false, err
 		}
 		docs = append(docs, &f)
@@ -282,7 +282,7 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 		return false, nil
 	}
 	var chain state.Chain
-	if _, err := e.get(ctx, old.ChainRef().String(), &chain); err != nil {
+	if _, err := e.get(ctx, old.ChainRef(), &chain); err != nil {
 		return false, err
 	}
 	k, err := e.nextChain(ctx, c.item)
@@ -291,34 +291,34 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 	}
 	nc := c.item.WithChain(k)
 	now := e.now()
-	b := newBatch("retry " + old.ChainRef().String())
-	b.create(nc.ChainRef().String(), state.Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.WithFn(1).FnRef().String(), Reason: chain.Reason})
-	b.put(nc.ChainRef().String()+"/status/"+state.StatusPending, state.Marker{Time: now})
+	b := store.NewTx("retry " + old.ChainRef().String())
+	b.Create(nc.ChainRef(), state.Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.WithFn(1).FnRef().String(), Reason: chain.Reason})
+	b.Put(nc.StatusRef(state.StatusPending), state.Marker{Time: now})
 	for i := 1; i < failedAt; i++ {
 		f := *docs[i-1]
 		f.Current.Runner = nil
 		f.History = append(append([]state.HistoryEntry(nil), f.History...), state.HistoryEntry{Status: state.StatusComplete, Time: now})
-		b.create(nc.WithFn(i).FnRef().String(), f)
-		b.put(nc.WithFn(i).FnRef().String()+"/status/"+state.StatusComplete, state.Marker{Time: now})
+		b.Create(nc.WithFn(i).FnRef(), f)
+		b.Put(nc.WithFn(i).StatusRef(state.StatusComplete), state.Marker{Time: now})
 	}
 	failed := docs[failedAt-1]
 	e.newFunction(b, nc.WithFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
 	failed.Current.Status = state.StatusFailedRetried
 	failed.Current.Runner = nil
 	failed.History = append(failed.History, state.HistoryEntry{Status: state.StatusFailedRetried, Time: now})
-	b.put(old.WithFn(failedAt).FnRef().String(), failed)
-	e.swapStatus(b, old.WithFn(failedAt).FnRef().String(), state.StatusFailedRetried, state.StatusFailed, state.StatusRunning)
-	e.swapStatus(b, old.ChainRef().String(), state.StatusFailedRetried, state.StatusFailed, state.StatusPending)
-	if err := e.commitBatch(ctx, b); err != nil {
+	b.Put(old.WithFn(failedAt).FnRef(), failed)
+	e.swapStatus(b, old.WithFn(failedAt), state.StatusFailedRetried, state.StatusFailed, state.StatusRunning)
+	e.swapStatus(b, old, state.StatusFailedRetried, state.StatusFailed, state.StatusPending)
+	if err := e.commit(ctx, b); err != nil {
 		return false, err
 	}
-	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.ChainRef().String())
+	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.ChainRef())
 	return true, nil
 }
 
 // ReleasesAtCommit lists the releases of the repo at commit h (docs/engine.md
 // §11.1): targets of R/-/**/@*/commit/H, and legacy releases "@H.<n>".
-func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, error) {
+func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]state.ReleaseID, error) {
 	refs, err := e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
 	if err != nil {
 		return nil, err
@@ -343,7 +343,7 @@ func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, e
 	if err != nil {
 		return res, err
 	}
-	broken := map[string]bool{}
+	broken := map[state.ReleaseID]bool{}
 	for round := 0; round < maxRounds && ctx.Err() == nil; round++ {
 		n, failed := e.tasks(ctx, rels, broken)
 		res.Failures += failed
@@ -375,7 +375,7 @@ func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, e
 // tasks processes the check_envs tasks of rels, skipping the releases in
 // broken. A release that cannot be loaded is reported, added to broken and
 // counted in failed; n counts the tasks processed.
-func (e *Engine) tasks(ctx context.Context, rels []string, broken map[string]bool) (n, failed int) {
+func (e *Engine) tasks(ctx context.Context, rels []state.ReleaseID, broken map[state.ReleaseID]bool) (n, failed int) {
 	for _, rel := range rels {
 		if broken[rel] {
 			continue
@@ -396,12 +396,12 @@ func (e *Engine) tasks(ctx context.Context, rels []string, broken map[string]boo
 
 // FailedReleasesAtCommit lists the releases at the current commit with a
 // failed work item.
-func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
+func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]state.ReleaseID, error) {
 	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []state.ReleaseID
 	for _, rel := range rels {
 		chains, err := e.latestChains(ctx, rel)
 		if err != nil {
@@ -425,6 +425,6 @@ func (e *Engine) Tasks(ctx context.Context) (done, failed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	done, failed = e.tasks(ctx, rels, map[string]bool{})
+	done, failed = e.tasks(ctx, rels, map[state.ReleaseID]bool{})
 	return done, failed, nil
 }

@@ -34,7 +34,7 @@ func TestRetry(t *testing.T) {
 		tr := newDeployRepo(t)
 		tr.at("c1", "FAIL=up-staging").release("app.ocu.star", true)
 		tr.set(appPkg+"/+/deploy/staging", deployIntent(app1, "")) // the retry's start rewrites it
-		failed, err := tr.e.ReleaseRetry(context.Background(), app2, false)
+		failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app2), false)
 		if err != nil || failed {
 			t.Fatalf("retry: %v, %v\n%s", failed, err, tr.out.String())
 		}
@@ -68,7 +68,7 @@ func TestRetry(t *testing.T) {
 		const rel = "example/-/steps.ocu.star/@1"
 		tr := newTestRepo(t, stepFiles())
 		tr.at("c1", "FAIL=second").release("steps.ocu.star", true)
-		if _, err := tr.e.ReleaseRetry(context.Background(), rel, false); err != nil {
+		if _, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, rel), false); err != nil {
 			t.Fatal(err)
 		}
 		first := tr.function(rel + "/call/job/2/functions/1")
@@ -104,7 +104,7 @@ func TestRetry(t *testing.T) {
 		tr.remove(appPkg + "/+/deploy/staging")
 		tr.mustApply(appPkg + "/+/deploy/staging")
 		tr.at("c1", "FAIL=down-staging").workContinue()
-		if failed, err := tr.e.ReleaseRetry(context.Background(), app1, false); err != nil || failed {
+		if failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app1), false); err != nil || failed {
 			t.Fatalf("retry: %v, %v", failed, err)
 		}
 		c := tr.chain(app1 + "/deploy/staging/3")
@@ -119,7 +119,7 @@ func TestRetry(t *testing.T) {
 	t.Run("nothing failed", func(t *testing.T) {
 		t.Parallel()
 		tr := newDeployRepo(t)
-		_, err := tr.e.ReleaseRetry(context.Background(), app1, false)
+		_, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app1), false)
 		if err == nil || err.Error() != "no failed functions in "+app1 {
 			t.Errorf("error %v", err)
 		}
@@ -130,11 +130,11 @@ func TestRetry(t *testing.T) {
 		tr := newDeployRepo(t)
 		tr.release("gate.ocu.star", false)
 		tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
-		if _, err := tr.e.ReleaseRetry(context.Background(), gate1, false); err == nil {
+		if _, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, gate1), false); err == nil {
 			t.Fatal("a running function retried without --running")
 		}
 		tr.out.Reset()
-		failed, err := tr.e.ReleaseRetry(context.Background(), gate1, true)
+		failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, gate1), true)
 		if err != nil || failed {
 			t.Fatalf("retry --running: %v, %v", failed, err)
 		}
@@ -157,7 +157,7 @@ func TestFailedReleasesAtCommit(t *testing.T) {
 	tr.at("c1", "FAIL=up-prod").release("app.ocu.star", true)
 	tr.at("c2", "FAIL=up-prod").release("app.ocu.star", true)
 	got, err := tr.e.FailedReleasesAtCommit(context.Background())
-	if err != nil || !cmp.Equal(got, []string{app2}) {
+	if err != nil || !cmp.Equal(got, releaseIDs(t, app2)) {
 		t.Errorf("%v, %v", got, err)
 	}
 }
@@ -268,7 +268,7 @@ func TestInterruptedFunction(t *testing.T) {
 			}
 			// The run stops with the command's cancellation; the outcome
 			// is stored all the same.
-			res, err := tr.e.run(ctx, []string{gate1})
+			res, err := tr.e.run(ctx, releaseIDs(t, gate1))
 			if (err != nil && !errors.Is(err, context.Canceled)) || res.ran != 1 || res.failed != 1 {
 				t.Fatalf("run: %+v, %v", res, err)
 			}
@@ -323,7 +323,7 @@ func TestInterruptedEvaluation(t *testing.T) {
 	out := &cancelOnLine{line: "late.ocu.star@1 a: pending -> running\n", cancel: func() { cancel(errors.New("interrupt")) }}
 	run := tr.at("c1", "SLOW=1")
 	run.e = New(run.e.Config, Options{Stdout: out, Stderr: &run.errOut, Prog: "test"})
-	if res, err := run.e.run(ctx, []string{rel}); (err != nil && !errors.Is(err, context.Canceled)) || res.failed != 1 {
+	if res, err := run.e.run(ctx, releaseIDs(t, rel)); (err != nil && !errors.Is(err, context.Canceled)) || res.failed != 1 {
 		t.Fatalf("run: %+v, %v", res, err)
 	}
 	if got := tr.function(rel + "/call/a/1/functions/1").Current.Error; got != "interrupted by SIGINT" {
@@ -339,7 +339,7 @@ func TestEvaluationErrorMasked(t *testing.T) {
 	tr.release("late.ocu.star", false)
 	tr.set(rel+"/custom/go", `true`)
 	run := tr.at("c1", "BREAK=1")
-	if failed, err := run.e.ReleaseContinue(context.Background(), rel); err != nil || !failed {
+	if failed, err := run.e.ReleaseContinue(context.Background(), releaseID(t, rel)); err != nil || !failed {
 		t.Fatalf("continue: %v, %v", failed, err)
 	}
 	if strings.Contains(run.out.String(), "s3cr3t-value") {

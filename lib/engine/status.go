@@ -5,17 +5,18 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
-// swapStatus makes to the one marker below prefix/status/ in b: the
-// markers of the statuses it may replace (from) are deleted if present.
-func (e *Engine) swapStatus(b *batch, prefix, to string, from ...string) {
+// swapStatus makes to the one status marker of w in b: the markers of the
+// statuses it may replace (from) are deleted if present.
+func (e *Engine) swapStatus(b *store.Tx, w state.WorkID, to string, from ...string) {
 	for _, s := range from {
 		if s != to {
-			b.del(prefix + "/status/" + s)
+			b.Delete(w.StatusRef(s), true)
 		}
 	}
-	b.put(prefix+"/status/"+to, state.Marker{Time: e.now()})
+	e.putStatus(b, w, to)
 }
 
 // chainInfo is the latest chain of a work item.
@@ -27,8 +28,8 @@ type chainInfo struct {
 }
 
 // latestChains returns the latest chain of every work item of a release.
-func (e *Engine) latestChains(ctx context.Context, rel string) ([]chainInfo, error) {
-	return e.latestChainsMatching(ctx, rel+"/{call,deploy}/*/*/status/*")
+func (e *Engine) latestChains(ctx context.Context, rel state.ReleaseID) ([]chainInfo, error) {
+	return e.latestChainsMatching(ctx, rel.String()+"/{call,deploy}/*/*/status/*")
 }
 
 // latestChain returns the latest chain of work item w; ok is false when it
@@ -48,14 +49,14 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 	if err != nil {
 		return nil, err
 	}
-	byItem := map[string]*chainInfo{}
-	var order []string
+	byItem := map[state.WorkID]*chainInfo{}
+	var order []state.WorkID
 	for _, r := range refs {
-		w, err := parseWorkRef(strings.TrimSuffix(r, r[strings.LastIndex(r, "/status/"):]))
-		if err != nil || w.Chain == 0 || w.Fn != 0 {
+		w, ok := ownerOfMarker(r)
+		if !ok || w.Chain == 0 || w.Fn != 0 {
 			continue
 		}
-		key := w.ItemRef().String()
+		key := w.Item()
 		ci, ok := byItem[key]
 		if !ok {
 			ci = &chainInfo{item: w.WithChain(0)}
@@ -73,7 +74,7 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 	for _, key := range order {
 		ci := byItem[key]
 		var ch state.Chain
-		if _, err := e.get(ctx, ci.item.WithChain(ci.k).ChainRef().String(), &ch); err != nil {
+		if _, err := e.get(ctx, ci.item.WithChain(ci.k).ChainRef(), &ch); err != nil {
 			return nil, err
 		}
 		ci.down = ch.Type == "down"
@@ -84,8 +85,8 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 
 // releaseStatus computes a release's status from the latest chain of every
 // work item, independent of ref order (docs/engine.md §7).
-func (e *Engine) releaseStatus(ctx context.Context, rel string) (string, error) {
-	running, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/running")
+func (e *Engine) releaseStatus(ctx context.Context, rel state.ReleaseID) (string, error) {
+	running, err := e.match(ctx, rel.String()+"/{call,deploy}/*/*/functions/*/status/running")
 	if err != nil {
 		return "", err
 	}

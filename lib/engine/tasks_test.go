@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
 
@@ -77,7 +78,7 @@ func TestCheckEnvs(t *testing.T) {
 			prepare: func(tr *testRepo) {
 				// qa's first deploy is still pending when qa goes.
 				addEnv(tr, "qa")
-				if _, err := tr.e.checkEnvs(context.Background(), app1); err != nil {
+				if _, err := tr.e.checkEnvs(context.Background(), releaseID(t, app1)); err != nil {
 					tr.t.Fatal(err)
 				}
 				tr.remove("+/environment/qa")
@@ -113,7 +114,7 @@ func TestCheckEnvs(t *testing.T) {
 			}
 			before := tr.refs(app1 + "/{call,deploy}/*/*/status/pending")
 			tr.out.Reset()
-			n, err := tr.e.checkEnvs(context.Background(), app1)
+			n, err := tr.e.checkEnvs(context.Background(), releaseID(t, app1))
 			if err != nil || n != tt.want {
 				t.Fatalf("checkEnvs: %d, %v; want %d", n, err, tt.want)
 			}
@@ -141,7 +142,7 @@ func TestCheckEnvs(t *testing.T) {
 			}
 			// The release's package is the new compilation.
 			var rel state.Release
-			if _, err := tr.e.get(context.Background(), app1, &rel); err != nil {
+			if _, err := tr.e.get(context.Background(), mustRef(t, app1), &rel); err != nil {
 				t.Fatal(err)
 			}
 			var envs []string
@@ -263,7 +264,18 @@ func TestReconcile(t *testing.T) {
 				tt.prepare(tr)
 			}
 			before := tr.refs(appPkg + "/@*/deploy/*/*/status/pending")
-			n, err := tr.e.reconcile(context.Background(), tt.rels)
+			// A string that is no release ref cannot be passed: it is left out.
+			var rels []state.ReleaseID
+			for _, r := range tt.rels {
+				if p, err := ref.Parse(r); err == nil {
+					id, err := state.ParseRelease(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rels = append(rels, id)
+				}
+			}
+			n, err := tr.e.reconcile(context.Background(), rels)
 			if err != nil || n != tt.want {
 				t.Fatalf("reconcile: %d, %v; want %d", n, err, tt.want)
 			}
@@ -292,11 +304,7 @@ func TestReconcile(t *testing.T) {
 
 func mustWork(t *testing.T, r string) state.WorkID {
 	t.Helper()
-	w, err := parseWorkRef(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return workID(t, r)
 }
 
 // TestReconcileOnce: a changed input deploys again once; the run's own
@@ -313,7 +321,7 @@ func TestReconcileOnce(t *testing.T) {
 	}
 	tr.remove("@/custom/version")
 	for i := range 2 {
-		if n, err := tr.e.reconcile(context.Background(), []string{app1}); err != nil || n != 0 {
+		if n, err := tr.e.reconcile(context.Background(), releaseIDs(t, app1)); err != nil || n != 0 {
 			t.Errorf("reconcile %d: %d, %v", i, n, err)
 		}
 	}

@@ -3,8 +3,9 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
-	"sort"
+	"slices"
 
 	"go.starlark.net/starlark"
 
@@ -96,11 +97,7 @@ func (e *envValue) Attr(name string) (starlark.Value, error) {
 }
 
 func (e *envValue) attributes() *starlark.Dict {
-	keys := make([]string, 0, len(e.env.Attributes))
-	for k := range e.env.Attributes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(e.env.Attributes))
 	d := starlark.NewDict(len(keys))
 	for _, k := range keys {
 		d.SetKey(starlark.String(k), starlark.String(e.env.Attributes[k]))
@@ -152,12 +149,3 @@ func (n *nextValue) Type() string          { return "next" }
 func (n *nextValue) Freeze()               {}
 func (n *nextValue) Truth() starlark.Bool  { return true }
 func (n *nextValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: next") }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -54,6 +54,18 @@ func (r ReleaseID) String() string { return r.Ref().String() }
 // Package returns the ref of the release's package, R/-/F.
 func (r ReleaseID) Package() ref.Ref { return ref.Ref{Repo: r.Repo, File: r.File} }
 
+// CommitRef returns the release's commit marker, R/-/F/@N/commit/H.
+func (r ReleaseID) CommitRef(h string) ref.Ref { return r.sub(ref.TypeCommit, h) }
+
+// CheckEnvsRef returns the release's check_envs task, R/-/F/@N/task/check_envs.
+func (r ReleaseID) CheckEnvsRef() ref.Ref { return r.sub(ref.TypeTask, "check_envs") }
+
+func (r ReleaseID) sub(typ, subpath string) ref.Ref {
+	x := r.Ref()
+	x.Type, x.Subpath = typ, subpath
+	return x
+}
+
 // Work returns the ID of work item <typ>/<name> of the release.
 func (r ReleaseID) Work(typ, name string) WorkID {
 	return WorkID{Release: r, Type: typ, Name: name}
@@ -124,11 +136,26 @@ func (w WorkID) sub(path string) ref.Ref {
 	return r
 }
 
+// StatusRef returns the status marker s of what w names: R/-/F/@N/<type>/<name>[/K[/functions/I]]/status/s.
+func (w WorkID) StatusRef(s string) ref.Ref {
+	r := w.Ref()
+	r.Subpath += "/status/" + s
+	return r
+}
+
 // CurrentRef returns the work item's link under the current release,
 // R/-/F/@/<type>/<name>.
 func (w WorkID) CurrentRef() ref.Ref {
 	r := w.Release.Ref()
 	r.Release, r.Type, r.Subpath = "", w.Type, w.Name
+	return r
+}
+
+// CurrentChainRef returns the link to chain K under the current release,
+// R/-/F/@/<type>/<name>/K.
+func (w WorkID) CurrentChainRef() ref.Ref {
+	r := w.CurrentRef()
+	r.Subpath += "/" + strconv.Itoa(w.Chain)
 	return r
 }
 

@@ -100,6 +100,12 @@ func TestWorkRefs(t *testing.T) {
 		{"FnRef", w.WithChain(5).WithFn(1).FnRef(), pkg + "/@4/deploy/prod/5/functions/1"},
 		{"CurrentRef", w.CurrentRef(), pkg + "/@/deploy/prod"},
 		{"IntentRef", w.IntentRef(), pkg + "/+/deploy/prod"},
+		{"CurrentChainRef", w.CurrentChainRef(), pkg + "/@/deploy/prod/2"},
+		{"StatusRef", w.StatusRef(StatusFailed), pkg + "/@4/deploy/prod/2/functions/3/status/failed"},
+		{"chain StatusRef", w.WithFn(0).StatusRef(StatusPending), pkg + "/@4/deploy/prod/2/status/pending"},
+		{"item StatusRef", w.Item().StatusRef(StatusComplete), pkg + "/@4/deploy/prod/status/complete"},
+		{"CommitRef", w.Release.CommitRef("abc"), pkg + "/@4/commit/abc"},
+		{"CheckEnvsRef", w.Release.CheckEnvsRef(), pkg + "/@4/task/check_envs"},
 		{"release", w.Release.Ref(), pkg + "/@4"},
 		{"package", w.Release.Package(), pkg},
 	}

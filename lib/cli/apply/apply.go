@@ -11,6 +11,7 @@ import (
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/enginecmd"
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/ref"
 )
 
 const synopsis = `
@@ -79,15 +80,15 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 	}
 	defer s.Close()
 
-	var refs []string
+	var refs []ref.Ref
 	if len(inputs) > 0 {
-		refs = []string{}
+		refs = []ref.Ref{}
 		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {
 				t.Fail(in, err)
 			} else {
-				refs = append(refs, r.String())
+				refs = append(refs, r)
 			}
 			return true
 		}
@@ -138,7 +139,7 @@ func Run(ctx context.Context, prog string, args []string, stdin io.Reader, stdou
 }
 
 // dryRun prints the diff (only the given refs, when some are given).
-func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, asJSON bool) int {
+func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []ref.Ref, asJSON bool) int {
 	changes, err := e.Diff(ctx)
 	if err != nil {
 		return enginecmd.Exit(ctx, t, err)
@@ -151,7 +152,7 @@ func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, a
 		if asJSON {
 			err = out.JSON(c, true)
 		} else {
-			err = out.Line(c.Ref)
+			err = out.Line(c.Ref.String())
 		}
 		if err != nil {
 			break
