@@ -339,3 +339,40 @@ func TestLogLinesBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedFields: a field of the wrong JSON type in an engine
+// document is left out; the page shows the rest of the document.
+func TestMalformedFields(t *testing.T) {
+	s, err := store.OpenFS(t.TempDir(), store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const fn = "example/-/f/@1/call/build/1/functions/1"
+	doc := `{"current":{"error":5,"fn":{"name":"build","pos":"f:1:1"},"id":"1",
+		"inputs":{"a":{"value":1},"b":"not a descriptor"},"runner":{"host":"h","pid":"x","started":"2025-01-01T00:00:00Z"},
+		"status":"failed"},"history":[{"status":"pending","time":7},{"status":"failed","time":"2025-01-01T00:00:01Z"}]}`
+	v, err := store.DecodeValue([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(context.Background(), store.NewTx("test").Put(mustParse(t, fn), v)); err != nil {
+		t.Fatal(err)
+	}
+	rd := &reader{ctx: context.Background(), s: s}
+	var fd state.Function
+	if !rd.decode(fn, &fd) {
+		t.Fatal("not read")
+	}
+	f := rd.functionView(markers{}, fn, fd, false)
+	got := fmt.Sprintf("%s %s %s %q %s", f.Name, f.Pos, f.Status, f.Error, f.Runner)
+	if want := `build f:1:1 failed "" h, pid 0, started ` + formatTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); got != want {
+		t.Errorf("function %s, want %s", got, want)
+	}
+	if len(f.Inputs) != 2 || f.Inputs[0].Source != "value" || f.Inputs[1].Source != "missing" {
+		t.Errorf("inputs %+v", f.Inputs)
+	}
+	if len(f.History) != 2 || !f.History[0].Time.IsZero() || f.History[1].Status != state.StatusFailed {
+		t.Errorf("history %+v", f.History)
+	}
+}
