@@ -3,7 +3,8 @@
 //
 // # Synopsis
 //
-//	var rel state.Release                      // R/-/F/@N
+//	var rel state.Release                       // R/-/F/@N
+//	err := state.Decode(doc.Value, &rel)        // a store.Doc's value → the typed document
 //	id, err := state.ParseRelease(r)            // R/-/F/@N → {Repo, File, Number}
 //	w, err := state.ParseWork(r)                // R/-/F/@N/<type>/<name>[/K[/functions/I]]
 //	kind, w := state.Classify(r)                // release, work item, chain, function, logs …
@@ -15,7 +16,9 @@
 // Environment, DeployIntent, RepoConfig, LogLine …) carry their fields in
 // the order they are written, so encoding/json gives the bytes of the store
 // format; the engine writes them and the view reads them back into the same
-// types.
+// types. Decode converts a document as a store returns it (generic JSON
+// values) into one of them, as encoding/json would decode its JSON but
+// without printing and parsing it again.
 //
 // A ReleaseID names a numbered release, a WorkID a work item of a release, one
 // of its chains or a function of a chain. Both build ref.Ref values directly
