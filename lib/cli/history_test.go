@@ -10,7 +10,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/ocu-team/ocu/lib/engine/historytest"
+	"github.com/ocu-team/ocu/internal/historytest"
 )
 
 // TestHistoryScripts runs testdata/history/*.txtar: the tools on a repo

@@ -4,12 +4,15 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // ApplyOptions configure Apply.
 type ApplyOptions struct {
 	// Refs are the intent refs to apply; nil applies the diff.
-	Refs []string
+	Refs []ref.Ref
 	// NoContinue applies intent only: no tasks, reconcile or runs.
 	NoContinue bool
 	// MaxRounds bounds the rounds (default 10).
@@ -48,9 +51,9 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 		return res, err
 	}
 	res.Failed = n > 0
-	var rels []string
-	failedRefs := map[string]bool{} // reported once, not retried in later rounds
-	broken := map[string]bool{}     // releases that could not be loaded
+	var rels []state.ReleaseID
+	failedRefs := map[ref.Ref]bool{}     // reported once, not retried in later rounds
+	broken := map[state.ReleaseID]bool{} // releases that could not be loaded
 	for round := 0; round < o.MaxRounds && ctx.Err() == nil && (round == 0 || !e.expired()); round++ {
 		if round > 0 {
 			if s, err = e.scanStores(ctx); err != nil {
@@ -94,7 +97,7 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (ApplyResult, error)
 
 // applyRound applies the diff, or refs, once. It reports whether anything
 // was applied and whether an intent failed.
-func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first bool, failedRefs map[string]bool) (active, failed bool, err error) {
+func (e *Engine) applyRound(ctx context.Context, s *scan, refs []ref.Ref, first bool, failedRefs map[ref.Ref]bool) (active, failed bool, err error) {
 	if refs == nil {
 		changes, err := e.diff(ctx, s)
 		if err != nil {
@@ -104,7 +107,7 @@ func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first b
 			refs = append(refs, c.Ref)
 		}
 	} else {
-		refs = append([]string(nil), refs...)
+		refs = append([]ref.Ref(nil), refs...)
 	}
 	SortIntents(refs)
 	for _, r := range refs {
@@ -116,7 +119,7 @@ func (e *Engine) applyRound(ctx context.Context, s *scan, refs []string, first b
 		}
 		msg, err := e.ApplyIntent(ctx, r)
 		if err != nil {
-			e.progress.errorLine(r + ": " + err.Error())
+			e.progress.errorLine(r.String() + ": " + err.Error())
 			failedRefs[r] = true
 			failed = true
 			continue

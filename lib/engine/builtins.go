@@ -12,6 +12,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 var (
@@ -32,7 +33,7 @@ var starlarkKeywords = []string{
 // workItem is one call() or deploy() of a package, with the functions it
 // names (checked to be top-level once the package has run).
 type workItem struct {
-	work   Work
+	work   state.Work
 	fns    map[string]*starlark.Function // role ("fn", "up", "down") → function
 	pos    string                        // where call()/deploy() was called, for errors
 	phased bool
@@ -44,11 +45,11 @@ type pkgState struct {
 	file string  // F
 	base ref.Ref // R/-/F/@N: base of relative refs
 
-	envs       []Environment // register_environment()
-	items      []*workItem   // call() and deploy(), in order
-	phases     []Phase
+	envs       []state.Environment // register_environment()
+	items      []*workItem         // call() and deploy(), in order
+	phases     []state.Phase
 	pending    []*workItem // declared since the last phase()
-	stateEnvs  func() ([]Environment, error)
+	stateEnvs  func() ([]state.Environment, error)
 	inWork     bool // a work function is running: package-only builtins refuse
 	registered map[string]bool
 }
@@ -91,16 +92,16 @@ func (s *pkgState) environment(_ *starlark.Thread, b *starlark.Builtin, args sta
 	return &envValue{env: env}, nil
 }
 
-func newEnvironment(name string, attrs *starlark.Dict) (Environment, error) {
+func newEnvironment(name string, attrs *starlark.Dict) (state.Environment, error) {
 	if !envNameRE.MatchString(name) {
-		return Environment{}, fmt.Errorf("invalid environment name %q: use letters, digits, '_', '.' and '-' (at most 63)", name)
+		return state.Environment{}, fmt.Errorf("invalid environment name %q: use letters, digits, '_', '.' and '-' (at most 63)", name)
 	}
-	env := Environment{Name: name, Attributes: map[string]string{}}
+	env := state.Environment{Name: name, Attributes: map[string]string{}}
 	for _, kv := range attrs.Items() {
 		k, ok1 := starlark.AsString(kv[0])
 		v, ok2 := starlark.AsString(kv[1])
 		if !ok1 || !ok2 {
-			return Environment{}, fmt.Errorf("environment %q: attributes must map strings to strings, got %s: %s", name, kv[0].Type(), kv[1].Type())
+			return state.Environment{}, fmt.Errorf("environment %q: attributes must map strings to strings, got %s: %s", name, kv[0].Type(), kv[1].Type())
 		}
 		env.Attributes[k] = v
 	}
@@ -163,7 +164,7 @@ func (s *pkgState) phase(thread *starlark.Thread, b *starlark.Builtin, args star
 			return nil, fmt.Errorf("phase %q: work[%d] is a %s, not a call() or deploy()", name, i, work.Index(i).Type())
 		}
 		if w.item.phased || slices.Contains(listed, w.item) {
-			typ, n := w.item.work.kind()
+			typ, n := w.item.work.Kind()
 			return nil, fmt.Errorf("%s %q is in two phases", typ, n)
 		}
 		listed = append(listed, w.item)
@@ -171,11 +172,11 @@ func (s *pkgState) phase(thread *starlark.Thread, b *starlark.Builtin, args star
 	for _, it := range s.pending {
 		if !slices.Contains(listed, it) {
 			it.phased = true
-			s.phases = append(s.phases, Phase{Work: []Work{it.work}})
+			s.phases = append(s.phases, state.Phase{Work: []state.Work{it.work}})
 		}
 	}
 	s.pending = nil
-	ph := Phase{Name: name, Work: []Work{}}
+	ph := state.Phase{Name: name, Work: []state.Work{}}
 	for _, it := range listed {
 		it.phased = true
 		ph.Work = append(ph.Work, it.work)
@@ -190,16 +191,16 @@ func (s *pkgState) finish() {
 	for _, it := range s.pending {
 		if !it.phased {
 			it.phased = true
-			s.phases = append(s.phases, Phase{Work: []Work{it.work}})
+			s.phases = append(s.phases, state.Phase{Work: []state.Work{it.work}})
 		}
 	}
 	s.pending = nil
 }
 
 func (s *pkgState) declare(thread *starlark.Thread, it *workItem) error {
-	typ, name := it.work.kind()
+	typ, name := it.work.Kind()
 	for _, other := range s.items {
-		t, n := other.work.kind()
+		t, n := other.work.Kind()
 		if t == typ && n == name {
 			if typ == "deploy" {
 				return fmt.Errorf("environment %q is deployed twice", name)
@@ -236,7 +237,7 @@ func (s *pkgState) call(thread *starlark.Thread, b *starlark.Builtin, args starl
 	if err != nil {
 		return nil, err
 	}
-	it := &workItem{work: Work{Call: &CallWork{Name: name, Inputs: in}}, fns: map[string]*starlark.Function{"fn": f}}
+	it := &workItem{work: state.Work{Call: &state.CallWork{Name: name, Inputs: in}}, fns: map[string]*starlark.Function{"fn": f}}
 	if err := s.declare(thread, it); err != nil {
 		return nil, err
 	}
@@ -279,9 +280,9 @@ func (s *pkgState) deploy(thread *starlark.Thread, b *starlark.Builtin, args sta
 	if err != nil {
 		return nil, err
 	}
-	in["environment"] = Descriptor{Ref: "@/environment/" + env}
+	in["environment"] = state.Descriptor{Ref: "@/environment/" + env}
 	it := &workItem{
-		work: Work{Deploy: &DeployWork{Environment: env, Inputs: in}},
+		work: state.Work{Deploy: &state.DeployWork{Environment: env, Inputs: in}},
 		fns:  map[string]*starlark.Function{"up": fu, "down": fd},
 	}
 	if err := s.declare(thread, it); err != nil {
@@ -447,8 +448,8 @@ func absRef(str string, base ref.Ref) (string, error) {
 var descriptorKeys = []string{"default", "doc", "ref", "value"}
 
 // inputs converts an inputs={...} dict to descriptors (docs/engine.md §3).
-func (s *pkgState) inputs(d *starlark.Dict) (Inputs, error) {
-	out := Inputs{}
+func (s *pkgState) inputs(d *starlark.Dict) (state.Inputs, error) {
+	out := state.Inputs{}
 	for _, kv := range d.Items() {
 		name, ok := starlark.AsString(kv[0])
 		if !ok || !inputNameRE.MatchString(name) || slices.Contains(starlarkKeywords, name) {
@@ -463,12 +464,12 @@ func (s *pkgState) inputs(d *starlark.Dict) (Inputs, error) {
 	return out, nil
 }
 
-func (s *pkgState) descriptor(name string, v starlark.Value) (Descriptor, error) {
+func (s *pkgState) descriptor(name string, v starlark.Value) (state.Descriptor, error) {
 	if v == starlark.None {
-		return Descriptor{}, fmt.Errorf("input %q has no value", name)
+		return state.Descriptor{}, fmt.Errorf("input %q has no value", name)
 	}
 	if d, ok := v.(*starlark.Dict); ok && d.Len() > 0 && onlyKeys(d, descriptorKeys) {
-		var desc Descriptor
+		var desc state.Descriptor
 		for _, kv := range d.Items() {
 			k, _ := starlark.AsString(kv[0])
 			switch k {
@@ -506,9 +507,9 @@ func (s *pkgState) descriptor(name string, v starlark.Value) (Descriptor, error)
 	}
 	jv, err := sdk.FromStarlark(v)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("input %q: %w", name, err)
+		return state.Descriptor{}, fmt.Errorf("input %q: %w", name, err)
 	}
-	return Descriptor{Value: jv}, nil
+	return state.Descriptor{Value: jv}, nil
 }
 
 func onlyKeys(d *starlark.Dict, allowed []string) bool {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -44,7 +46,7 @@ func TestDeployDown(t *testing.T) {
 		{
 			name: "teardown failed before", ref: appPkg + "/@/deploy/staging",
 			prepare: func(tr *testRepo) {
-				tr.at("c1", "FAIL=down-staging").e.DeployDown(context.Background(), appPkg+"/@/deploy/staging")
+				tr.at("c1", "FAIL=down-staging").e.DeployDown(context.Background(), tr.ref(appPkg+"/@/deploy/staging"))
 			},
 			failed: true, current: app1 + "/deploy/staging/1",
 			stdout: []string{
@@ -80,7 +82,11 @@ func TestDeployDown(t *testing.T) {
 			}
 			setup.out.Reset()
 			tr := setup.at("c1", tt.environ...)
-			failed, err := tr.e.DeployDown(context.Background(), tt.ref)
+			r, err := ref.Parse(tt.ref)
+			var failed bool
+			if err == nil {
+				failed, err = tr.e.DeployDown(context.Background(), r)
+			}
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -174,7 +180,7 @@ func TestApplyRefs(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.set("+/custom/a", `1`)
 	tr.set("+/custom/b", `2`)
-	res, err := tr.e.Apply(context.Background(), ApplyOptions{Refs: []string{"+/custom/b"}})
+	res, err := tr.e.Apply(context.Background(), ApplyOptions{Refs: []ref.Ref{tr.ref("+/custom/b")}})
 	if err != nil || res.Failed {
 		t.Fatalf("apply: %+v, %v", res, err)
 	}
@@ -226,7 +232,7 @@ func TestApplyDeadline(t *testing.T) {
 	if got := tr.doc("@/custom/version"); got != `"v2"` {
 		t.Errorf("intent not applied: %s", got)
 	}
-	if tr.status(app1+"/deploy/staging/2") != StatusPending {
+	if tr.status(app1+"/deploy/staging/2") != state.StatusPending {
 		t.Errorf("reconciled chain: status %q", tr.status(app1+"/deploy/staging/2"))
 	}
 }
@@ -279,7 +285,7 @@ func TestApplyFailedIntentOnce(t *testing.T) {
 	if diff := cmp.Diff(want, lines(tr.errOut.String())); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
-	if tr.status(app1+"/deploy/staging/2") != StatusComplete {
+	if tr.status(app1+"/deploy/staging/2") != state.StatusComplete {
 		t.Errorf("the other work did not run:\n%s", tr.out.String())
 	}
 

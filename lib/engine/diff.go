@@ -8,6 +8,7 @@ import (
 	"github.com/gobwas/glob"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Globs of the refs the diff considers (docs/engine.md §14).
@@ -19,8 +20,8 @@ var (
 // Change is one intent ref that differs from state, with what applying it
 // does: "create", "update" or "delete".
 type Change struct {
-	Ref    string `json:"ref"`
-	Action string `json:"action"`
+	Ref    ref.Ref `json:"ref"`
+	Action string  `json:"action"`
 }
 
 // scan is one walk of both stores collecting what apply needs.
@@ -83,22 +84,29 @@ func (e *Engine) Diff(ctx context.Context) ([]Change, error) {
 }
 
 // releases returns the releases at the current commit from a scan, in run
-// order: by ref, release numbers compared as numbers.
-func (s *scan) releases(commit string) []string {
-	var out []string
+// order: by ref, release numbers compared as numbers. Legacy releases
+// (@H.<n>) are among them.
+func (s *scan) releases(commit string) []state.ReleaseID {
+	var refs []string
 	for _, r := range s.commits {
 		rel := strings.TrimSuffix(r, "/commit/"+commit)
-		if !slices.Contains(out, rel) {
-			out = append(out, rel)
+		if !slices.Contains(refs, rel) {
+			refs = append(refs, rel)
 		}
 	}
-	slices.SortFunc(out, compareRefs)
+	slices.SortFunc(refs, compareRefs)
+	out := make([]state.ReleaseID, 0, len(refs))
+	for _, rel := range refs {
+		if r, err := ref.Parse(rel); err == nil {
+			out = append(out, state.ReleaseID{Repo: r.Repo, File: r.File, Number: r.Release})
+		}
+	}
 	return out
 }
 
 func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
-	changes := map[string]string{}
-	targets := map[string]bool{}
+	changes := map[ref.Ref]string{}
+	targets := map[ref.Ref]bool{}
 	for _, i := range s.intents {
 		r, err := ref.Parse(i)
 		if err != nil {
@@ -112,19 +120,16 @@ func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
 		if err != nil {
 			return nil, err
 		}
-		if target != "" {
+		if !target.IsZero() {
 			targets[target] = true
 		}
 		if action != "" {
-			changes[i] = action
+			changes[r] = action
 		}
 	}
 	for _, st := range s.state {
-		if targets[st] {
-			continue
-		}
 		r, err := ref.Parse(st)
-		if err != nil || r.Marker != ref.State {
+		if err != nil || targets[r] || r.Marker != ref.State {
 			continue
 		}
 		if _, ok := intentKind(r.Twin()); !ok {
@@ -133,27 +138,27 @@ func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
 		if r.Type == ref.TypeDeploy && r.Release != "" {
 			continue // work items of releases, not current deployments
 		}
-		changes[r.Twin().String()] = "delete"
+		changes[r.Twin()] = "delete"
 	}
 	out := make([]Change, 0, len(changes))
 	for r, a := range changes {
 		out = append(out, Change{Ref: r, Action: a})
 	}
-	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Ref, b.Ref) })
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Ref.String(), b.Ref.String()) })
 	return out, nil
 }
 
 // intentDiffers tells whether intent r differs from state, and the state
-// ref it targets ("" when it cannot be computed).
-func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action, target string, err error) {
+// ref it targets (the zero ref when it cannot be computed).
+func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action string, target ref.Ref, err error) {
 	switch kind {
 	case kindEnvironment, kindCustom:
 		if kind == kindEnvironment {
-			target = r.Twin().String()
+			target = r.Twin()
 		} else if target, err = e.customTarget(ctx, r); err != nil {
-			return "create", "", nil // a missing tag or release: reported
+			return "create", ref.Ref{}, nil // a missing tag or release: reported
 		}
-		v, found, err := e.getValue(ctx, r.String())
+		v, found, err := e.getValue(ctx, r)
 		if err != nil || !found {
 			return "", target, err
 		}
@@ -168,14 +173,14 @@ func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action
 		}
 		return "", target, nil
 	default:
-		target = r.Twin().String()
+		target = r.Twin()
 		p, err := e.planDeploy(ctx, r)
 		switch {
 		case err != nil:
 			return "update", target, nil // invalid intent: applying it reports why
 		case p == nil || p.action == "":
 			return "", target, nil
-		case p.current == "":
+		case p.current.IsZero():
 			return "create", target, nil
 		}
 		return "update", target, nil

@@ -16,25 +16,25 @@ func TestDiff(t *testing.T) {
 	tests := []struct {
 		name    string
 		prepare func(tr *testRepo)
-		want    []Change
+		want    []change
 	}{
-		{name: "settled", want: []Change{}},
+		{name: "settled", want: []change{}},
 		{
 			name:    "new environment",
 			prepare: func(tr *testRepo) { tr.set("+/environment/qa", `{"name":"qa","attributes":{}}`) },
-			want:    []Change{{"+/environment/qa", "create"}},
+			want:    []change{{"+/environment/qa", "create"}},
 		},
 		{
 			name: "changed environment",
 			prepare: func(tr *testRepo) {
 				tr.set("+/environment/prod", `{"name":"prod","attributes":{"type":"production"}}`)
 			},
-			want: []Change{{"+/environment/prod", "update"}},
+			want: []change{{"+/environment/prod", "update"}},
 		},
 		{
 			name:    "environment without intent",
 			prepare: func(tr *testRepo) { tr.remove("+/environment/prod") },
-			want:    []Change{{"+/environment/prod", "delete"}},
+			want:    []change{{"+/environment/prod", "delete"}},
 		},
 		{
 			name: "custom: new, changed, equal by value, nested",
@@ -46,7 +46,7 @@ func TestDiff(t *testing.T) {
 				tr.set("@/custom/same", `{"n":2}`)
 				tr.set("+/custom/a/b/c", `true`)
 			},
-			want: []Change{{"+/custom/a/b/c", "create"}, {"+/custom/changed", "update"}, {"+/custom/new", "create"}},
+			want: []change{{"+/custom/a/b/c", "create"}, {"+/custom/changed", "update"}, {"+/custom/new", "create"}},
 		},
 		{
 			name: "custom state without intent",
@@ -55,7 +55,7 @@ func TestDiff(t *testing.T) {
 				tr.set(app1+"/custom/approval", `"alice"`)
 				tr.set(appPkg+"/@/custom/flag", `"on"`)
 			},
-			want: []Change{
+			want: []change{
 				{"+/custom/orphan", "delete"},
 				{appPkg + "/+/custom/flag", "delete"},
 				{appPkg + "/+1/custom/approval", "delete"},
@@ -68,34 +68,34 @@ func TestDiff(t *testing.T) {
 				tr.set(appPkg+"/+v1/custom/other", `"bob"`)
 				tr.set(app1+"/custom/approval", `"alice"`) // the tag's target: not reported
 			},
-			want: []Change{{appPkg + "/+v1/custom/other", "create"}},
+			want: []change{{appPkg + "/+v1/custom/other", "create"}},
 		},
 		{
 			name:    "custom of a missing release",
 			prepare: func(tr *testRepo) { tr.set(appPkg+"/+v9/custom/approval", `"alice"`) },
-			want:    []Change{{appPkg + "/+v9/custom/approval", "create"}},
+			want:    []change{{appPkg + "/+v9/custom/approval", "create"}},
 		},
 		{
 			name:    "deploy intent deleted",
 			prepare: func(tr *testRepo) { tr.remove(appPkg + "/+/deploy/staging") },
-			want:    []Change{{appPkg + "/+/deploy/staging", "delete"}},
+			want:    []change{{appPkg + "/+/deploy/staging", "delete"}},
 		},
 		{
 			name: "deploy intent changed",
 			prepare: func(tr *testRepo) {
 				tr.set(appPkg+"/+/deploy/prod", deployIntent(app1, `{"version":{"value":"v2"}}`))
 			},
-			want: []Change{{appPkg + "/+/deploy/prod", "update"}},
+			want: []change{{appPkg + "/+/deploy/prod", "update"}},
 		},
 		{
 			name:    "deploy intent without deployment",
 			prepare: func(tr *testRepo) { tr.unlink(appPkg + "/@/deploy/prod") },
-			want:    []Change{{appPkg + "/+/deploy/prod", "create"}},
+			want:    []change{{appPkg + "/+/deploy/prod", "create"}},
 		},
 		{
 			name:    "invalid deploy intent",
 			prepare: func(tr *testRepo) { tr.set(appPkg+"/+/deploy/prod", deployIntent(appPkg+"/@9", "")) },
-			want:    []Change{{appPkg + "/+/deploy/prod", "update"}},
+			want:    []change{{appPkg + "/+/deploy/prod", "update"}},
 		},
 		{
 			// Not applied yet: applying it says it is pending.
@@ -104,7 +104,7 @@ func TestDiff(t *testing.T) {
 				tr.set(appPkg+"/+/deploy/prod", deployIntent(app1, `{"version":{"value":"v2"}}`))
 				tr.mustApply(appPkg + "/+/deploy/prod")
 			},
-			want: []Change{{appPkg + "/+/deploy/prod", "update"}},
+			want: []change{{appPkg + "/+/deploy/prod", "update"}},
 		},
 		{
 			name: "intent that is not applicable",
@@ -115,7 +115,7 @@ func TestDiff(t *testing.T) {
 				tr.set("+/deploy/x", `{}`)
 				tr.set("@/deploy/x", `{}`)
 			},
-			want: []Change{},
+			want: []change{},
 		},
 	}
 	for _, tt := range tests {
@@ -129,7 +129,7 @@ func TestDiff(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, changesOf(got)); diff != "" {
 				t.Errorf("diff (-want +got):\n%s", diff)
 			}
 		})
@@ -168,4 +168,15 @@ func TestDiffEmptyAfterApply(t *testing.T) {
 	if got := tr.str(appPkg + "/@/deploy/staging#output/version"); got != "v2" {
 		t.Errorf("staging version %q", got)
 	}
+}
+
+// change is a Change with its ref printed.
+type change struct{ Ref, Action string }
+
+func changesOf(cs []Change) []change {
+	out := make([]change, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, change{c.Ref.String(), c.Action})
+	}
+	return out
 }

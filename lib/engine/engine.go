@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -46,9 +47,9 @@ type Engine struct {
 	pid      int
 
 	mu       sync.Mutex
-	evals    map[string]*evaluated // "F@N@H" → evaluation used to run functions
-	releases map[string]*Release   // release documents read, until rewritten
-	reads    map[string]cachedRead // documents read since the last commit
+	evals    map[string]*evaluated              // "F@N@H" → evaluation used to run functions
+	releases map[state.ReleaseID]*state.Release // release documents read, until rewritten
+	reads    map[ref.Ref]cachedRead             // documents read since the last commit
 }
 
 // Options configure New.
@@ -70,8 +71,8 @@ func New(c Config, o Options) *Engine {
 	n.host, _ = os.Hostname()
 	n.pid = os.Getpid()
 	n.evals = map[string]*evaluated{}
-	n.releases = map[string]*Release{}
-	n.reads = map[string]cachedRead{}
+	n.releases = map[state.ReleaseID]*state.Release{}
+	n.reads = map[ref.Ref]cachedRead{}
 	return &n
 }
 
@@ -103,18 +104,14 @@ func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
 // read reads the document at r through the command's read cache, which
 // every commit of the command empties. found is false when nothing is
 // stored there. Callers must not modify the value.
-func (e *Engine) read(ctx context.Context, r string) (store.Doc, bool, error) {
+func (e *Engine) read(ctx context.Context, r ref.Ref) (store.Doc, bool, error) {
 	e.mu.Lock()
 	c, ok := e.reads[r]
 	e.mu.Unlock()
 	if ok {
 		return c.doc, c.found, nil
 	}
-	rr, err := ref.Parse(r)
-	if err != nil {
-		return store.Doc{}, false, err
-	}
-	doc, err := e.Store.Get(ctx, rr)
+	doc, err := e.Store.Get(ctx, r)
 	found := err == nil
 	if store.CodeOf(err) == store.ENotFound {
 		err = nil
@@ -135,13 +132,13 @@ type cachedRead struct {
 
 // get reads the document at r into dst; found is false when nothing is
 // stored there.
-func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
+func (e *Engine) get(ctx context.Context, r ref.Ref, dst any) (bool, error) {
 	doc, found, err := e.read(ctx, r)
 	if err != nil || !found {
 		return false, err
 	}
 	if dst != nil {
-		if err := decode(doc.Value, dst); err != nil {
+		if err := state.Decode(doc.Value, dst); err != nil {
 			return false, fmt.Errorf("%s: %w", r, err)
 		}
 	}
@@ -150,15 +147,15 @@ func (e *Engine) get(ctx context.Context, r string, dst any) (bool, error) {
 
 // release reads the document of release rel (R/-/F/@N), cached for the
 // command: only check_envs rewrites it (see forgetRelease).
-func (e *Engine) release(ctx context.Context, rel string) (*Release, error) {
+func (e *Engine) release(ctx context.Context, rel state.ReleaseID) (*state.Release, error) {
 	e.mu.Lock()
 	doc, ok := e.releases[rel]
 	e.mu.Unlock()
 	if ok {
 		return doc, nil
 	}
-	doc = new(Release)
-	found, err := e.get(ctx, rel, doc)
+	doc = new(state.Release)
+	found, err := e.get(ctx, rel.Ref(), doc)
 	if err != nil {
 		return nil, err
 	}
@@ -172,35 +169,104 @@ func (e *Engine) release(ctx context.Context, rel string) (*Release, error) {
 }
 
 // forgetRelease drops a cached release document about to be rewritten.
-func (e *Engine) forgetRelease(rel string) {
+func (e *Engine) forgetRelease(rel state.ReleaseID) {
 	e.mu.Lock()
 	delete(e.releases, rel)
 	e.mu.Unlock()
 }
 
 // getValue reads the value at r (fragment applied, links followed).
-func (e *Engine) getValue(ctx context.Context, r string) (any, bool, error) {
+func (e *Engine) getValue(ctx context.Context, r ref.Ref) (any, bool, error) {
 	doc, found, err := e.read(ctx, r)
 	return doc.Value, found, err
 }
 
-// resolve returns the ref a read of r lands on, or "" when nothing is
-// stored there.
-func (e *Engine) resolve(ctx context.Context, r string) (string, error) {
+// resolve returns the ref a read of r lands on, or the zero ref when
+// nothing is stored there.
+func (e *Engine) resolve(ctx context.Context, r ref.Ref) (ref.Ref, error) {
 	doc, found, err := e.read(ctx, r)
 	if err != nil || !found {
-		return "", err
+		return ref.Ref{}, err
 	}
-	return doc.Ref.String(), nil
+	return doc.Ref, nil
+}
+
+// resolveWork returns the work item, chain or function a read of r lands
+// on; ok is false when nothing is stored there or it is not work.
+func (e *Engine) resolveWork(ctx context.Context, r ref.Ref) (state.WorkID, bool, error) {
+	res, err := e.resolve(ctx, r)
+	if err != nil || res.IsZero() {
+		return state.WorkID{}, false, err
+	}
+	w, err := state.ParseWork(res)
+	return w, err == nil, nil
 }
 
 func (e *Engine) match(ctx context.Context, globs ...string) ([]string, error) {
 	return e.Store.Match(ctx, globs, false)
 }
 
+// matchRefs matches globs and returns the refs matched, parsed.
+func (e *Engine) matchRefs(ctx context.Context, globs ...string) ([]ref.Ref, error) {
+	refs, err := e.match(ctx, globs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ref.Ref, 0, len(refs))
+	for _, s := range refs {
+		if r, err := ref.Parse(s); err == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// matchWork matches globs of status markers (…/status/<s>) and returns the
+// work items, chains or functions they belong to, in the order matched.
+func (e *Engine) matchWork(ctx context.Context, globs ...string) ([]state.WorkID, error) {
+	refs, err := e.match(ctx, globs...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]state.WorkID, 0, len(refs))
+	for _, r := range refs {
+		if w, ok := ownerOfMarker(r); ok {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// ownerOfMarker returns the work item, chain or function whose status
+// marker is m (…/status/<s>).
+func ownerOfMarker(m string) (state.WorkID, bool) {
+	i := strings.LastIndex(m, "/status/")
+	if i < 0 {
+		return state.WorkID{}, false
+	}
+	r, err := ref.Parse(m[:i])
+	if err != nil {
+		return state.WorkID{}, false
+	}
+	w, err := state.ParseWork(r)
+	return w, err == nil
+}
+
+// commit commits tx, emptying the read cache. Refs built from valid parts
+// can still be too long for a ref (a long repo name, say): such a
+// transaction fails whole, with the parse error of its first long ref.
 func (e *Engine) commit(ctx context.Context, tx *store.Tx) error {
 	if tx.Empty() {
 		return nil
+	}
+	for _, op := range tx.Ops {
+		for _, r := range []ref.Ref{op.Ref, op.Target} {
+			if s := r.String(); len(s) > ref.MaxLen {
+				if _, err := ref.Parse(s); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	e.mu.Lock()
 	clear(e.reads)
@@ -208,79 +274,27 @@ func (e *Engine) commit(ctx context.Context, tx *store.Tx) error {
 	return e.Store.Commit(ctx, tx)
 }
 
-// batch builds a transaction from refs the engine spells as strings; the
-// first invalid ref (a repo name too long for a ref, say) fails the commit.
-type batch struct {
-	tx  *store.Tx
-	err error
-}
-
-func newBatch(name string) *batch { return &batch{tx: store.NewTx(name)} }
-
-func (b *batch) parse(s string) (ref.Ref, bool) {
-	r, err := ref.Parse(s)
-	if err != nil && b.err == nil {
-		b.err = err
-	}
-	return r, err == nil
-}
-
-func (b *batch) put(r string, v any) {
-	if rr, ok := b.parse(r); ok {
-		b.tx.Put(rr, v)
-	}
-}
-
-func (b *batch) create(r string, v any) {
-	if rr, ok := b.parse(r); ok {
-		b.tx.Create(rr, v)
-	}
-}
-
-func (b *batch) del(r string) {
-	if rr, ok := b.parse(r); ok {
-		b.tx.Delete(rr, true)
-	}
-}
-
-func (b *batch) link(l, target string) {
-	lr, ok1 := b.parse(l)
-	tr, ok2 := b.parse(target)
-	if ok1 && ok2 {
-		b.tx.Link(lr, tr)
-	}
-}
-
-func (b *batch) unlink(l string) {
-	if lr, ok := b.parse(l); ok {
-		b.tx.Unlink(lr)
-	}
-}
-
-// commitBatch commits b; nothing is written when it holds an invalid ref.
-func (e *Engine) commitBatch(ctx context.Context, b *batch) error {
-	if b.err != nil {
-		return b.err
-	}
-	return e.commit(ctx, b.tx)
+// putStatus adds to tx the status marker s of w, stamped now.
+func (e *Engine) putStatus(tx *store.Tx, w state.WorkID, s string) {
+	tx.Put(w.StatusRef(s), state.Marker{Time: e.now()})
 }
 
 // environments lists the environments in state, sorted by name.
-func (e *Engine) environments(ctx context.Context) ([]Environment, error) {
-	refs, err := e.match(ctx, "@/environment/*")
+func (e *Engine) environments(ctx context.Context) ([]state.Environment, error) {
+	refs, err := e.matchRefs(ctx, "@/environment/*")
 	if err != nil {
 		return nil, err
 	}
-	var envs []Environment
+	var envs []state.Environment
 	for _, r := range refs {
-		var env Environment
+		var env state.Environment
 		found, err := e.get(ctx, r, &env)
 		if err != nil || !found {
 			continue // unreadable or gone: not an environment
 		}
 		envs = append(envs, env)
 	}
-	slices.SortFunc(envs, func(a, b Environment) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(envs, func(a, b state.Environment) int { return strings.Compare(a.Name, b.Name) })
 	return envs, nil
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -50,7 +51,7 @@ func newTestRepo(t *testing.T, files map[string]string) *testRepo {
 
 func (tr *testRepo) value(r string) any {
 	tr.t.Helper()
-	v, found, err := tr.e.getValue(context.Background(), r)
+	v, found, err := tr.e.getValue(context.Background(), tr.ref(r))
 	if err != nil || !found {
 		tr.t.Fatalf("get %s: found %v, %v", r, found, err)
 	}
@@ -59,7 +60,7 @@ func (tr *testRepo) value(r string) any {
 
 func (tr *testRepo) exists(r string) bool {
 	tr.t.Helper()
-	found, err := tr.e.get(context.Background(), r, nil)
+	found, err := tr.e.get(context.Background(), tr.ref(r), nil)
 	if err != nil {
 		tr.t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ call(f, name="a", inputs={"x": ref("./call/*")})
 			for _, ph := range ev.pkg.Phases {
 				var items []string
 				for _, w := range ph.Work {
-					_, name := w.kind()
+					_, name := w.Kind()
 					items = append(items, name)
 				}
 				phases = append(phases, ph.Name+":"+strings.Join(items, ","))
@@ -204,12 +205,12 @@ call(f, name="a", inputs={"x": ref("./call/*")})
 				t.Errorf("phases %q, want %q", got, tt.want)
 			}
 			deps := map[string][]string{}
-			for _, pc := range plan(releaseID{repo: "example", file: "pkg.ocu.star", number: "1"}, ev.pkg) {
+			for _, pc := range plan(state.ReleaseID{Repo: "example", File: "pkg.ocu.star", Number: "1"}, ev.pkg) {
 				var short []string
 				for _, d := range pc.deps {
 					short = append(short, strings.TrimSuffix(strings.TrimPrefix(d, "example/-/pkg.ocu.star/@1/"), "/*/status/complete"))
 				}
-				deps[pc.item.name] = short
+				deps[pc.item.Name] = short
 			}
 			if diff := cmp.Diff(tt.deps, deps); diff != "" {
 				t.Errorf("dependencies (-want +got):\n%s", diff)
@@ -359,18 +360,18 @@ func TestReleaseStatus(t *testing.T) {
 	}
 	for i, tt := range tests {
 		tr := newTestRepo(t, nil)
-		b := newBatch("seed")
+		b := store.NewTx("seed")
 		for item, statuses := range tt.chains {
 			for k, s := range statuses {
 				c := "example/-/pkg.ocu.star/@1/" + item + "/" + string(rune('1'+k))
-				b.put(c, Chain{Release: "example/-/pkg.ocu.star/@1"})
-				b.put(c+"/status/"+s, Marker{Time: "t"})
+				b.Put(tr.ref(c), state.Chain{Release: "example/-/pkg.ocu.star/@1"})
+				b.Put(tr.ref(c+"/status/"+s), state.Marker{Time: "t"})
 			}
 		}
-		if err := tr.e.commitBatch(context.Background(), b); err != nil {
+		if err := tr.e.commit(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
-		got, err := tr.e.releaseStatus(context.Background(), "example/-/pkg.ocu.star/@1")
+		got, err := tr.e.releaseStatus(context.Background(), releaseID(t, "example/-/pkg.ocu.star/@1"))
 		if err != nil || got != tt.want {
 			t.Errorf("case %d: status %q, %v; want %q", i, got, err, tt.want)
 		}
@@ -412,19 +413,19 @@ func TestCompareRefs(t *testing.T) {
 func TestParseWorkRef(t *testing.T) {
 	tests := []struct {
 		in   string
-		want workRef
+		want state.WorkID
 		bad  bool
 	}{
-		{in: "example/-/f.ocu.star/@1/call/build", want: workRef{repo: "example", file: "f.ocu.star", release: "1", typ: "call", name: "build"}},
-		{in: "example/-/f.ocu.star/@2/deploy/prod/3", want: workRef{repo: "example", file: "f.ocu.star", release: "2", typ: "deploy", name: "prod", chain: 3}},
-		{in: "example/-/f.ocu.star/@2/deploy/prod/3/functions/4", want: workRef{repo: "example", file: "f.ocu.star", release: "2", typ: "deploy", name: "prod", chain: 3, fn: 4}},
+		{in: "example/-/f.ocu.star/@1/call/build", want: state.WorkID{Release: state.ReleaseID{Repo: "example", File: "f.ocu.star", Number: "1"}, Type: "call", Name: "build"}},
+		{in: "example/-/f.ocu.star/@2/deploy/prod/3", want: state.WorkID{Release: state.ReleaseID{Repo: "example", File: "f.ocu.star", Number: "2"}, Type: "deploy", Name: "prod", Chain: 3}},
+		{in: "example/-/f.ocu.star/@2/deploy/prod/3/functions/4", want: state.WorkID{Release: state.ReleaseID{Repo: "example", File: "f.ocu.star", Number: "2"}, Type: "deploy", Name: "prod", Chain: 3, Fn: 4}},
 		{in: "example/-/f.ocu.star/@/deploy/prod/3", bad: true},
 		{in: "example/-/f.ocu.star/@1/custom/x", bad: true},
 		{in: "example/-/f.ocu.star/@1/call/b/01", bad: true},
 		{in: "example/-/f.ocu.star/@1/call/b/1/logs", bad: true},
 	}
 	for _, tt := range tests {
-		got, err := parseWorkRef(tt.in)
+		got, err := state.ParseWork(mustRef(t, tt.in))
 		if tt.bad {
 			if err == nil {
 				t.Errorf("%s: no error", tt.in)
@@ -434,7 +435,7 @@ func TestParseWorkRef(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %+v, %v", tt.in, got, err)
 		}
-		if got.fn > 0 && got.fnRef() != tt.in || got.fn == 0 && got.chain > 0 && got.chainRef() != tt.in {
+		if got.Fn > 0 && got.FnRef().String() != tt.in || got.Fn == 0 && got.Chain > 0 && got.ChainRef().String() != tt.in {
 			t.Errorf("%s: prints back differently", tt.in)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // evaluated is a package file evaluated at a commit for one release
@@ -23,10 +24,10 @@ type evaluated struct {
 	commit string // H the code comes from
 	root   string // folder holding the repo at that commit
 	state  *pkgState
-	pkg    Package
-	envs   []Environment                 // registered (environments files)
-	funcs  map[string]*starlark.Function // FuncID.key() → top-level function
-	ids    map[*starlark.Function]FuncID
+	pkg    state.Package
+	envs   []state.Environment           // registered (environments files)
+	funcs  map[string]*starlark.Function // FuncID.Key() → top-level function
+	ids    map[*starlark.Function]state.FuncID
 	names  map[string]string // module path → its name in positions (see posName)
 	host   *sdk.Host
 	eval   *sdk.Evaluator
@@ -54,7 +55,7 @@ func (e *Engine) evaluate(ctx context.Context, file, commit, release string) (*e
 	}
 	base := ref.Ref{Repo: e.Repo, File: file, Marker: ref.State, Release: release}
 	ev := &evaluated{file: file, commit: commit, root: root, funcs: map[string]*starlark.Function{}}
-	ev.state = &pkgState{file: file, base: base, stateEnvs: func() ([]Environment, error) { return e.environments(ctx) }}
+	ev.state = &pkgState{file: file, base: base, stateEnvs: func() ([]state.Environment, error) { return e.environments(ctx) }}
 	ev.host = &sdk.Host{
 		Dir:     filepath.Join(root, filepath.FromSlash(path.Dir(file))),
 		Environ: e.Environ,
@@ -109,8 +110,8 @@ func (ev *evaluated) log(e *Engine) func(sdk.LogLine) {
 // does (see posName), so that either client can run the other's functions.
 // When a loaded module's function gets the same id as one of the package
 // file, the package file's wins.
-func (ev *evaluated) topLevel() map[*starlark.Function]FuncID {
-	ids := map[*starlark.Function]FuncID{}
+func (ev *evaluated) topLevel() map[*starlark.Function]state.FuncID {
+	ids := map[*starlark.Function]state.FuncID{}
 	ev.names = map[string]string{}
 	for _, m := range ev.eval.Modules() {
 		ev.names[m.Path] = m.Load
@@ -125,9 +126,9 @@ func (ev *evaluated) topLevel() map[*starlark.Function]FuncID {
 				continue
 			}
 			p := fn.Position()
-			id := FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:%d", ev.names[m.Path], p.Line, p.Col)}
+			id := state.FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:%d", ev.names[m.Path], p.Line, p.Col)}
 			ids[fn] = id
-			ev.funcs[id.key()] = fn
+			ev.funcs[id.Key()] = fn
 		}
 	}
 	return ids
@@ -145,7 +146,7 @@ func (ev *evaluated) posName(p string) string {
 }
 
 // compile checks the declared work and builds the Package (docs/engine.md §4, §5).
-func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
+func (ev *evaluated) compile(ids map[*starlark.Function]state.FuncID) error {
 	st := ev.state
 	declaresWork := len(st.items) > 0 || len(st.phases) > 0
 	switch {
@@ -157,7 +158,7 @@ func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
 	case !declaresWork:
 		return fmt.Errorf("%s declares no work and no environments", ev.file)
 	}
-	ev.pkg = Package{Functions: map[string]FunctionEntry{}, Phases: st.phases}
+	ev.pkg = state.Package{Functions: map[string]state.FunctionEntry{}, Phases: st.phases}
 	for _, it := range st.items {
 		roles := make([]string, 0, len(it.fns))
 		for role := range it.fns {
@@ -169,7 +170,7 @@ func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
 			if !ok {
 				return locatedf(it.pos, "%s must be a top-level function", role)
 			}
-			ev.pkg.Functions[id.key()] = FunctionEntry{Function: id}
+			ev.pkg.Functions[id.Key()] = state.FunctionEntry{Function: id}
 			switch role {
 			case "fn":
 				it.work.Call.Fn = id
@@ -187,13 +188,13 @@ func (ev *evaluated) compile(ids map[*starlark.Function]FuncID) error {
 // naming the package file by its path from the repo root
 // ("frontend/release.ocu.star:14:1", as earlier versions of ocu wrote them)
 // are accepted as well as the original's base name.
-func (ev *evaluated) function(id FuncID) (*starlark.Function, error) {
-	if fn, ok := ev.funcs[id.key()]; ok {
+func (ev *evaluated) function(id state.FuncID) (*starlark.Function, error) {
+	if fn, ok := ev.funcs[id.Key()]; ok {
 		return fn, nil
 	}
 	if rest, ok := strings.CutPrefix(id.Pos, ev.file+":"); ok {
-		alt := FuncID{Name: id.Name, Pos: ev.posName(ev.file) + ":" + rest}
-		if fn, ok := ev.funcs[alt.key()]; ok {
+		alt := state.FuncID{Name: id.Name, Pos: ev.posName(ev.file) + ":" + rest}
+		if fn, ok := ev.funcs[alt.Key()]; ok {
 			return fn, nil
 		}
 	}
@@ -201,7 +202,7 @@ func (ev *evaluated) function(id FuncID) (*starlark.Function, error) {
 }
 
 // funcID returns the id of a top-level function of this evaluation.
-func (ev *evaluated) funcID(fn *starlark.Function) (FuncID, bool) {
+func (ev *evaluated) funcID(fn *starlark.Function) (state.FuncID, bool) {
 	id, ok := ev.ids[fn]
 	return id, ok
 }

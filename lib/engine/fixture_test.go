@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -124,9 +126,8 @@ func (tr *testRepo) set(r, doc string) {
 	if err != nil {
 		tr.t.Fatalf("%s: %v", r, err)
 	}
-	b := newBatch("test set " + r)
-	b.put(r, v)
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	b := store.NewTx("test set "+r).Put(tr.ref(r), v)
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		tr.t.Fatalf("set %s: %v", r, err)
 	}
 }
@@ -134,9 +135,8 @@ func (tr *testRepo) set(r, doc string) {
 // remove deletes the document at r.
 func (tr *testRepo) remove(r string) {
 	tr.t.Helper()
-	b := newBatch("test delete " + r)
-	b.del(r)
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	b := store.NewTx("test delete "+r).Delete(tr.ref(r), true)
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		tr.t.Fatalf("delete %s: %v", r, err)
 	}
 }
@@ -154,17 +154,67 @@ func (tr *testRepo) refs(globs ...string) []string {
 // target is what link r points at, "" when nothing is stored there.
 func (tr *testRepo) target(r string) string {
 	tr.t.Helper()
-	res, err := tr.e.resolve(context.Background(), r)
+	res, err := tr.e.resolve(context.Background(), tr.ref(r))
 	if err != nil {
 		tr.t.Fatal(err)
 	}
-	return res
+	return res.String()
 }
 
 // apply applies one intent ref and returns its message.
 func (tr *testRepo) apply(r string) (string, error) {
 	tr.t.Helper()
-	return tr.e.ApplyIntent(context.Background(), r)
+	p, err := ref.Parse(r)
+	if err != nil {
+		return "", err
+	}
+	return tr.e.ApplyIntent(context.Background(), p)
+}
+
+// ref parses r.
+func (tr *testRepo) ref(r string) ref.Ref {
+	tr.t.Helper()
+	return mustRef(tr.t, r)
+}
+
+// mustRef parses r.
+func mustRef(t testing.TB, r string) ref.Ref {
+	t.Helper()
+	p, err := ref.Parse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// releaseID parses R/-/F/@N.
+func releaseID(t testing.TB, r string) state.ReleaseID {
+	t.Helper()
+	id, err := state.ParseRelease(mustRef(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// releaseIDs parses releases R/-/F/@N.
+func releaseIDs(t testing.TB, rels ...string) []state.ReleaseID {
+	t.Helper()
+	out := make([]state.ReleaseID, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, releaseID(t, r))
+	}
+	return out
+}
+
+// workID parses the ref of a work item, chain or function.
+func workID(t testing.TB, r string) state.WorkID {
+	t.Helper()
+	w, err := state.ParseWork(mustRef(t, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 // mustApply applies one intent ref and fails the test on error.
@@ -245,9 +295,8 @@ func TestDeployFixture(t *testing.T) {
 // link stores link l → target.
 func (tr *testRepo) link(l, target string) {
 	tr.t.Helper()
-	b := newBatch("test link " + l)
-	b.link(l, target)
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	b := store.NewTx("test link "+l).Link(tr.ref(l), tr.ref(target))
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		tr.t.Fatalf("link %s: %v", l, err)
 	}
 }
@@ -255,9 +304,8 @@ func (tr *testRepo) link(l, target string) {
 // unlink removes link l.
 func (tr *testRepo) unlink(l string) {
 	tr.t.Helper()
-	b := newBatch("test unlink " + l)
-	b.unlink(l)
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	b := store.NewTx("test unlink " + l).Unlink(tr.ref(l))
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		tr.t.Fatalf("unlink %s: %v", l, err)
 	}
 }
@@ -266,7 +314,7 @@ func (tr *testRepo) unlink(l string) {
 // followed), "" when there is none.
 func (tr *testRepo) doc(r string) string {
 	tr.t.Helper()
-	v, found, err := tr.e.literal(context.Background(), r)
+	v, found, err := tr.e.literal(context.Background(), tr.ref(r))
 	if err != nil {
 		tr.t.Fatal(err)
 	}
@@ -277,10 +325,10 @@ func (tr *testRepo) doc(r string) string {
 }
 
 // function reads the function document at r.
-func (tr *testRepo) function(r string) Function {
+func (tr *testRepo) function(r string) state.Function {
 	tr.t.Helper()
-	var f Function
-	found, err := tr.e.get(context.Background(), r, &f)
+	var f state.Function
+	found, err := tr.e.get(context.Background(), tr.ref(r), &f)
 	if err != nil || !found {
 		tr.t.Fatalf("function %s: found %v, %v", r, found, err)
 	}
@@ -288,10 +336,10 @@ func (tr *testRepo) function(r string) Function {
 }
 
 // chain reads the chain document at r.
-func (tr *testRepo) chain(r string) Chain {
+func (tr *testRepo) chain(r string) state.Chain {
 	tr.t.Helper()
-	var c Chain
-	found, err := tr.e.get(context.Background(), r, &c)
+	var c state.Chain
+	found, err := tr.e.get(context.Background(), tr.ref(r), &c)
 	if err != nil || !found {
 		tr.t.Fatalf("chain %s: found %v, %v", r, found, err)
 	}

@@ -4,42 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
 
+	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
 // newChain adds chain k of work item w to b: the chain document, its pending
 // marker, and function 1 with its pending marker (docs/engine.md §6).
-func (e *Engine) newChain(b *batch, w workRef, k int, chainType, reason string, fn FuncID, inputs Inputs, deps []string) workRef {
-	c := w.withChain(k)
-	b.create(c.chainRef(), Chain{Type: chainType, Release: w.releaseRef(), Entrypoint: c.withFn(1).fnRef(), Reason: reason})
-	b.put(c.chainRef()+"/status/"+StatusPending, Marker{Time: e.now()})
-	e.newFunction(b, c.withFn(1), fn, inputs, deps)
+func (e *Engine) newChain(b *store.Tx, w state.WorkID, k int, chainType, reason string, fn state.FuncID, inputs state.Inputs, deps []string) state.WorkID {
+	c := w.WithChain(k)
+	b.Create(c.ChainRef(), state.Chain{Type: chainType, Release: w.Release.String(), Entrypoint: c.WithFn(1).FnRef().String(), Reason: reason})
+	e.putStatus(b, c, state.StatusPending)
+	e.newFunction(b, c.WithFn(1), fn, inputs, deps)
 	return c
 }
 
 // newFunction adds a pending function to b.
-func (e *Engine) newFunction(b *batch, f workRef, fn FuncID, inputs Inputs, deps []string) {
+func (e *Engine) newFunction(b *store.Tx, f state.WorkID, fn state.FuncID, inputs state.Inputs, deps []string) {
 	if inputs == nil {
-		inputs = Inputs{}
+		inputs = state.Inputs{}
 	}
 	now := e.now()
-	b.create(f.fnRef(), Function{
-		Current: FunctionState{Dependencies: deps, Fn: fn, ID: strconv.Itoa(f.fn), Inputs: inputs, Status: StatusPending},
-		History: []HistoryEntry{{Status: StatusPending, Time: now}},
+	b.Create(f.FnRef(), state.Function{
+		Current: state.FunctionState{Dependencies: deps, Fn: fn, ID: strconv.Itoa(f.Fn), Inputs: inputs, Status: state.StatusPending},
+		History: []state.HistoryEntry{{Status: state.StatusPending, Time: now}},
 	})
-	b.put(f.fnRef()+"/status/"+StatusPending, Marker{Time: now})
+	b.Put(f.StatusRef(state.StatusPending), state.Marker{Time: now})
 }
 
 // nextChain returns the number of the next chain of work item w.
-func (e *Engine) nextChain(ctx context.Context, w workRef) (int, error) {
-	refs, err := e.match(ctx, w.item()+"/*")
+func (e *Engine) nextChain(ctx context.Context, w state.WorkID) (int, error) {
+	refs, err := e.match(ctx, w.ItemRef().String()+"/*")
 	if err != nil {
 		return 0, err
 	}
@@ -50,19 +54,19 @@ func (e *Engine) nextChain(ctx context.Context, w workRef) (int, error) {
 type outcome struct {
 	done    *doneValue
 	next    *nextValue
-	nextID  FuncID
+	nextID  state.FuncID
 	failure string   // set when the function failed
 	logs    *logTail // its log lines, the last Limits.MaxLog of them
 }
 
 // runFunction runs one pending function whose inputs and dependencies are
 // satisfied (docs/engine.md §9). It reports whether the function failed.
-func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bool, error) {
-	var chain Chain
-	if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+func (e *Engine) runFunction(ctx context.Context, f state.WorkID, fdoc *state.Function) (bool, error) {
+	var chain state.Chain
+	if _, err := e.get(ctx, f.ChainRef(), &chain); err != nil {
 		return false, err
 	}
-	rel, err := e.release(ctx, f.releaseRef())
+	rel, err := e.release(ctx, f.Release)
 	if err != nil {
 		return false, err
 	}
@@ -72,24 +76,22 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 	// Start, committed before any code runs. It claims the function: the
 	// commit fails if the function changed since it was read (another
 	// runner sharing a git store claimed or finished it first).
-	stored, _, err := e.getValue(ctx, f.fnRef())
+	stored, _, err := e.getValue(ctx, f.FnRef())
 	if err != nil {
 		return false, err
 	}
 	started := e.Now()
-	fdoc.Current.Status = StatusRunning
-	fdoc.Current.Runner = &Runner{Host: e.host, Pid: e.pid, Started: timestamp(started)}
-	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: timestamp(started)})
-	b := newBatch("function started " + f.fnRef())
-	if r, ok := b.parse(f.fnRef()); ok {
-		b.tx.Expect(r, stored)
+	fdoc.Current.Status = state.StatusRunning
+	fdoc.Current.Runner = &state.Runner{Host: e.host, Pid: e.pid, Started: timestamp(started)}
+	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusRunning, Time: timestamp(started)})
+	b := store.NewTx("function started " + f.FnRef().String())
+	b.Expect(f.FnRef(), stored)
+	b.Put(f.FnRef(), fdoc)
+	e.swapStatus(b, f, state.StatusRunning, state.StatusPending)
+	if f.Fn == 1 && f.Type == ref.TypeDeploy && !down {
+		b.Put(f.IntentRef(), state.DeployIntent{Type: "", Release: f.Release.String(), Input: fdoc.Current.Inputs})
 	}
-	b.put(f.fnRef(), fdoc)
-	e.swapStatus(b, f.fnRef(), StatusRunning, StatusPending)
-	if f.fn == 1 && f.typ == "deploy" && !down {
-		b.put(f.intent(), DeployIntent{Type: "", Release: f.releaseRef(), Input: fdoc.Current.Inputs})
-	}
-	if err := e.commitBatch(ctx, b); store.CodeOf(err) == store.EConflict {
+	if err := e.commit(ctx, b); store.CodeOf(err) == store.EConflict {
 		e.progress.line("%s: claimed by another runner", lbl)
 		return false, nil
 	} else if err != nil {
@@ -118,9 +120,9 @@ func (e *Engine) runFunction(ctx context.Context, f workRef, fdoc *Function) (bo
 }
 
 // call runs the function's code and validates its result.
-func (e *Engine) call(ctx context.Context, f workRef, lbl, commit string, fdoc *Function) outcome {
+func (e *Engine) call(ctx context.Context, f state.WorkID, lbl, commit string, fdoc *state.Function) outcome {
 	out := outcome{logs: &logTail{max: e.Limits.MaxLog}}
-	ev, err := e.evaluation(ctx, f.file, commit, f.release)
+	ev, err := e.evaluation(ctx, f.Release.File, commit, f.Release.Number)
 	if err != nil {
 		return e.notCalled(ctx, out, err)
 	}
@@ -209,10 +211,10 @@ func interruption(ctx context.Context) string {
 
 // callArgs builds the arguments of a work function (docs/engine.md §9.2): one
 // positional ctx for `def f(ctx)`, else the input values by keyword.
-func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark.Tuple, error) {
+func callArgs(fn *starlark.Function, fdoc *state.Function) (starlark.Tuple, []starlark.Tuple, error) {
 	values := map[string]starlark.Value{}
 	for name, d := range fdoc.Current.Inputs {
-		v, _ := d.effective()
+		v, _ := d.Effective()
 		sv, err := sdk.ToStarlark(v)
 		if err != nil {
 			return nil, nil, fmt.Errorf("input %q: %w", name, err)
@@ -225,7 +227,7 @@ func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark
 		}
 	}
 	var kwargs []starlark.Tuple
-	for _, name := range sortedKeys(values) {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
 		kwargs = append(kwargs, starlark.Tuple{starlark.String(name), values[name]})
 	}
 	return nil, kwargs, nil
@@ -233,20 +235,20 @@ func callArgs(fn *starlark.Function, fdoc *Function) (starlark.Tuple, []starlark
 
 // logLine converts a line of Starlark output into a log entry; name gives
 // the file name recorded for a module path (see evaluated.posName).
-func (e *Engine) logLine(l sdk.LogLine, name func(string) string) LogLine {
-	attrs := LogAttributes{Thread: l.Thread}
+func (e *Engine) logLine(l sdk.LogLine, name func(string) string) state.LogLine {
+	attrs := state.LogAttributes{Thread: l.Thread}
 	if l.Pos.IsValid() {
 		attrs.Filename = name(l.Pos.Filename())
 		attrs.Line = strconv.Itoa(int(l.Pos.Line))
 		attrs.Col = strconv.Itoa(int(l.Pos.Col))
 	}
-	return LogLine{Attributes: attrs, Message: l.Text, Stream: l.Stream, Timestamp: e.now()}
+	return state.LogLine{Attributes: attrs, Message: l.Text, Stream: l.Stream, Timestamp: e.now()}
 }
 
 // checkTags refuses tags naming an existing document (docs/engine.md §9.4).
-func (e *Engine) checkTags(ctx context.Context, f workRef, tags []string) error {
+func (e *Engine) checkTags(ctx context.Context, f state.WorkID, tags []string) error {
 	for _, t := range tags {
-		tagRef := f.repo + "/-/" + f.file + "/@" + t
+		tagRef := tagOf(f.Release, t)
 		res, err := e.resolve(ctx, tagRef)
 		if err != nil {
 			return err
@@ -260,19 +262,19 @@ func (e *Engine) checkTags(ctx context.Context, f workRef, tags []string) error 
 
 // finish records the function's outcome and, when its chain ended, the
 // chain's (docs/engine.md §9.5).
-func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Function, out *outcome) error {
+func (e *Engine) finish(ctx context.Context, f state.WorkID, chain state.Chain, fdoc *state.Function, out *outcome) error {
 	now := e.now()
-	b := newBatch("function finished " + f.fnRef())
+	b := store.NewTx("function finished " + f.FnRef().String())
 	fdoc.Current.Runner = nil
-	status := StatusComplete
+	status := state.StatusComplete
 	if out.failure != "" {
-		status = StatusFailed
+		status = state.StatusFailed
 		fdoc.Current.Error = out.failure
 		if out.logs == nil {
 			out.logs = &logTail{max: e.Limits.MaxLog}
 		}
-		out.logs.add(LogLine{
-			Attributes: LogAttributes{Thread: fdoc.Current.Fn.Name},
+		out.logs.add(state.LogLine{
+			Attributes: state.LogAttributes{Thread: fdoc.Current.Fn.Name},
 			Message:    out.failure, Stream: sdk.StreamStderr, Timestamp: now,
 		})
 	}
@@ -280,44 +282,44 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 		fdoc.Current.Outputs = out.done.outputs // as the original: no outputs, no field
 	}
 	fdoc.Current.Status = status
-	fdoc.History = append(fdoc.History, HistoryEntry{Status: status, Time: now})
-	b.put(f.fnRef(), fdoc)
-	e.swapStatus(b, f.fnRef(), status, StatusRunning)
-	c := f.withFn(0)
-	var tagLines []LogLine
+	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: status, Time: now})
+	b.Put(f.FnRef(), fdoc)
+	e.swapStatus(b, f, status, state.StatusRunning)
+	c := f.WithFn(0)
+	var tagLines []state.LogLine
 	switch {
 	case out.failure != "":
-		e.swapStatus(b, c.chainRef(), StatusFailed, StatusPending)
-		e.swapStatus(b, c.item(), StatusFailed, StatusComplete)
+		e.swapStatus(b, c, state.StatusFailed, state.StatusPending)
+		e.swapStatus(b, c.Item(), state.StatusFailed, state.StatusComplete)
 	case out.next != nil:
-		e.newFunction(b, f.withFn(f.fn+1), out.nextID, out.next.inputs, nil)
+		e.newFunction(b, f.WithFn(f.Fn+1), out.nextID, out.next.inputs, nil)
 	default:
 		chain.Output = out.done.outputs
-		b.put(c.chainRef(), chain)
-		b.put(c.item(), chain)
-		e.swapStatus(b, c.chainRef(), StatusComplete, StatusPending)
-		e.swapStatus(b, c.item(), StatusComplete, StatusFailed)
+		b.Put(c.ChainRef(), chain)
+		b.Put(c.ItemRef(), chain)
+		e.swapStatus(b, c, state.StatusComplete, state.StatusPending)
+		e.swapStatus(b, c.Item(), state.StatusComplete, state.StatusFailed)
 		lines, err := e.tag(ctx, b, f, out.done.tags)
 		if err != nil {
 			return err
 		}
 		tagLines = lines
 		if chain.Type == "down" {
-			cur, err := e.resolve(ctx, c.current())
+			cur, ok, err := e.resolveWork(ctx, c.CurrentRef())
 			if err != nil {
 				return err
 			}
-			if strings.HasPrefix(cur, c.item()+"/") {
-				b.unlink(c.current())
+			if ok && cur.Chain > 0 && cur.Item() == c.Item() {
+				b.Unlink(c.CurrentRef())
 			}
 		} else {
-			b.link(c.current(), c.chainRef())
+			b.Link(c.CurrentRef(), c.ChainRef())
 		}
-		b.link(c.current()+"/"+strconv.Itoa(c.chain), c.chainRef())
+		b.Link(c.CurrentChainRef(), c.ChainRef())
 	}
 	if (out.logs != nil && out.logs.len() > 0) || len(tagLines) > 0 {
-		var stored []LogLine
-		if _, err := e.get(ctx, c.chainRef()+"/logs", &stored); err != nil {
+		var stored []state.LogLine
+		if _, err := e.get(ctx, c.LogsRef(), &stored); err != nil {
 			return err
 		}
 		logs := &logTail{max: e.Limits.MaxLog}
@@ -328,32 +330,38 @@ func (e *Engine) finish(ctx context.Context, f workRef, chain Chain, fdoc *Funct
 		for _, l := range tagLines {
 			logs.add(l)
 		}
-		b.put(c.chainRef()+"/logs", logs.result())
+		b.Put(c.LogsRef(), logs.result())
 	}
-	return e.commitBatch(ctx, b)
+	return e.commit(ctx, b)
 }
 
 // tag links R/-/F/@<tag> → R/-/F/@N for each tag; a tag moved from another
 // release gets a log line.
-func (e *Engine) tag(ctx context.Context, b *batch, f workRef, tags []string) ([]LogLine, error) {
-	var lines []LogLine
+func (e *Engine) tag(ctx context.Context, b *store.Tx, f state.WorkID, tags []string) ([]state.LogLine, error) {
+	var lines []state.LogLine
 	for _, t := range tags {
-		tagRef := f.repo + "/-/" + f.file + "/@" + t
+		tagRef := tagOf(f.Release, t)
 		cur, err := e.resolve(ctx, tagRef)
 		if err != nil {
 			return nil, err
 		}
-		if cur != "" && cur != f.releaseRef() {
-			old := cur[strings.LastIndex(cur, "/@")+1:]
-			lines = append(lines, LogLine{
-				Attributes: LogAttributes{Thread: "tag"},
-				Message:    fmt.Sprintf("tag %s moved from %s to @%s", t, old, f.release),
+		if !cur.IsZero() && cur != f.Release.Ref() {
+			old := "@" + cur.Release
+			lines = append(lines, state.LogLine{
+				Attributes: state.LogAttributes{Thread: "tag"},
+				Message:    fmt.Sprintf("tag %s moved from %s to @%s", t, old, f.Release.Number),
 				Timestamp:  e.now(),
 			})
 		}
-		b.link(tagRef, f.releaseRef())
+		b.Link(tagRef, f.Release.Ref())
 	}
 	return lines, nil
+}
+
+// tagOf returns the ref of tag t of rel's package, R/-/F/@<tag>.
+func tagOf(rel state.ReleaseID, t string) ref.Ref {
+	rel.Number = t
+	return rel.Ref()
 }
 
 // evaluation returns the package of release f@n evaluated at commit, to

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // Kinds of intent, in the order they are applied (docs/engine.md §13.8).
@@ -36,38 +38,33 @@ func intentKind(r ref.Ref) (int, bool) {
 
 // SortIntents orders intent refs for application: environments, then
 // custom, then deploy; by ref within a kind.
-func SortIntents(refs []string) {
-	kind := func(s string) int {
-		r, err := ref.Parse(s)
-		if err != nil {
+func SortIntents(refs []ref.Ref) {
+	kind := func(r ref.Ref) int {
+		k, ok := intentKind(r)
+		if !ok {
 			return 3
 		}
-		k, _ := intentKind(r)
 		return k
 	}
-	slices.SortFunc(refs, func(a, b string) int {
+	slices.SortFunc(refs, func(a, b ref.Ref) int {
 		if ka, kb := kind(a), kind(b); ka != kb {
 			return ka - kb
 		}
-		return strings.Compare(a, b)
+		return strings.Compare(a.String(), b.String())
 	})
 }
 
 // ApplyIntent applies one intent ref, present or deleted (docs/engine.md §13),
 // and returns the message of docs/cli.md §2.5. An error means nothing of it was
 // applied.
-func (e *Engine) ApplyIntent(ctx context.Context, intent string) (string, error) {
-	r, err := ref.Parse(intent)
-	if err != nil {
-		return "", err
-	}
+func (e *Engine) ApplyIntent(ctx context.Context, r ref.Ref) (string, error) {
 	kind, ok := intentKind(r)
 	if !ok {
 		return "", fmt.Errorf("not an applicable intent ref (expected custom, environment or deploy intent)")
 	}
 	switch kind {
 	case kindEnvironment:
-		found, err := e.get(ctx, intent, nil)
+		found, err := e.get(ctx, r, nil)
 		if err != nil {
 			return "", err
 		}
@@ -84,32 +81,31 @@ func (e *Engine) ApplyIntent(ctx context.Context, intent string) (string, error)
 
 // customTarget returns the state ref custom intent r is applied to (docs/engine.md
 // §13.3): its twin with the release resolved (+v1 → @1, + → @, +3 → @3).
-func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (string, error) {
+func (e *Engine) customTarget(ctx context.Context, r ref.Ref) (ref.Ref, error) {
 	t := r.Twin()
 	if t.Global || t.Release == "" {
-		return t.String(), nil
+		return t, nil
 	}
 	rel := t.ReleaseLevel()
-	res, err := e.resolve(ctx, rel.String())
+	res, err := e.resolve(ctx, rel)
 	if err != nil {
-		return "", err
+		return ref.Ref{}, err
 	}
-	if res == "" {
-		return "", fmt.Errorf("release %s not found", rel)
+	if res.IsZero() {
+		return ref.Ref{}, fmt.Errorf("release %s not found", rel)
 	}
-	id, err := parseRelease(res)
+	id, err := state.ParseRelease(res)
 	if err != nil {
-		return "", fmt.Errorf("release %s not found (it names %s)", rel, res)
+		return ref.Ref{}, fmt.Errorf("release %s not found (it names %s)", rel, res)
 	}
-	t.Release = id.number
-	return t.String(), nil
+	t.Release = id.Number
+	return t, nil
 }
 
 // applyCustom copies custom intent to state, or deletes the state of a
 // deleted intent (docs/engine.md §13.3, §13.4).
 func (e *Engine) applyCustom(ctx context.Context, r ref.Ref) (string, error) {
-	intent := r.String()
-	v, found, err := e.getValue(ctx, intent)
+	v, found, err := e.getValue(ctx, r)
 	if err != nil {
 		return "", err
 	}
@@ -124,18 +120,18 @@ func (e *Engine) applyCustom(ctx context.Context, r ref.Ref) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b := newBatch("apply " + intent)
+	b := store.NewTx("apply " + r.String())
 	switch {
 	case found && exists && equalJSON(cur, v):
 		return msgAlreadyApplied, nil
 	case found:
-		b.put(target, v)
+		b.Put(target, v)
 	case !exists:
 		return msgAlreadyApplied, nil
 	default:
-		b.del(target)
+		b.Delete(target, true)
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return "", err
 	}
 	if !found {
@@ -146,7 +142,7 @@ func (e *Engine) applyCustom(ctx context.Context, r ref.Ref) (string, error) {
 
 // literal reads the document stored at exactly r (no latest-release
 // fallback, links followed only where they are stored).
-func (e *Engine) literal(ctx context.Context, r string) (any, bool, error) {
+func (e *Engine) literal(ctx context.Context, r ref.Ref) (any, bool, error) {
 	res, err := e.resolve(ctx, r)
 	if err != nil || res != r {
 		return nil, false, err
@@ -158,87 +154,109 @@ func (e *Engine) literal(ctx context.Context, r string) (any, bool, error) {
 // every deployment to it is torn down, pending deploys to it cancelled, and
 // the environment deleted from state.
 func (e *Engine) removeEnvironment(ctx context.Context, name string) (string, error) {
-	stateRef := "@/environment/" + name
+	stateRef := environmentRef(ref.State, name)
 	found, err := e.get(ctx, stateRef, nil)
 	if err != nil || !found {
 		return msgAlreadyApplied, err
 	}
-	b := newBatch("apply +/environment/" + name)
-	links, err := e.match(ctx, "**/@/deploy/"+name)
+	b := store.NewTx("apply " + environmentRef(ref.Intent, name).String())
+	scheduled, err := e.tearDownEnvironment(ctx, b, name)
 	if err != nil {
 		return "", err
 	}
-	var scheduled []string
-	for _, l := range links {
-		target, err := e.resolve(ctx, l)
-		if err != nil {
-			return "", err
-		}
-		cur, err := parseWorkRef(target)
-		if err != nil {
-			continue
-		}
-		b.del(cur.intent())
-		down, _, err := e.scheduleDown(ctx, b, cur, "environment")
-		if err != nil {
-			return "", err
-		}
-		if down.chain > 0 {
-			scheduled = append(scheduled, down.chainRef())
-		}
-	}
 	// Deploy intents to the environment go too, also those whose deployment
 	// has not finished yet (no link): nothing may deploy there any more.
-	intents, err := e.match(ctx, "**/+/deploy/"+name)
+	intents, err := e.matchRefs(ctx, "**/+/deploy/"+name)
 	if err != nil {
 		return "", err
 	}
 	for _, i := range intents {
-		b.del(i)
+		b.Delete(i, true)
 	}
-	pending, err := e.match(ctx, "**/@*/deploy/"+name+"/*/status/pending")
-	if err != nil {
+	if err := e.cancelDeploysTo(ctx, b, name); err != nil {
 		return "", err
 	}
-	seen := map[string]bool{}
-	for _, p := range pending {
-		w, err := parseWorkRef(strings.TrimSuffix(p, "/status/pending"))
-		if err != nil || seen[w.repo+"/-/"+w.file] {
-			continue
-		}
-		seen[w.repo+"/-/"+w.file] = true
-		if err := e.cancelUpChains(ctx, b, w, "environment"); err != nil {
-			return "", err
-		}
-	}
-	b.del(stateRef)
-	if err := e.commitBatch(ctx, b); err != nil {
+	b.Delete(stateRef, true)
+	if err := e.commit(ctx, b); err != nil {
 		return "", err
 	}
 	msg := msgDeleted
 	for _, s := range scheduled {
-		msg += "; down scheduled: " + s
+		msg += "; down scheduled: " + s.ChainRef().String()
 	}
 	return msg, nil
 }
 
-// deployPlan is what applying a present deploy intent would do.
-type deployPlan struct {
-	item    workRef // the work item in the intent's release
-	inputs  Inputs  // entry inputs
-	up      FuncID
-	action  string // "", "pending", "failed", "create"
-	current string // the chain the current link points at
+// tearDownEnvironment adds to b, for every current deployment to
+// environment name, the deletion of its deploy intent and a down chain. It
+// returns the down chains scheduled.
+func (e *Engine) tearDownEnvironment(ctx context.Context, b *store.Tx, name string) ([]state.WorkID, error) {
+	links, err := e.matchRefs(ctx, "**/@/deploy/"+name)
+	if err != nil {
+		return nil, err
+	}
+	var scheduled []state.WorkID
+	for _, l := range links {
+		cur, ok, err := e.resolveWork(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		b.Delete(cur.IntentRef(), true)
+		down, _, err := e.scheduleDown(ctx, b, cur, "environment")
+		if err != nil {
+			return nil, err
+		}
+		if down.Chain > 0 {
+			scheduled = append(scheduled, down)
+		}
+	}
+	return scheduled, nil
 }
 
-// planDeploy validates deploy intent r and decides (docs/engine.md §13.5).
-func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error) {
-	var di struct {
-		Type    *string        `json:"type"`
-		Release string         `json:"release"`
-		Input   map[string]any `json:"input"`
+// cancelDeploysTo adds to b the cancellation of the pending up chains of
+// every package to environment name.
+func (e *Engine) cancelDeploysTo(ctx context.Context, b *store.Tx, name string) error {
+	pending, err := e.matchWork(ctx, "**/@*/deploy/"+name+"/*/status/pending")
+	if err != nil {
+		return err
 	}
-	found, err := e.get(ctx, r.String(), &di)
+	seen := map[ref.Ref]bool{}
+	for _, w := range pending {
+		if seen[w.Release.Package()] {
+			continue
+		}
+		seen[w.Release.Package()] = true
+		if err := e.cancelUpChains(ctx, b, w, "environment"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deployPlan is what applying a present deploy intent would do.
+type deployPlan struct {
+	item    state.WorkID // the work item in the intent's release
+	inputs  state.Inputs // entry inputs
+	up      state.FuncID
+	action  string  // "", "pending", "failed", "create"
+	current ref.Ref // the chain the current link points at
+}
+
+// deployIntentDoc is a deploy intent as read, before it is validated.
+type deployIntentDoc struct {
+	Type    *string        `json:"type"`
+	Release string         `json:"release"`
+	Input   map[string]any `json:"input"`
+}
+
+// planDeploy validates deploy intent r and decides (docs/engine.md §13.5);
+// a nil plan means the intent is deleted.
+func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error) {
+	var di deployIntentDoc
+	found, err := e.get(ctx, r, &di)
 	if err != nil {
 		return nil, fmt.Errorf("invalid deploy intent: %w", err)
 	}
@@ -248,46 +266,74 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 	if di.Type != nil && *di.Type != "" {
 		return nil, fmt.Errorf("invalid deploy intent: type %q (expected \"\")", *di.Type)
 	}
-	relRef, err := ref.Parse(di.Release)
-	if err != nil || relRef.Repo != r.Repo || relRef.File != r.File || relRef.Marker != ref.State || relRef.Release == "" || relRef.Type != "" {
-		return nil, fmt.Errorf("invalid deploy intent: release %q must be a release of %s/-/%s (FILE/@N or a tag)", di.Release, r.Repo, r.File)
-	}
-	res, err := e.resolve(ctx, relRef.String())
+	id, err := e.intentRelease(ctx, r, di.Release)
 	if err != nil {
 		return nil, err
 	}
-	id, perr := parseRelease(res)
-	if res == "" || perr != nil {
-		return nil, fmt.Errorf("release %s not found", relRef)
-	}
-	rel, err := e.release(ctx, id.String())
+	rel, err := e.release(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	env := r.Subpath
-	var declared *DeployWork
-	for _, ph := range rel.Package.Phases {
+	declared := declaredDeploy(rel.Package, env)
+	if declared == nil {
+		return nil, fmt.Errorf("%s declares no deploy to %s", id, env)
+	}
+	inputs, err := intentInputs(declared.Inputs, di.Input)
+	if err != nil {
+		return nil, err
+	}
+	p := &deployPlan{item: id.Work(ref.TypeDeploy, env), inputs: inputs, up: declared.Up}
+	if p.current, err = e.resolve(ctx, p.item.CurrentRef()); err != nil {
+		return nil, err
+	}
+	p.action, err = e.deployAction(ctx, p)
+	return p, err
+}
+
+// intentRelease resolves the release a deploy intent r names, R/-/F/@N or a
+// tag of r's package.
+func (e *Engine) intentRelease(ctx context.Context, r ref.Ref, release string) (state.ReleaseID, error) {
+	relRef, err := ref.Parse(release)
+	if err != nil || relRef.Repo != r.Repo || relRef.File != r.File || relRef.Marker != ref.State || relRef.Release == "" || relRef.Type != "" {
+		return state.ReleaseID{}, fmt.Errorf("invalid deploy intent: release %q must be a release of %s (FILE/@N or a tag)", release, ref.Ref{Repo: r.Repo, File: r.File})
+	}
+	res, err := e.resolve(ctx, relRef)
+	if err != nil {
+		return state.ReleaseID{}, err
+	}
+	id, perr := state.ParseRelease(res)
+	if res.IsZero() || perr != nil {
+		return state.ReleaseID{}, fmt.Errorf("release %s not found", relRef)
+	}
+	return id, nil
+}
+
+// declaredDeploy returns the deploy to env a package declares, the last
+// one when several do; nil when none.
+func declaredDeploy(pkg state.Package, env string) *state.DeployWork {
+	var declared *state.DeployWork
+	for _, ph := range pkg.Phases {
 		for _, w := range ph.Work {
 			if w.Deploy != nil && w.Deploy.Environment == env {
 				declared = w.Deploy
 			}
 		}
 	}
-	if declared == nil {
-		return nil, fmt.Errorf("%s declares no deploy to %s", id, env)
-	}
-	p := &deployPlan{
-		item:   workRef{repo: id.repo, file: id.file, release: id.number, typ: "deploy", name: env},
-		inputs: copyInputs(declared.Inputs),
-		up:     declared.Up,
-	}
-	for name, raw := range di.Input {
+	return declared
+}
+
+// intentInputs returns the declared inputs with those of a deploy intent
+// (name → descriptor) put over them, after checking each.
+func intentInputs(declared state.Inputs, input map[string]any) (state.Inputs, error) {
+	inputs := copyInputs(declared)
+	for name, raw := range input {
 		obj, isObject := raw.(map[string]any)
 		if !inputNameRE.MatchString(name) || slices.Contains(starlarkKeywords, name) {
 			return nil, fmt.Errorf("invalid deploy intent: invalid input name %q", name)
 		}
-		var d Descriptor
-		if err := decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
+		var d state.Descriptor
+		if err := state.Decode(raw, &d); err != nil || !isObject || !onlyJSONKeys(obj, descriptorKeys) ||
 			(d.Ref == "" && d.Default == nil && d.Value == nil) {
 			return nil, fmt.Errorf("invalid deploy intent: input %q is not a descriptor {ref, default, value, doc} with a ref, a default or a value", name)
 		}
@@ -296,45 +342,47 @@ func (e *Engine) planDeploy(ctx context.Context, r ref.Ref) (*deployPlan, error)
 				return nil, fmt.Errorf("invalid deploy intent: input %q: %w", name, err)
 			}
 		}
-		p.inputs[name] = d
+		inputs[name] = d
 	}
-	cur, err := e.resolve(ctx, p.item.current())
-	if err != nil {
-		return nil, err
-	}
-	p.current = cur
-	if w, err := parseWorkRef(cur); err == nil && w.releaseRef() == p.item.releaseRef() {
-		var f1 Function
-		if found, err := e.get(ctx, w.withFn(1).fnRef(), &f1); err != nil {
-			return nil, err
+	return inputs, nil
+}
+
+// deployAction decides what applying p does: "" when its release is
+// deployed with its inputs, "pending" or "failed" when its latest chain
+// with those inputs is, else "create".
+func (e *Engine) deployAction(ctx context.Context, p *deployPlan) (string, error) {
+	if w, err := state.ParseWork(p.current); err == nil && w.Release == p.item.Release {
+		var f1 state.Function
+		if found, err := e.get(ctx, w.WithFn(1).FnRef(), &f1); err != nil {
+			return "", err
 		} else if found && sameInputs(f1.Current.Inputs, p.inputs) {
-			return p, nil // action "": already applied
+			return "", nil // already applied
 		}
 	}
 	// Nothing may deploy to an environment that does not exist (any more).
-	if found, err := e.get(ctx, "@/environment/"+env, nil); err != nil {
-		return nil, err
+	env := p.item.Name
+	if found, err := e.get(ctx, environmentRef(ref.State, env), nil); err != nil {
+		return "", err
 	} else if !found {
-		return nil, fmt.Errorf("environment %q does not exist (@/environment/%s)", env, env)
+		return "", fmt.Errorf("environment %q does not exist (@/environment/%s)", env, env)
 	}
-	p.action = "create"
 	c, found, err := e.latestChain(ctx, p.item)
 	if err != nil || !found || c.down {
-		return p, err
+		return "create", err
 	}
-	var f1 Function
-	if _, err := e.get(ctx, c.item.withChain(c.k).withFn(1).fnRef(), &f1); err != nil {
-		return nil, err
+	var f1 state.Function
+	if _, err := e.get(ctx, c.item.WithChain(c.k).WithFn(1).FnRef(), &f1); err != nil {
+		return "", err
 	}
 	if sameInputs(f1.Current.Inputs, p.inputs) {
 		switch c.status {
-		case StatusPending:
-			p.action = "pending"
-		case StatusFailed:
-			p.action = "failed"
+		case state.StatusPending:
+			return "pending", nil
+		case state.StatusFailed:
+			return "failed", nil
 		}
 	}
-	return p, nil
+	return "create", nil
 }
 
 // onlyJSONKeys reports whether every key of obj is allowed.
@@ -349,7 +397,7 @@ func onlyJSONKeys(obj map[string]any, allowed []string) bool {
 
 // sameInputs compares descriptors: doc ignored, absent = null, numbers by
 // value.
-func sameInputs(a, b Inputs) bool {
+func sameInputs(a, b state.Inputs) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -372,16 +420,16 @@ func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 	if p == nil {
 		return e.deployAbsent(ctx, r)
 	}
-	rel := p.item.releaseRef()
+	rel := p.item.Release
 	switch p.action {
 	case "":
 		return msgAlreadyApplied, nil
 	case "pending":
 		return "Deploy intent already pending or in progress", nil
 	case "failed":
-		return fmt.Sprintf("deploy of %s to %s failed; run: ocuroot release retry %s", rel, p.item.name, rel), nil
+		return fmt.Sprintf("deploy of %s to %s failed; run: ocuroot release retry %s", rel, p.item.Name, rel), nil
 	}
-	b := newBatch("apply " + r.String())
+	b := store.NewTx("apply " + r.String())
 	if err := e.cancelUpChains(ctx, b, p.item, "intent"); err != nil {
 		return "", err
 	}
@@ -390,27 +438,26 @@ func (e *Engine) applyDeploy(ctx context.Context, r ref.Ref) (string, error) {
 		return "", err
 	}
 	c := e.newChain(b, p.item, k, "", "", p.up, p.inputs, nil)
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return "", err
 	}
-	return "Created work: " + c.chainRef(), nil
+	return "Created work: " + c.ChainRef().String(), nil
 }
 
 // deployAbsent tears down the deployment of a deleted deploy intent
 // (docs/engine.md §13.6).
 func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
-	w := workRef{repo: r.Repo, file: r.File, typ: "deploy", name: r.Subpath}
-	target, err := e.resolve(ctx, w.current())
+	w := state.ReleaseID{Repo: r.Repo, File: r.File}.Work(ref.TypeDeploy, r.Subpath)
+	b := store.NewTx("apply " + r.String())
+	cur, ok, err := e.resolveWork(ctx, w.CurrentRef())
 	if err != nil {
 		return "", err
 	}
-	b := newBatch("apply " + r.String())
-	cur, perr := parseWorkRef(target)
-	if target == "" || perr != nil {
+	if !ok {
 		if err := e.cancelUpChains(ctx, b, w, "intent"); err != nil {
 			return "", err
 		}
-		if err := e.commitBatch(ctx, b); err != nil {
+		if err := e.commit(ctx, b); err != nil {
 			return "", err
 		}
 		return msgAlreadyApplied, nil
@@ -419,14 +466,14 @@ func (e *Engine) deployAbsent(ctx context.Context, r ref.Ref) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return "", err
 	}
 	switch {
 	case notice != "":
 		return notice, nil
-	case down.chain > 0:
-		return "down scheduled: " + down.chainRef(), nil
+	case down.Chain > 0:
+		return "down scheduled: " + down.ChainRef().String(), nil
 	}
 	return "Deploy intent already pending or in progress", nil
 }

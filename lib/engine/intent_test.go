@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // TestApplyEnvironment: a present environment intent is validated and
@@ -122,7 +124,7 @@ func TestRemoveEnvironment(t *testing.T) {
 		t.Errorf("down chain %+v", down)
 	}
 	f1 := tr.function(app2 + "/deploy/staging/2/functions/1")
-	if f1.Current.Fn.Name != "down" || f1.Current.Status != StatusPending {
+	if f1.Current.Fn.Name != "down" || f1.Current.Status != state.StatusPending {
 		t.Errorf("down function %+v", f1.Current)
 	}
 	// The down function gets the values the deployment ran with, no refs.
@@ -132,12 +134,12 @@ func TestRemoveEnvironment(t *testing.T) {
 		t.Errorf("down inputs\n got %s\nwant %s", got, wantInputs)
 	}
 	rollback := tr.chain(app1 + "/deploy/staging/2")
-	if rollback.Reason != "environment" || tr.status(app1+"/deploy/staging/2") != StatusCancelled ||
-		tr.status(app1+"/deploy/staging/2/functions/1") != StatusCancelled {
+	if rollback.Reason != "environment" || tr.status(app1+"/deploy/staging/2") != state.StatusCancelled ||
+		tr.status(app1+"/deploy/staging/2/functions/1") != state.StatusCancelled {
 		t.Errorf("pending rollback not cancelled: %+v, %s", rollback, tr.status(app1+"/deploy/staging/2"))
 	}
-	if f := tr.function(app1 + "/deploy/staging/2/functions/1"); f.Current.Status != StatusCancelled ||
-		f.History[len(f.History)-1].Status != StatusCancelled {
+	if f := tr.function(app1 + "/deploy/staging/2/functions/1"); f.Current.Status != state.StatusCancelled ||
+		f.History[len(f.History)-1].Status != state.StatusCancelled {
 		t.Errorf("cancelled function %+v", f)
 	}
 	// Prod is untouched.
@@ -152,7 +154,7 @@ func TestRemoveEnvironment(t *testing.T) {
 	// The down chain runs and removes the deployment; no deploy intent is
 	// written by it.
 	tr.workContinue()
-	if tr.status(app2+"/deploy/staging/2") != StatusComplete || tr.target(appPkg+"/@/deploy/staging") != "" ||
+	if tr.status(app2+"/deploy/staging/2") != state.StatusComplete || tr.target(appPkg+"/@/deploy/staging") != "" ||
 		tr.exists(appPkg+"/+/deploy/staging") {
 		t.Errorf("after the down run: status %s, link %q\n%s", tr.status(app2+"/deploy/staging/2"),
 			tr.target(appPkg+"/@/deploy/staging"), tr.out.String())
@@ -377,7 +379,7 @@ func TestApplyDeploy(t *testing.T) {
 			prepare: func(tr *testRepo) {
 				tr.set(intent, deployIntent(app1, ""))
 				tr.mustApply(intent)
-				tr.markRunning(app1+"/deploy/staging/2/functions/1", Runner{Host: "elsewhere", Pid: 1})
+				tr.markRunning(app1+"/deploy/staging/2/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
 			},
 			doc:  deployIntent(app2, `{"version":{"value":"v9"}}`),
 			want: "Created work: " + app2 + "/deploy/staging/2",
@@ -635,16 +637,24 @@ func TestDownChain(t *testing.T) {
 // TestSortIntents: environments, then custom, then deploy; by ref within a
 // kind; refs that are not intent last.
 func TestSortIntents(t *testing.T) {
-	refs := []string{
-		"example/-/b.ocu.star/+/deploy/prod", "+/custom/z", "bad ref", "example/-/a.ocu.star/+/deploy/prod",
+	in := []string{
+		"example/-/b.ocu.star/+/deploy/prod", "+/custom/z", "@/custom/not-intent", "example/-/a.ocu.star/+/deploy/prod",
 		"+/environment/b", "example/-/a.ocu.star/+1/custom/x", "+/environment/a", "+/custom/a",
+	}
+	var refs []ref.Ref
+	for _, r := range in {
+		refs = append(refs, mustRef(t, r))
 	}
 	SortIntents(refs)
 	want := []string{
 		"+/environment/a", "+/environment/b", "+/custom/a", "+/custom/z", "example/-/a.ocu.star/+1/custom/x",
-		"example/-/a.ocu.star/+/deploy/prod", "example/-/b.ocu.star/+/deploy/prod", "bad ref",
+		"example/-/a.ocu.star/+/deploy/prod", "example/-/b.ocu.star/+/deploy/prod", "@/custom/not-intent",
 	}
-	if diff := cmp.Diff(want, refs); diff != "" {
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
@@ -677,7 +687,7 @@ func TestApplyOrder(t *testing.T) {
 		t.Errorf("stderr %q, want %q", tr.errOut.String(), wantErr)
 	}
 	// NoContinue: nothing ran, the task is left.
-	if tr.status(app1+"/deploy/staging/2") != StatusPending || !tr.exists(app1+"/task/check_envs") {
+	if tr.status(app1+"/deploy/staging/2") != state.StatusPending || !tr.exists(app1+"/task/check_envs") {
 		t.Error("apply -no-continue ran work")
 	}
 }

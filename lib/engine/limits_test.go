@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // TestFunctionLimits: package code past a limit is stopped and its function
@@ -152,8 +153,8 @@ call(f, name="a")
 		t.Fatalf("release: failed %v, %v", failed, err)
 	}
 	logsRef := "example/-/pkg.ocu.star/@1/call/a/1/logs"
-	var logs []LogLine
-	if _, err := tr.e.get(context.Background(), logsRef, &logs); err != nil {
+	var logs []state.LogLine
+	if _, err := tr.e.get(context.Background(), tr.ref(logsRef), &logs); err != nil {
 		t.Fatal(err)
 	}
 	stored, err := os.ReadFile(filepath.Join(tr.e.Root, ".store", "refs", "example", "-", "pkg.ocu.star", "@1", "call", "a", "1", "logs", "@object.json"))

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // logTail keeps the last lines of a run's log within a size (see
@@ -10,8 +12,8 @@ import (
 // run printing without end stores a bounded log and holds a bounded one in
 // memory. The zero value keeps everything.
 type logTail struct {
-	max   int       // bytes of stored JSON, about; 0 keeps everything
-	lines []LogLine // kept, oldest first, from start on
+	max   int             // bytes of stored JSON, about; 0 keeps everything
+	lines []state.LogLine // kept, oldest first, from start on
 	start int
 	size  int // estimated stored size of lines[start:]
 
@@ -30,7 +32,7 @@ const droppedThread = "log"
 const droppedFormat = "… %d bytes of log dropped (%d lines)"
 
 // logEntrySize estimates the stored size of l in bytes.
-func logEntrySize(l LogLine) int {
+func logEntrySize(l state.LogLine) int {
 	return jsonTextSize(l.Message) + jsonTextSize(l.Attributes.Filename) + jsonTextSize(l.Attributes.Thread) +
 		len(l.Timestamp) + logEntryOverhead
 }
@@ -54,12 +56,12 @@ func jsonTextSize(s string) int {
 // budget is the size left for lines once the first entry saying what was
 // dropped is counted.
 func (t *logTail) budget() int {
-	return max(t.max-logEntrySize(LogLine{Message: droppedFormat + "00000000000000000000", Attributes: LogAttributes{Thread: droppedThread}, Timestamp: "2006-01-02T15:04:05.000000000Z"}), 0)
+	return max(t.max-logEntrySize(state.LogLine{Message: droppedFormat + "00000000000000000000", Attributes: state.LogAttributes{Thread: droppedThread}, Timestamp: "2006-01-02T15:04:05.000000000Z"}), 0)
 }
 
 // add appends l, dropping the oldest lines while the log is too large; a
 // line too large on its own keeps the end of its message.
-func (t *logTail) add(l LogLine) {
+func (t *logTail) add(l state.LogLine) {
 	if t.max <= 0 {
 		t.lines = append(t.lines, l)
 		return
@@ -78,7 +80,7 @@ func (t *logTail) add(l LogLine) {
 	t.size += logEntrySize(l)
 	for t.size > budget && t.start < len(t.lines)-1 {
 		old := t.lines[t.start]
-		t.lines[t.start] = LogLine{}
+		t.lines[t.start] = state.LogLine{}
 		t.start++
 		t.size -= logEntrySize(old)
 		t.droppedLines++
@@ -92,7 +94,7 @@ func (t *logTail) add(l LogLine) {
 
 // addStored appends a log as stored: a first entry saying what an earlier
 // cut dropped is counted, not kept.
-func (t *logTail) addStored(lines []LogLine) {
+func (t *logTail) addStored(lines []state.LogLine) {
 	if len(lines) > 0 && lines[0].Attributes.Thread == droppedThread {
 		var b, n int
 		if _, err := fmt.Sscanf(lines[0].Message, droppedFormat, &b, &n); err == nil {
@@ -120,17 +122,17 @@ func (t *logTail) len() int { return len(t.lines) - t.start }
 
 // result returns the log to store: the lines kept, after an entry saying
 // what was dropped, if anything was.
-func (t *logTail) result() []LogLine {
+func (t *logTail) result() []state.LogLine {
 	kept := t.lines[t.start:]
 	if t.droppedLines == 0 && t.droppedBytes == 0 {
 		return kept
 	}
-	first := LogLine{
-		Attributes: LogAttributes{Thread: droppedThread},
+	first := state.LogLine{
+		Attributes: state.LogAttributes{Thread: droppedThread},
 		Message:    fmt.Sprintf(droppedFormat, t.droppedBytes, t.droppedLines),
 	}
 	if len(kept) > 0 {
 		first.Timestamp = kept[0].Timestamp
 	}
-	return append([]LogLine{first}, kept...)
+	return append([]state.LogLine{first}, kept...)
 }

@@ -7,14 +7,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 func TestLogTail(t *testing.T) {
-	line := func(msg string) LogLine { return LogLine{Message: msg, Attributes: LogAttributes{Thread: "f"}} }
-	marker := func(b, n int) LogLine {
-		return LogLine{Message: fmt.Sprintf(droppedFormat, b, n), Attributes: LogAttributes{Thread: droppedThread}}
+	line := func(msg string) state.LogLine {
+		return state.LogLine{Message: msg, Attributes: state.LogAttributes{Thread: "f"}}
 	}
-	messages := func(lines []LogLine) []string {
+	marker := func(b, n int) state.LogLine {
+		return state.LogLine{Message: fmt.Sprintf(droppedFormat, b, n), Attributes: state.LogAttributes{Thread: droppedThread}}
+	}
+	messages := func(lines []state.LogLine) []string {
 		var out []string
 		for _, l := range lines {
 			out = append(out, l.Message)
@@ -30,7 +33,7 @@ func TestLogTail(t *testing.T) {
 	tests := []struct {
 		name   string
 		max    int
-		stored []LogLine
+		stored []state.LogLine
 		add    []string
 		want   []string
 	}{
@@ -45,7 +48,7 @@ func TestLogTail(t *testing.T) {
 		{
 			name:   "an earlier cut is counted once",
 			max:    room(2),
-			stored: []LogLine{marker(100, 7), line("line-00001")},
+			stored: []state.LogLine{marker(100, 7), line("line-00001")},
 			add:    []string{"line-00002", "line-00003"},
 			want:   []string{"… 110 bytes of log dropped (8 lines)", "line-00002", "line-00003"},
 		},
@@ -72,7 +75,7 @@ func TestLogTail(t *testing.T) {
 
 func TestLogTailCutsRunes(t *testing.T) {
 	tail := &logTail{max: 1000}
-	tail.add(LogLine{Message: strings.Repeat("é", 1000)})
+	tail.add(state.LogLine{Message: strings.Repeat("é", 1000)})
 	got := tail.result()
 	if len(got) != 2 || !utf8.ValidString(got[1].Message) || got[1].Message == "" {
 		t.Fatalf("log %+v", got)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // compatFiles is a package in a folder that loads a module; the comments
@@ -37,30 +38,30 @@ func TestFunctionPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []FuncID
+	var got []state.FuncID
 	for _, ph := range ev.pkg.Phases {
 		for _, w := range ph.Work {
 			got = append(got, w.Call.Fn)
 		}
 	}
-	want := []FuncID{{"build", "./tasks.ocu.star:2:1"}, {"gate", "release.ocu.star:3:1"}}
+	want := []state.FuncID{{Name: "build", Pos: "./tasks.ocu.star:2:1"}, {Name: "gate", Pos: "release.ocu.star:3:1"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stored functions (-want +got):\n%s", diff)
 	}
 
 	lookups := []struct {
-		id      FuncID
+		id      state.FuncID
 		want    string // function name found, "" when not found
 		wantErr string
 	}{
-		{id: FuncID{"gate", "release.ocu.star:3:1"}, want: "gate"},
-		{id: FuncID{"gate", "frontend/release.ocu.star:3:1"}, want: "gate"},
-		{id: FuncID{"finish", "release.ocu.star:6:1"}, want: "finish"},
-		{id: FuncID{"build", "./tasks.ocu.star:2:1"}, want: "build"},
-		{id: FuncID{"gate", "release.ocu.star:4:1"}, wantErr: `function "gate" (release.ocu.star:4:1) not found at commit c1`},
-		{id: FuncID{"gate", "backend/release.ocu.star:3:1"}, wantErr: `function "gate" (backend/release.ocu.star:3:1) not found at commit c1`},
-		{id: FuncID{"build", "frontend/tasks.ocu.star:2:1"}, wantErr: "not found"},
-		{id: FuncID{"build", "release.ocu.star:2:1"}, wantErr: "not found"},
+		{id: state.FuncID{Name: "gate", Pos: "release.ocu.star:3:1"}, want: "gate"},
+		{id: state.FuncID{Name: "gate", Pos: "frontend/release.ocu.star:3:1"}, want: "gate"},
+		{id: state.FuncID{Name: "finish", Pos: "release.ocu.star:6:1"}, want: "finish"},
+		{id: state.FuncID{Name: "build", Pos: "./tasks.ocu.star:2:1"}, want: "build"},
+		{id: state.FuncID{Name: "gate", Pos: "release.ocu.star:4:1"}, wantErr: `function "gate" (release.ocu.star:4:1) not found at commit c1`},
+		{id: state.FuncID{Name: "gate", Pos: "backend/release.ocu.star:3:1"}, wantErr: `function "gate" (backend/release.ocu.star:3:1) not found at commit c1`},
+		{id: state.FuncID{Name: "build", Pos: "frontend/tasks.ocu.star:2:1"}, wantErr: "not found"},
+		{id: state.FuncID{Name: "build", Pos: "release.ocu.star:2:1"}, wantErr: "not found"},
 	}
 	for _, tt := range lookups {
 		t.Run(tt.id.Name+"/"+tt.id.Pos, func(t *testing.T) {
@@ -102,7 +103,7 @@ def f(ctx):
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn, err := ev.function(FuncID{"f", "release.ocu.star:3:1"})
+	fn, err := ev.function(state.FuncID{Name: "f", Pos: "release.ocu.star:3:1"})
 	if err != nil {
 		t.Fatal(err)
 	}

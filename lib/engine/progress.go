@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // progress prints what the engine does (docs/cli.md §3.3): one line per state
@@ -41,15 +42,15 @@ func (p *progress) stderrLine(s string) {
 
 // label names work in progress lines: "<F>@<N> build", "<F>@<N> deploy to
 // staging", "<F>@<N> teardown of staging".
-func label(w workRef, down bool) string {
-	prefix := w.file + "@" + w.release
+func label(w state.WorkID, down bool) string {
+	prefix := w.Release.File + "@" + w.Release.Number
 	switch {
-	case w.typ == "call":
-		return prefix + " " + w.name
+	case w.Type == "call":
+		return prefix + " " + w.Name
 	case down:
-		return prefix + " teardown of " + w.name
+		return prefix + " teardown of " + w.Name
 	}
-	return prefix + " deploy to " + w.name
+	return prefix + " deploy to " + w.Name
 }
 
 // warn prints "<prog>: warning: <msg>" on stderr.

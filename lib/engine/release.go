@@ -6,36 +6,35 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
-// pkgRef is the package part of refs: R/-/F.
-func (e *Engine) pkgRef(file string) string { return e.Repo + "/-/" + file }
-
 // plannedChain is chain 1 of a work item of a compiled package.
 type plannedChain struct {
-	item   workRef
-	fn     FuncID
-	inputs Inputs
+	item   state.WorkID
+	fn     state.FuncID
+	inputs state.Inputs
 	deps   []string
 }
 
 // plan compiles a package's phases into first chains (docs/engine.md §5): the
 // items of a phase depend on every item of the nearest preceding non-empty
 // phase.
-func plan(rel releaseID, pkg Package) []plannedChain {
+func plan(rel state.ReleaseID, pkg state.Package) []plannedChain {
 	var out []plannedChain
-	var prev []Work
+	var prev []state.Work
 	for _, ph := range pkg.Phases {
 		var deps []string
 		for _, w := range prev {
-			typ, name := w.kind()
-			deps = append(deps, rel.String()+"/"+typ+"/"+name+"/*/status/complete")
+			typ, name := w.Kind()
+			deps = append(deps, rel.Work(typ, name).ItemRef().String()+"/*/status/complete")
 		}
 		for _, w := range ph.Work {
-			typ, name := w.kind()
+			typ, name := w.Kind()
 			pc := plannedChain{
-				item: workRef{repo: rel.repo, file: rel.file, release: rel.number, typ: typ, name: name},
+				item: rel.Work(typ, name),
 				deps: deps,
 			}
 			if w.Call != nil {
@@ -53,8 +52,8 @@ func plan(rel releaseID, pkg Package) []plannedChain {
 	return out
 }
 
-func copyInputs(in Inputs) Inputs {
-	out := make(Inputs, len(in))
+func copyInputs(in state.Inputs) state.Inputs {
+	out := make(state.Inputs, len(in))
 	for k, v := range in {
 		out[k] = v
 	}
@@ -64,21 +63,26 @@ func copyInputs(in Inputs) Inputs {
 // recordRepoConfig adds the repo config record of the current commit to b
 // (docs/engine.md §6, §10 step 7): R/-/repo.ocu.star/@H and its link when
 // missing, and the intent twins when missing.
-func (e *Engine) recordRepoConfig(ctx context.Context, b *batch) error {
-	base := e.Repo + "/-/repo.ocu.star/"
-	for _, marker := range []string{"@", "+"} {
-		at := base + marker + e.Commit
+func (e *Engine) recordRepoConfig(ctx context.Context, b *store.Tx) error {
+	for _, marker := range []ref.Marker{ref.State, ref.Intent} {
+		at := repoConfigRef(e.Repo, marker, e.Commit)
 		found, err := e.get(ctx, at, nil)
 		if err != nil {
 			return err
 		}
 		if !found {
-			b.put(at, RepoConfig{Source: e.RepoConfig})
-			b.link(base+marker, at)
+			b.Put(at, state.RepoConfig{Source: e.RepoConfig})
+			b.Link(repoConfigRef(e.Repo, marker, ""), at)
 		}
 	}
-	b.tx.SupportFiles = true
+	b.SupportFiles = true
 	return nil
+}
+
+// repoConfigRef returns R/-/repo.ocu.star/@H (or +H); H "" gives the link
+// to the latest, R/-/repo.ocu.star/@.
+func repoConfigRef(repo string, m ref.Marker, h string) ref.Ref {
+	return ref.Ref{Repo: repo, File: "repo.ocu.star", Marker: m, Release: h}
 }
 
 // ReleaseNew releases package file at the current commit (docs/engine.md §10)
@@ -88,7 +92,7 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 	if e.Commit == "" {
 		return false, errors.New("cannot determine the commit")
 	}
-	pkg := e.pkgRef(file)
+	pkg := ref.Ref{Repo: e.Repo, File: file}.String()
 	if !force {
 		existing, err := e.match(ctx, pkg+"/@*/commit/"+e.Commit)
 		if err != nil {
@@ -114,7 +118,7 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 		if ev.isEnvironmentsFile() {
 			return false, e.registerEnvironments(ctx, file, ev.envs)
 		}
-		rel := releaseID{repo: e.Repo, file: file, number: n}
+		rel := state.ReleaseID{Repo: e.Repo, File: file, Number: n}
 		err = e.createRelease(ctx, rel, ev.pkg)
 		if store.CodeOf(err) == store.EConflict && attempt < 5 {
 			continue // another process took N: number again
@@ -122,24 +126,24 @@ func (e *Engine) ReleaseNew(ctx context.Context, file string, force bool) (faile
 		if err != nil {
 			return false, err
 		}
-		return e.runRelease(ctx, rel.String())
+		return e.runRelease(ctx, rel)
 	}
 }
 
 // createRelease writes release rel with chain 1 of every work item, in one
 // transaction.
-func (e *Engine) createRelease(ctx context.Context, rel releaseID, pkg Package) error {
-	b := newBatch("release " + rel.String())
+func (e *Engine) createRelease(ctx context.Context, rel state.ReleaseID, pkg state.Package) error {
+	b := store.NewTx("release " + rel.String())
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
 	}
-	b.create(rel.String(), Release{Commit: e.Commit, Package: pkg})
-	b.put(rel.String()+"/commit/"+e.Commit, Marker{Time: e.now()})
+	b.Create(rel.Ref(), state.Release{Commit: e.Commit, Package: pkg})
+	b.Put(rel.CommitRef(e.Commit), state.Marker{Time: e.now()})
 	chains := plan(rel, pkg)
 	for _, pc := range chains {
 		e.newChain(b, pc.item, 1, "", "", pc.fn, pc.inputs, pc.deps)
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return err
 	}
 	for _, pc := range chains {
@@ -149,8 +153,8 @@ func (e *Engine) createRelease(ctx context.Context, rel releaseID, pkg Package) 
 }
 
 // runRelease runs a release until it pauses and prints its status.
-func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
-	if _, err := e.run(ctx, []string{rel}); err != nil {
+func (e *Engine) runRelease(ctx context.Context, rel state.ReleaseID) (bool, error) {
+	if _, err := e.run(ctx, []state.ReleaseID{rel}); err != nil {
 		return false, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -164,20 +168,20 @@ func (e *Engine) runRelease(ctx context.Context, rel string) (bool, error) {
 		return false, err
 	}
 	e.progress.line("release %s: %s", rel, status)
-	return status == StatusFailed, nil
+	return status == state.StatusFailed, nil
 }
 
 // registerEnvironments writes the environment intents of an environments
 // file with the repo config record, then applies each (docs/engine.md §10 step 6).
-func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []Environment) error {
-	b := newBatch("register environments " + file)
+func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []state.Environment) error {
+	b := store.NewTx("register environments " + file)
 	if err := e.recordRepoConfig(ctx, b); err != nil {
 		return err
 	}
 	for _, env := range envs {
-		b.put("+/environment/"+env.Name, env)
+		b.Put(environmentRef(ref.Intent, env.Name), env)
 	}
-	if err := e.commitBatch(ctx, b); err != nil {
+	if err := e.commit(ctx, b); err != nil {
 		return err
 	}
 	for _, env := range envs {
@@ -191,39 +195,36 @@ func (e *Engine) registerEnvironments(ctx context.Context, file string, envs []E
 }
 
 // ResolveRelease turns a release ref (R/-/F/@N or a tag) or a package ref
-// (R/-/F: its highest numbered release) into R/-/F/@N.
-func (e *Engine) ResolveRelease(ctx context.Context, r string) (string, error) {
-	rr, err := parseAny(r)
-	if err != nil {
-		return "", err
-	}
-	if rr.Marker == 0 {
-		refs, err := e.match(ctx, r+"/@*")
+// (R/-/F: its highest numbered release) into the release's ID.
+func (e *Engine) ResolveRelease(ctx context.Context, r ref.Ref) (state.ReleaseID, error) {
+	if r.Marker == ref.NoMarker {
+		refs, err := e.match(ctx, r.String()+"/@*")
 		if err != nil {
-			return "", err
+			return state.ReleaseID{}, err
 		}
 		ns := numbers(refs)
 		if len(ns) == 0 {
-			return "", fmt.Errorf("%s has no release", r)
+			return state.ReleaseID{}, fmt.Errorf("%s has no release", r)
 		}
-		return r + "/@" + strconv.Itoa(ns[len(ns)-1]), nil
+		return state.ReleaseID{Repo: r.Repo, File: r.File, Number: strconv.Itoa(ns[len(ns)-1])}, nil
 	}
 	res, err := e.resolve(ctx, r)
 	if err != nil {
-		return "", err
+		return state.ReleaseID{}, err
 	}
-	if res == "" {
-		return "", fmt.Errorf("release %s not found", r)
+	if res.IsZero() {
+		return state.ReleaseID{}, fmt.Errorf("release %s not found", r)
 	}
-	if _, err := parseRelease(res); err != nil {
-		return "", fmt.Errorf("%s is not a release (it resolves to %s)", r, res)
+	id, err := state.ParseRelease(res)
+	if err != nil {
+		return state.ReleaseID{}, fmt.Errorf("%s is not a release (it resolves to %s)", r, res)
 	}
-	return res, nil
+	return id, nil
 }
 
 // ReleaseContinue processes the check_envs task of a release and runs it
 // (docs/engine.md §11.6).
-func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) {
+func (e *Engine) ReleaseContinue(ctx context.Context, rel state.ReleaseID) (bool, error) {
 	if _, err := e.checkEnvs(ctx, rel); err != nil {
 		return false, err
 	}
@@ -232,14 +233,14 @@ func (e *Engine) ReleaseContinue(ctx context.Context, rel string) (bool, error) 
 
 // ReleaseRetry retries the failed functions of a release (docs/engine.md §12):
 // each gets a new chain continuing where the failed one stopped.
-func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bool, error) {
+func (e *Engine) ReleaseRetry(ctx context.Context, rel state.ReleaseID, running bool) (bool, error) {
 	chains, err := e.latestChains(ctx, rel)
 	if err != nil {
 		return false, err
 	}
 	retried := 0
 	for _, c := range chains {
-		if c.status != StatusFailed && !(running && c.status == StatusPending) {
+		if c.status != state.StatusFailed && !(running && c.status == state.StatusPending) {
 			continue
 		}
 		ok, err := e.retryChain(ctx, c, running)
@@ -259,65 +260,65 @@ func (e *Engine) ReleaseRetry(ctx context.Context, rel string, running bool) (bo
 // retryChain writes chain K+1 of a failed chain K: functions before the
 // failed one copied as complete, the failed one pending again.
 func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (bool, error) {
-	old := c.item.withChain(c.k)
-	fns, err := e.match(ctx, old.chainRef()+"/functions/*")
+	old := c.item.WithChain(c.k)
+	fns, err := e.match(ctx, old.ChainRef().String()+"/functions/*")
 	if err != nil {
 		return false, err
 	}
 	count := len(numbers(fns))
-	var docs []*Function
+	var docs []*state.Function
 	failedAt := 0
 	for i := 1; i <= count; i++ {
-		var f Function
-		if _, err := e.get(ctx, old.withFn(i).fnRef(), &f); err != nil {
+		var f state.Function
+		if _, err := e.get(ctx, old.WithFn(i).FnRef(), &f); err != nil {
 			return false, err
 		}
 		docs = append(docs, &f)
-		if failedAt == 0 && (f.Current.Status == StatusFailed || (running && f.Current.Status == StatusRunning)) {
+		if failedAt == 0 && (f.Current.Status == state.StatusFailed || (running && f.Current.Status == state.StatusRunning)) {
 			failedAt = i
 		}
 	}
 	if failedAt == 0 {
 		return false, nil
 	}
-	var chain Chain
-	if _, err := e.get(ctx, old.chainRef(), &chain); err != nil {
+	var chain state.Chain
+	if _, err := e.get(ctx, old.ChainRef(), &chain); err != nil {
 		return false, err
 	}
 	k, err := e.nextChain(ctx, c.item)
 	if err != nil {
 		return false, err
 	}
-	nc := c.item.withChain(k)
+	nc := c.item.WithChain(k)
 	now := e.now()
-	b := newBatch("retry " + old.chainRef())
-	b.create(nc.chainRef(), Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.withFn(1).fnRef(), Reason: chain.Reason})
-	b.put(nc.chainRef()+"/status/"+StatusPending, Marker{Time: now})
+	b := store.NewTx("retry " + old.ChainRef().String())
+	b.Create(nc.ChainRef(), state.Chain{Type: chain.Type, Release: chain.Release, Entrypoint: nc.WithFn(1).FnRef().String(), Reason: chain.Reason})
+	b.Put(nc.StatusRef(state.StatusPending), state.Marker{Time: now})
 	for i := 1; i < failedAt; i++ {
 		f := *docs[i-1]
 		f.Current.Runner = nil
-		f.History = append(append([]HistoryEntry(nil), f.History...), HistoryEntry{Status: StatusComplete, Time: now})
-		b.create(nc.withFn(i).fnRef(), f)
-		b.put(nc.withFn(i).fnRef()+"/status/"+StatusComplete, Marker{Time: now})
+		f.History = append(append([]state.HistoryEntry(nil), f.History...), state.HistoryEntry{Status: state.StatusComplete, Time: now})
+		b.Create(nc.WithFn(i).FnRef(), f)
+		b.Put(nc.WithFn(i).StatusRef(state.StatusComplete), state.Marker{Time: now})
 	}
 	failed := docs[failedAt-1]
-	e.newFunction(b, nc.withFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
-	failed.Current.Status = StatusFailedRetried
+	e.newFunction(b, nc.WithFn(failedAt), failed.Current.Fn, failed.Current.Inputs, failed.Current.Dependencies)
+	failed.Current.Status = state.StatusFailedRetried
 	failed.Current.Runner = nil
-	failed.History = append(failed.History, HistoryEntry{Status: StatusFailedRetried, Time: now})
-	b.put(old.withFn(failedAt).fnRef(), failed)
-	e.swapStatus(b, old.withFn(failedAt).fnRef(), StatusFailedRetried, StatusFailed, StatusRunning)
-	e.swapStatus(b, old.chainRef(), StatusFailedRetried, StatusFailed, StatusPending)
-	if err := e.commitBatch(ctx, b); err != nil {
+	failed.History = append(failed.History, state.HistoryEntry{Status: state.StatusFailedRetried, Time: now})
+	b.Put(old.WithFn(failedAt).FnRef(), failed)
+	e.swapStatus(b, old.WithFn(failedAt), state.StatusFailedRetried, state.StatusFailed, state.StatusRunning)
+	e.swapStatus(b, old, state.StatusFailedRetried, state.StatusFailed, state.StatusPending)
+	if err := e.commit(ctx, b); err != nil {
 		return false, err
 	}
-	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.chainRef())
+	e.progress.line("%s: pending (retry of %s)", label(nc, chain.Type == "down"), old.ChainRef())
 	return true, nil
 }
 
 // ReleasesAtCommit lists the releases of the repo at commit h (docs/engine.md
 // §11.1): targets of R/-/**/@*/commit/H, and legacy releases "@H.<n>".
-func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]string, error) {
+func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]state.ReleaseID, error) {
 	refs, err := e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
 	if err != nil {
 		return nil, err
@@ -342,7 +343,7 @@ func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, e
 	if err != nil {
 		return res, err
 	}
-	broken := map[string]bool{}
+	broken := map[state.ReleaseID]bool{}
 	for round := 0; round < maxRounds && ctx.Err() == nil; round++ {
 		n, failed := e.tasks(ctx, rels, broken)
 		res.Failures += failed
@@ -374,7 +375,7 @@ func (e *Engine) WorkContinue(ctx context.Context, maxRounds int) (WorkResult, e
 // tasks processes the check_envs tasks of rels, skipping the releases in
 // broken. A release that cannot be loaded is reported, added to broken and
 // counted in failed; n counts the tasks processed.
-func (e *Engine) tasks(ctx context.Context, rels []string, broken map[string]bool) (n, failed int) {
+func (e *Engine) tasks(ctx context.Context, rels []state.ReleaseID, broken map[state.ReleaseID]bool) (n, failed int) {
 	for _, rel := range rels {
 		if broken[rel] {
 			continue
@@ -395,19 +396,19 @@ func (e *Engine) tasks(ctx context.Context, rels []string, broken map[string]boo
 
 // FailedReleasesAtCommit lists the releases at the current commit with a
 // failed work item.
-func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]string, error) {
+func (e *Engine) FailedReleasesAtCommit(ctx context.Context) ([]state.ReleaseID, error) {
 	rels, err := e.ReleasesAtCommit(ctx, e.Commit)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []state.ReleaseID
 	for _, rel := range rels {
 		chains, err := e.latestChains(ctx, rel)
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range chains {
-			if c.status == StatusFailed {
+			if c.status == state.StatusFailed {
 				out = append(out, rel)
 				break
 			}
@@ -424,6 +425,6 @@ func (e *Engine) Tasks(ctx context.Context) (done, failed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	done, failed = e.tasks(ctx, rels, map[string]bool{})
+	done, failed = e.tasks(ctx, rels, map[state.ReleaseID]bool{})
 	return done, failed, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // stepFiles returns a chain of two functions whose second fails when FAIL=second.
@@ -33,7 +34,7 @@ func TestRetry(t *testing.T) {
 		tr := newDeployRepo(t)
 		tr.at("c1", "FAIL=up-staging").release("app.ocu.star", true)
 		tr.set(appPkg+"/+/deploy/staging", deployIntent(app1, "")) // the retry's start rewrites it
-		failed, err := tr.e.ReleaseRetry(context.Background(), app2, false)
+		failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app2), false)
 		if err != nil || failed {
 			t.Fatalf("retry: %v, %v\n%s", failed, err, tr.out.String())
 		}
@@ -42,12 +43,12 @@ func TestRetry(t *testing.T) {
 			t.Errorf("chains (-want +got):\n%s", diff)
 		}
 		old := tr.function(app2 + "/deploy/staging/1/functions/1")
-		if old.Current.Status != StatusFailedRetried || old.Current.Runner != nil ||
-			old.History[len(old.History)-1].Status != StatusFailedRetried ||
-			tr.status(app2+"/deploy/staging/1/functions/1") != StatusFailedRetried {
+		if old.Current.Status != state.StatusFailedRetried || old.Current.Runner != nil ||
+			old.History[len(old.History)-1].Status != state.StatusFailedRetried ||
+			tr.status(app2+"/deploy/staging/1/functions/1") != state.StatusFailedRetried {
 			t.Errorf("retried function %+v", old)
 		}
-		if tr.status(app2+"/deploy/staging") != StatusComplete {
+		if tr.status(app2+"/deploy/staging") != state.StatusComplete {
 			t.Errorf("work item status %s", tr.status(app2+"/deploy/staging"))
 		}
 		if got := tr.target(appPkg + "/@/deploy/staging"); got != app2+"/deploy/staging/2" {
@@ -67,7 +68,7 @@ func TestRetry(t *testing.T) {
 		const rel = "example/-/steps.ocu.star/@1"
 		tr := newTestRepo(t, stepFiles())
 		tr.at("c1", "FAIL=second").release("steps.ocu.star", true)
-		if _, err := tr.e.ReleaseRetry(context.Background(), rel, false); err != nil {
+		if _, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, rel), false); err != nil {
 			t.Fatal(err)
 		}
 		first := tr.function(rel + "/call/job/2/functions/1")
@@ -78,7 +79,7 @@ func TestRetry(t *testing.T) {
 		if diff := cmp.Diff([]string{"pending", "running", "complete", "complete"}, history); diff != "" {
 			t.Errorf("copied function history (-want +got):\n%s", diff)
 		}
-		if first.Current.Status != StatusComplete || first.Current.Runner != nil || tr.status(rel+"/call/job/2/functions/1") != StatusComplete {
+		if first.Current.Status != state.StatusComplete || first.Current.Runner != nil || tr.status(rel+"/call/job/2/functions/1") != state.StatusComplete {
 			t.Errorf("copied function %+v", first.Current)
 		}
 		if got := jsonOf(t, tr.value(rel+"/call/job#output/n")); got != "1" {
@@ -103,7 +104,7 @@ func TestRetry(t *testing.T) {
 		tr.remove(appPkg + "/+/deploy/staging")
 		tr.mustApply(appPkg + "/+/deploy/staging")
 		tr.at("c1", "FAIL=down-staging").workContinue()
-		if failed, err := tr.e.ReleaseRetry(context.Background(), app1, false); err != nil || failed {
+		if failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app1), false); err != nil || failed {
 			t.Fatalf("retry: %v, %v", failed, err)
 		}
 		c := tr.chain(app1 + "/deploy/staging/3")
@@ -118,7 +119,7 @@ func TestRetry(t *testing.T) {
 	t.Run("nothing failed", func(t *testing.T) {
 		t.Parallel()
 		tr := newDeployRepo(t)
-		_, err := tr.e.ReleaseRetry(context.Background(), app1, false)
+		_, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, app1), false)
 		if err == nil || err.Error() != "no failed functions in "+app1 {
 			t.Errorf("error %v", err)
 		}
@@ -128,19 +129,19 @@ func TestRetry(t *testing.T) {
 		t.Parallel()
 		tr := newDeployRepo(t)
 		tr.release("gate.ocu.star", false)
-		tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: "elsewhere", Pid: 1})
-		if _, err := tr.e.ReleaseRetry(context.Background(), gate1, false); err == nil {
+		tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
+		if _, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, gate1), false); err == nil {
 			t.Fatal("a running function retried without --running")
 		}
 		tr.out.Reset()
-		failed, err := tr.e.ReleaseRetry(context.Background(), gate1, true)
+		failed, err := tr.e.ReleaseRetry(context.Background(), releaseID(t, gate1), true)
 		if err != nil || failed {
 			t.Fatalf("retry --running: %v, %v", failed, err)
 		}
-		if tr.status(gate1+"/call/gate/1/functions/1") != StatusFailedRetried || tr.status(gate1+"/call/gate/1") != StatusFailedRetried {
+		if tr.status(gate1+"/call/gate/1/functions/1") != state.StatusFailedRetried || tr.status(gate1+"/call/gate/1") != state.StatusFailedRetried {
 			t.Error("the running function was not marked failed_retried")
 		}
-		if tr.status(gate1+"/call/gate/2/functions/1") != StatusPending {
+		if tr.status(gate1+"/call/gate/2/functions/1") != state.StatusPending {
 			t.Error("no pending copy")
 		}
 		if !strings.HasSuffix(tr.out.String(), "release "+gate1+": pending\n") {
@@ -156,7 +157,7 @@ func TestFailedReleasesAtCommit(t *testing.T) {
 	tr.at("c1", "FAIL=up-prod").release("app.ocu.star", true)
 	tr.at("c2", "FAIL=up-prod").release("app.ocu.star", true)
 	got, err := tr.e.FailedReleasesAtCommit(context.Background())
-	if err != nil || !cmp.Equal(got, []string{app2}) {
+	if err != nil || !cmp.Equal(got, releaseIDs(t, app2)) {
 		t.Errorf("%v, %v", got, err)
 	}
 }
@@ -189,10 +190,10 @@ func TestMarkInterrupted(t *testing.T) {
 			if host == "" {
 				host = tr.e.host
 			}
-			tr.markRunning(f, Runner{Host: host, Pid: tt.pid, Started: "t"})
+			tr.markRunning(f, state.Runner{Host: host, Pid: tt.pid, Started: "t"})
 			if tt.stale {
 				fdoc := tr.function(f)
-				fdoc.Current.Status = StatusPending
+				fdoc.Current.Status = state.StatusPending
 				tr.set(f, jsonOf(t, fdoc))
 			}
 			n, err := tr.e.MarkInterrupted(context.Background())
@@ -200,18 +201,18 @@ func TestMarkInterrupted(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !tt.marked {
-				if n != 0 || tr.status(f) != StatusRunning {
+				if n != 0 || tr.status(f) != state.StatusRunning {
 					t.Errorf("marked %d, status %s", n, tr.status(f))
 				}
 				return
 			}
 			msg := fmt.Sprintf("interrupted: runner %s pid %d stopped before the function finished", host, tt.pid)
 			fdoc := tr.function(f)
-			if n != 1 || fdoc.Current.Status != StatusFailed || fdoc.Current.Error != msg || fdoc.Current.Runner != nil {
+			if n != 1 || fdoc.Current.Status != state.StatusFailed || fdoc.Current.Error != msg || fdoc.Current.Runner != nil {
 				t.Errorf("marked %d: %+v", n, fdoc.Current)
 			}
 			for _, r := range []string{f, gate1 + "/call/gate/1", gate1 + "/call/gate"} {
-				if s := tr.status(r); s != StatusFailed {
+				if s := tr.status(r); s != state.StatusFailed {
 					t.Errorf("%s: status %s", r, s)
 				}
 			}
@@ -230,11 +231,11 @@ func TestMarkInterrupted(t *testing.T) {
 func TestApplyMarksInterrupted(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.release("gate.ocu.star", false)
-	tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: tr.e.host, Pid: 1 << 30})
+	tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: tr.e.host, Pid: 1 << 30})
 	if res := tr.runApply(); !res.Failed {
 		t.Error("apply did not fail")
 	}
-	if tr.status(gate1+"/call/gate/1") != StatusFailed {
+	if tr.status(gate1+"/call/gate/1") != state.StatusFailed {
 		t.Error("not marked")
 	}
 }
@@ -267,15 +268,15 @@ func TestInterruptedFunction(t *testing.T) {
 			}
 			// The run stops with the command's cancellation; the outcome
 			// is stored all the same.
-			res, err := tr.e.run(ctx, []string{gate1})
+			res, err := tr.e.run(ctx, releaseIDs(t, gate1))
 			if (err != nil && !errors.Is(err, context.Canceled)) || res.ran != 1 || res.failed != 1 {
 				t.Fatalf("run: %+v, %v", res, err)
 			}
 			got := tr.function(f)
-			if got.Current.Status != StatusFailed || got.Current.Error != tt.want {
+			if got.Current.Status != state.StatusFailed || got.Current.Error != tt.want {
 				t.Errorf("function %+v", got.Current)
 			}
-			if tr.status(gate1+"/call/gate/1") != StatusFailed {
+			if tr.status(gate1+"/call/gate/1") != state.StatusFailed {
 				t.Error("chain not failed")
 			}
 		})
@@ -322,7 +323,7 @@ func TestInterruptedEvaluation(t *testing.T) {
 	out := &cancelOnLine{line: "late.ocu.star@1 a: pending -> running\n", cancel: func() { cancel(errors.New("interrupt")) }}
 	run := tr.at("c1", "SLOW=1")
 	run.e = New(run.e.Config, Options{Stdout: out, Stderr: &run.errOut, Prog: "test"})
-	if res, err := run.e.run(ctx, []string{rel}); (err != nil && !errors.Is(err, context.Canceled)) || res.failed != 1 {
+	if res, err := run.e.run(ctx, releaseIDs(t, rel)); (err != nil && !errors.Is(err, context.Canceled)) || res.failed != 1 {
 		t.Fatalf("run: %+v, %v", res, err)
 	}
 	if got := tr.function(rel + "/call/a/1/functions/1").Current.Error; got != "interrupted by SIGINT" {
@@ -338,7 +339,7 @@ func TestEvaluationErrorMasked(t *testing.T) {
 	tr.release("late.ocu.star", false)
 	tr.set(rel+"/custom/go", `true`)
 	run := tr.at("c1", "BREAK=1")
-	if failed, err := run.e.ReleaseContinue(context.Background(), rel); err != nil || !failed {
+	if failed, err := run.e.ReleaseContinue(context.Background(), releaseID(t, rel)); err != nil || !failed {
 		t.Fatalf("continue: %v, %v", failed, err)
 	}
 	if strings.Contains(run.out.String(), "s3cr3t-value") {

@@ -2,8 +2,12 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"slices"
-	"strings"
+
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // runResult counts what a scheduler run did.
@@ -13,7 +17,7 @@ type runResult struct {
 
 // run runs the pending functions of the releases, one at a time in ref
 // order, pass after pass until a pass runs nothing (docs/engine.md §8, §11.4).
-func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
+func (e *Engine) run(ctx context.Context, rels []state.ReleaseID) (runResult, error) {
 	var res runResult
 	for progressed := true; progressed; {
 		progressed = false
@@ -51,15 +55,15 @@ func (e *Engine) run(ctx context.Context, rels []string) (runResult, error) {
 
 // pending lists the pending functions of a release in run order: refs with
 // numeric segments compared as numbers.
-func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
-	refs, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/pending")
+func (e *Engine) pending(ctx context.Context, rel state.ReleaseID) ([]state.WorkID, error) {
+	refs, err := e.match(ctx, rel.String()+"/{call,deploy}/*/*/functions/*/status/pending")
 	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(refs, compareRefs)
-	var out []workRef
+	var out []state.WorkID
 	for _, r := range refs {
-		if f, err := parseWorkRef(strings.TrimSuffix(r, "/status/pending")); err == nil {
+		if f, ok := ownerOfMarker(r); ok {
 			out = append(out, f)
 		}
 	}
@@ -71,29 +75,33 @@ func (e *Engine) pending(ctx context.Context, rel string) ([]workRef, error) {
 // dependency. A nil function means it is no longer pending. Refreshed
 // inputs of a function that cannot run are stored at once ("populating
 // inputs"); those of a runnable function go with its start transaction.
-func (e *Engine) prepare(ctx context.Context, f workRef) (*Function, []string, error) {
+func (e *Engine) prepare(ctx context.Context, f state.WorkID) (*state.Function, []string, error) {
 	fdoc, why, changed, err := e.readiness(ctx, f)
 	if err != nil || fdoc == nil || !changed || len(why) == 0 {
 		return fdoc, why, err
 	}
-	b := newBatch("populating inputs")
-	b.put(f.fnRef(), fdoc)
-	return fdoc, why, e.commitBatch(ctx, b)
+	b := store.NewTx("populating inputs")
+	b.Put(f.FnRef(), fdoc)
+	return fdoc, why, e.commit(ctx, b)
 }
 
 // readiness reads a pending function, refreshes its inputs in memory and
 // tells why it cannot run yet; changed reports refreshed inputs.
-func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why []string, changed bool, err error) {
-	var doc Function
-	found, err := e.get(ctx, f.fnRef(), &doc)
-	if err != nil || !found || doc.Current.Status != StatusPending {
+func (e *Engine) readiness(ctx context.Context, f state.WorkID) (fdoc *state.Function, why []string, changed bool, err error) {
+	var doc state.Function
+	found, err := e.get(ctx, f.FnRef(), &doc)
+	if err != nil || !found || doc.Current.Status != state.StatusPending {
 		return nil, nil, false, err
 	}
 	for name, d := range doc.Current.Inputs {
 		if d.Ref == "" {
 			continue
 		}
-		v, found, err := e.getValue(ctx, d.Ref)
+		r, err := ref.Parse(d.Ref)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		v, found, err := e.getValue(ctx, r)
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -103,9 +111,9 @@ func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why 
 			changed = true
 		}
 	}
-	for _, name := range sortedKeys(doc.Current.Inputs) {
+	for _, name := range slices.Sorted(maps.Keys(doc.Current.Inputs)) {
 		d := doc.Current.Inputs[name]
-		if _, ok := d.effective(); !ok {
+		if _, ok := d.Effective(); !ok {
 			why = append(why, "waiting for input "+name+" ("+d.Ref+")")
 		}
 	}
@@ -123,8 +131,8 @@ func (e *Engine) readiness(ctx context.Context, f workRef) (fdoc *Function, why 
 
 // printWaiting prints, for every function of the releases left pending,
 // what it waits for. Nothing about waiting is stored.
-func (e *Engine) printWaiting(ctx context.Context, rels ...string) error {
-	var pending []workRef
+func (e *Engine) printWaiting(ctx context.Context, rels ...state.ReleaseID) error {
+	var pending []state.WorkID
 	for _, rel := range rels {
 		p, err := e.pending(ctx, rel)
 		if err != nil {
@@ -137,8 +145,8 @@ func (e *Engine) printWaiting(ctx context.Context, rels ...string) error {
 		if err != nil {
 			return err
 		}
-		var chain Chain
-		if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+		var chain state.Chain
+		if _, err := e.get(ctx, f.ChainRef(), &chain); err != nil {
 			return err
 		}
 		for _, w := range why {

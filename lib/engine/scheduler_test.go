@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // TestRunOrder: runnable functions run one at a time in ref order, not in
@@ -39,20 +42,20 @@ func TestPendingOrder(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.release("gate.ocu.star", false)
 	item := mustWork(t, gate1+"/call/gate")
-	b := newBatch("chains")
+	b := store.NewTx("chains")
 	for _, k := range []int{10, 9, 2} {
-		tr.e.newChain(b, item, k, "", "", FuncID{Name: "gate"}, nil, nil)
+		tr.e.newChain(b, item, k, "", "", state.FuncID{Name: "gate"}, nil, nil)
 	}
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := tr.e.pending(context.Background(), gate1)
+	pending, err := tr.e.pending(context.Background(), releaseID(t, gate1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, f := range pending {
-		got = append(got, strings.TrimPrefix(f.fnRef(), gate1+"/call/gate/"))
+		got = append(got, strings.TrimPrefix(f.FnRef().String(), gate1+"/call/gate/"))
 	}
 	want := []string{"1/functions/1", "2/functions/1", "9/functions/1", "10/functions/1"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -95,7 +98,7 @@ func TestWaiting(t *testing.T) {
 	// One input found: stored at once, the other still awaited.
 	tr.set(rel+"/custom/x", `40`)
 	tr.out.Reset()
-	if failed, err := tr.e.ReleaseContinue(context.Background(), rel); err != nil || failed {
+	if failed, err := tr.e.ReleaseContinue(context.Background(), releaseID(t, rel)); err != nil || failed {
 		t.Fatalf("continue: %v, %v", failed, err)
 	}
 	if got := tr.function(rel + "/call/add/1/functions/1").Current.Inputs["x"]; got.Value == nil || jsonOf(t, got.Value) != "40" {
@@ -105,22 +108,22 @@ func TestWaiting(t *testing.T) {
 		t.Errorf("progress:\n%s", tr.out.String())
 	}
 	// Nothing about waiting is stored.
-	if got := tr.function(rel + "/call/add/1/functions/1").Current.Status; got != StatusPending {
+	if got := tr.function(rel + "/call/add/1/functions/1").Current.Status; got != state.StatusPending {
 		t.Errorf("status %s", got)
 	}
 
 	tr.set(rel+"/custom/y", `2`)
 	tr.out.Reset()
-	if failed, err := tr.e.ReleaseContinue(context.Background(), rel); err != nil || failed {
+	if failed, err := tr.e.ReleaseContinue(context.Background(), releaseID(t, rel)); err != nil || failed {
 		t.Fatalf("continue: %v, %v", failed, err)
 	}
 	if got := jsonOf(t, tr.value(rel+"/call/add#output/sum")); got != "42" {
 		t.Errorf("sum %s\n%s", got, tr.out.String())
 	}
-	if s, err := tr.e.releaseStatus(context.Background(), rel); err != nil || s != StatusComplete {
+	if s, err := tr.e.releaseStatus(context.Background(), releaseID(t, rel)); err != nil || s != state.StatusComplete {
 		t.Errorf("release status %s, %v", s, err)
 	}
-	if tr.status(rel+"/call/after/1") != StatusComplete {
+	if tr.status(rel+"/call/after/1") != state.StatusComplete {
 		t.Error("the dependent call did not run")
 	}
 }
@@ -130,27 +133,27 @@ func TestWaiting(t *testing.T) {
 func TestReleaseStatusRunning(t *testing.T) {
 	tr := newDeployRepo(t)
 	tr.release("gate.ocu.star", false)
-	if s, _ := tr.e.releaseStatus(context.Background(), gate1); s != StatusPending {
+	if s, _ := tr.e.releaseStatus(context.Background(), releaseID(t, gate1)); s != state.StatusPending {
 		t.Fatalf("status %s", s)
 	}
-	tr.markRunning(gate1+"/call/gate/1/functions/1", Runner{Host: "elsewhere", Pid: 1})
-	if s, err := tr.e.releaseStatus(context.Background(), gate1); err != nil || s != StatusRunning {
+	tr.markRunning(gate1+"/call/gate/1/functions/1", state.Runner{Host: "elsewhere", Pid: 1})
+	if s, err := tr.e.releaseStatus(context.Background(), releaseID(t, gate1)); err != nil || s != state.StatusRunning {
 		t.Errorf("status %s, %v", s, err)
 	}
 }
 
 // markRunning turns pending function f into a running one of run.
-func (tr *testRepo) markRunning(f string, run Runner) {
+func (tr *testRepo) markRunning(f string, run state.Runner) {
 	tr.t.Helper()
 	fdoc := tr.function(f)
-	fdoc.Current.Status = StatusRunning
+	fdoc.Current.Status = state.StatusRunning
 	fdoc.Current.Runner = &run
-	fdoc.History = append(fdoc.History, HistoryEntry{Status: StatusRunning, Time: "t"})
-	b := newBatch("test running " + f)
-	b.put(f, fdoc)
-	b.del(f + "/status/pending")
-	b.put(f+"/status/running", Marker{Time: "t"})
-	if err := tr.e.commitBatch(context.Background(), b); err != nil {
+	fdoc.History = append(fdoc.History, state.HistoryEntry{Status: state.StatusRunning, Time: "t"})
+	b := store.NewTx("test running " + f)
+	b.Put(tr.ref(f), fdoc)
+	b.Delete(tr.ref(f+"/status/pending"), true)
+	b.Put(tr.ref(f+"/status/running"), state.Marker{Time: "t"})
+	if err := tr.e.commit(context.Background(), b); err != nil {
 		tr.t.Fatal(err)
 	}
 }
@@ -177,8 +180,8 @@ func TestTags(t *testing.T) {
 	if got := tr.target(pkg + "/@latest"); got != pkg+"/@2" {
 		t.Errorf("@latest → %q", got)
 	}
-	var logs []LogLine
-	if _, err := tr.e.get(context.Background(), pkg+"/@2/call/a/1/logs", &logs); err != nil {
+	var logs []state.LogLine
+	if _, err := tr.e.get(context.Background(), mustRef(t, pkg+"/@2/call/a/1/logs"), &logs); err != nil {
 		t.Fatal(err)
 	}
 	if len(logs) != 1 || logs[0].Message != "tag latest moved from @1 to @2" || logs[0].Attributes.Thread != "tag" {
@@ -217,7 +220,13 @@ func TestResolveRelease(t *testing.T) {
 		{in: "::", err: "::"},
 	}
 	for _, tt := range tests {
-		got, err := tr.e.ResolveRelease(context.Background(), tt.in)
+		var got string
+		r, err := ref.Parse(tt.in)
+		if err == nil {
+			var id state.ReleaseID
+			id, err = tr.e.ResolveRelease(context.Background(), r)
+			got = id.String()
+		}
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%s: %q, %v; want error %q", tt.in, got, err, tt.err)
@@ -248,7 +257,11 @@ func TestReleasesAtCommit(t *testing.T) {
 		want = append(want, "example/-/gate.ocu.star/@"+strconv.Itoa(n))
 	}
 	want = append(want, "example/-/gate.ocu.star/@c1.1")
-	if diff := cmp.Diff(want, got); diff != "" {
+	var gotRefs []string
+	for _, id := range got {
+		gotRefs = append(gotRefs, id.String())
+	}
+	if diff := cmp.Diff(want, gotRefs); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

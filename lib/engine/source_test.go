@@ -67,7 +67,7 @@ func TestCodeOfTheRelease(t *testing.T) {
 	at2 := tr.at(h2)
 	at2.e.Home = home
 	const rel = "example/-/pkg.ocu.star/@1"
-	if failed, err := at2.e.ReleaseRetry(context.Background(), rel, false); err != nil || failed {
+	if failed, err := at2.e.ReleaseRetry(context.Background(), releaseID(t, rel), false); err != nil || failed {
 		t.Fatalf("retry: %v, %v\n%s", failed, err, at2.out.String())
 	}
 	if got := at2.str(rel + "/call/a#output/version"); got != "one" {

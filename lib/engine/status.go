@@ -3,36 +3,39 @@ package engine
 import (
 	"context"
 	"strings"
+
+	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
-// swapStatus makes to the one marker below prefix/status/ in b: the
-// markers of the statuses it may replace (from) are deleted if present.
-func (e *Engine) swapStatus(b *batch, prefix, to string, from ...string) {
+// swapStatus makes to the one status marker of w in b: the markers of the
+// statuses it may replace (from) are deleted if present.
+func (e *Engine) swapStatus(b *store.Tx, w state.WorkID, to string, from ...string) {
 	for _, s := range from {
 		if s != to {
-			b.del(prefix + "/status/" + s)
+			b.Delete(w.StatusRef(s), true)
 		}
 	}
-	b.put(prefix+"/status/"+to, Marker{Time: e.now()})
+	e.putStatus(b, w, to)
 }
 
 // chainInfo is the latest chain of a work item.
 type chainInfo struct {
-	item   workRef // the work item
-	k      int     // latest chain number
-	status string  // its status marker
+	item   state.WorkID // the work item
+	k      int          // latest chain number
+	status string       // its status marker
 	down   bool
 }
 
 // latestChains returns the latest chain of every work item of a release.
-func (e *Engine) latestChains(ctx context.Context, rel string) ([]chainInfo, error) {
-	return e.latestChainsMatching(ctx, rel+"/{call,deploy}/*/*/status/*")
+func (e *Engine) latestChains(ctx context.Context, rel state.ReleaseID) ([]chainInfo, error) {
+	return e.latestChainsMatching(ctx, rel.String()+"/{call,deploy}/*/*/status/*")
 }
 
 // latestChain returns the latest chain of work item w; ok is false when it
 // has none.
-func (e *Engine) latestChain(ctx context.Context, w workRef) (chainInfo, bool, error) {
-	chains, err := e.latestChainsMatching(ctx, w.item()+"/*/status/*")
+func (e *Engine) latestChain(ctx context.Context, w state.WorkID) (chainInfo, bool, error) {
+	chains, err := e.latestChainsMatching(ctx, w.ItemRef().String()+"/*/status/*")
 	if err != nil || len(chains) == 0 {
 		return chainInfo{}, false, err
 	}
@@ -46,32 +49,32 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 	if err != nil {
 		return nil, err
 	}
-	byItem := map[string]*chainInfo{}
-	var order []string
+	byItem := map[state.WorkID]*chainInfo{}
+	var order []state.WorkID
 	for _, r := range refs {
-		w, err := parseWorkRef(strings.TrimSuffix(r, r[strings.LastIndex(r, "/status/"):]))
-		if err != nil || w.chain == 0 || w.fn != 0 {
+		w, ok := ownerOfMarker(r)
+		if !ok || w.Chain == 0 || w.Fn != 0 {
 			continue
 		}
-		key := w.item()
+		key := w.Item()
 		ci, ok := byItem[key]
 		if !ok {
-			ci = &chainInfo{item: w.withChain(0)}
+			ci = &chainInfo{item: w.WithChain(0)}
 			byItem[key] = ci
 			order = append(order, key)
 		}
-		if w.chain >= ci.k {
+		if w.Chain >= ci.k {
 			status := r[strings.LastIndexByte(r, '/')+1:]
-			if w.chain > ci.k || status != StatusPending { // several markers: prefer a final one
-				ci.k, ci.status = w.chain, status
+			if w.Chain > ci.k || status != state.StatusPending { // several markers: prefer a final one
+				ci.k, ci.status = w.Chain, status
 			}
 		}
 	}
 	out := make([]chainInfo, 0, len(order))
 	for _, key := range order {
 		ci := byItem[key]
-		var ch Chain
-		if _, err := e.get(ctx, ci.item.withChain(ci.k).chainRef(), &ch); err != nil {
+		var ch state.Chain
+		if _, err := e.get(ctx, ci.item.WithChain(ci.k).ChainRef(), &ch); err != nil {
 			return nil, err
 		}
 		ci.down = ch.Type == "down"
@@ -82,25 +85,25 @@ func (e *Engine) latestChainsMatching(ctx context.Context, glob string) ([]chain
 
 // releaseStatus computes a release's status from the latest chain of every
 // work item, independent of ref order (docs/engine.md §7).
-func (e *Engine) releaseStatus(ctx context.Context, rel string) (string, error) {
-	running, err := e.match(ctx, rel+"/{call,deploy}/*/*/functions/*/status/running")
+func (e *Engine) releaseStatus(ctx context.Context, rel state.ReleaseID) (string, error) {
+	running, err := e.match(ctx, rel.String()+"/{call,deploy}/*/*/functions/*/status/running")
 	if err != nil {
 		return "", err
 	}
 	if len(running) > 0 {
-		return StatusRunning, nil
+		return state.StatusRunning, nil
 	}
 	chains, err := e.latestChains(ctx, rel)
 	if err != nil {
 		return "", err
 	}
-	status := StatusComplete
+	status := state.StatusComplete
 	for _, c := range chains {
 		switch c.status {
-		case StatusFailed:
-			return StatusFailed, nil
-		case StatusPending:
-			status = StatusPending
+		case state.StatusFailed:
+			return state.StatusFailed, nil
+		case state.StatusPending:
+			status = state.StatusPending
 		}
 	}
 	return status, nil

@@ -6,6 +6,10 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // checkEnvs processes the check_envs task of release rel, if any (docs/engine.md
@@ -14,21 +18,20 @@ import (
 // because its environment was removed, gets a new chain; the release's
 // package is rewritten and the task deleted, in one transaction. It returns
 // the number of chains created (or 1 when only the task was processed).
-func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
-	task := rel + "/task/check_envs"
+func (e *Engine) checkEnvs(ctx context.Context, rel state.ReleaseID) (int, error) {
+	task := rel.CheckEnvsRef()
 	found, err := e.get(ctx, task, nil)
 	if err != nil || !found {
 		return 0, err
 	}
-	id, err := parseRelease(rel)
-	if err != nil {
+	if !state.IsNumber(rel.Number) {
+		return 0, fmt.Errorf("%s is not a numbered release", rel)
+	}
+	var doc state.Release
+	if _, err := e.get(ctx, rel.Ref(), &doc); err != nil {
 		return 0, err
 	}
-	var doc Release
-	if _, err := e.get(ctx, rel, &doc); err != nil {
-		return 0, err
-	}
-	ev, err := e.evaluate(ctx, id.file, doc.Commit, id.number)
+	ev, err := e.evaluate(ctx, rel.File, doc.Commit, rel.Number)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", rel, err)
 	}
@@ -36,15 +39,15 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	byItem := map[string]chainInfo{}
+	byItem := map[state.WorkID]chainInfo{}
 	for _, c := range latest {
-		byItem[c.item.item()] = c
+		byItem[c.item] = c
 	}
-	b := newBatch("check environments " + rel)
+	b := store.NewTx("check environments " + rel.String())
 	created := 0
 	var labels []string
-	for _, pc := range plan(id, ev.pkg) {
-		c, exists := byItem[pc.item.item()]
+	for _, pc := range plan(rel, ev.pkg) {
+		c, exists := byItem[pc.item]
 		if exists {
 			removed, err := e.removedByEnvironment(ctx, c)
 			if err != nil {
@@ -63,10 +66,10 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 		created++
 	}
 	doc.Package = ev.pkg
-	b.put(rel, doc)
+	b.Put(rel.Ref(), doc)
 	e.forgetRelease(rel)
-	b.del(task)
-	if err := e.commitBatch(ctx, b); err != nil {
+	b.Delete(task, true)
+	if err := e.commit(ctx, b); err != nil {
 		return 0, err
 	}
 	for _, l := range labels {
@@ -78,49 +81,62 @@ func (e *Engine) checkEnvs(ctx context.Context, rel string) (int, error) {
 // removedByEnvironment reports whether a work item's latest chain is a down
 // chain or a cancellation caused by removing its environment.
 func (e *Engine) removedByEnvironment(ctx context.Context, c chainInfo) (bool, error) {
-	var ch Chain
-	if _, err := e.get(ctx, c.item.withChain(c.k).chainRef(), &ch); err != nil {
+	var ch state.Chain
+	if _, err := e.get(ctx, c.item.WithChain(c.k).ChainRef(), &ch); err != nil {
 		return false, err
 	}
-	return ch.Reason == "environment" && (ch.Type == "down" || c.status == StatusCancelled), nil
+	return ch.Reason == "environment" && (ch.Type == "down" || c.status == state.StatusCancelled), nil
 }
 
 // reconcile re-runs current deployments of the releases whose inputs
 // changed since they ran (docs/engine.md §11.3). It returns the chains created.
-func (e *Engine) reconcile(ctx context.Context, rels []string) (int, error) {
+func (e *Engine) reconcile(ctx context.Context, rels []state.ReleaseID) (int, error) {
 	created := 0
 	for _, rel := range rels {
-		id, err := parseRelease(rel)
-		if err != nil {
-			continue
-		}
-		links, err := e.Store.Match(ctx, []string{id.repo + "/-/" + id.file + "/@/deploy/*"}, false)
+		n, err := e.reconcileRelease(ctx, rel)
+		created += n
 		if err != nil {
 			return created, err
-		}
-		for _, link := range links {
-			n, err := e.reconcileDeployment(ctx, rel, link)
-			if err != nil {
-				return created, err
-			}
-			created += n
 		}
 	}
 	return created, nil
 }
 
-func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int, error) {
-	cur, f1, inputs, err := e.reconcilable(ctx, link, e.deploying)
-	if err != nil || inputs == nil || cur.releaseRef() != rel {
-		return 0, err
+// reconcileRelease re-runs the current deployments of rel whose inputs
+// changed. It returns the chains created.
+func (e *Engine) reconcileRelease(ctx context.Context, rel state.ReleaseID) (int, error) {
+	if !state.IsNumber(rel.Number) {
+		return 0, nil // a legacy release: nothing of it is deployed
 	}
-	k, err := e.nextChain(ctx, cur.withChain(0))
+	links, err := e.matchRefs(ctx, rel.Package().String()+"/@/deploy/*")
 	if err != nil {
 		return 0, err
 	}
-	b := newBatch("reconcile " + cur.item())
-	nc := e.newChain(b, cur.withChain(0), k, "", "", f1.Current.Fn, inputs, nil)
-	if err := e.commitBatch(ctx, b); err != nil {
+	created := 0
+	for _, link := range links {
+		n, err := e.reconcileDeployment(ctx, rel, link)
+		if err != nil {
+			return created, err
+		}
+		created += n
+	}
+	return created, nil
+}
+
+// reconcileDeployment re-runs the deployment behind link when it is of rel
+// and its inputs changed; it returns the chains created, 0 or 1.
+func (e *Engine) reconcileDeployment(ctx context.Context, rel state.ReleaseID, link ref.Ref) (int, error) {
+	cur, f1, inputs, err := e.reconcilable(ctx, link, e.deploying)
+	if err != nil || inputs == nil || cur.Release != rel {
+		return 0, err
+	}
+	k, err := e.nextChain(ctx, cur.Item())
+	if err != nil {
+		return 0, err
+	}
+	b := store.NewTx("reconcile " + cur.ItemRef().String())
+	nc := e.newChain(b, cur.Item(), k, "", "", f1.Current.Fn, inputs, nil)
+	if err := e.commit(ctx, b); err != nil {
 		return 0, err
 	}
 	e.progress.line("%s: pending (inputs changed)", label(nc, false))
@@ -129,8 +145,8 @@ func (e *Engine) reconcileDeployment(ctx context.Context, rel, link string) (int
 
 // deploying reports whether a chain of any release of w's package to w's
 // environment is pending or running.
-func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
-	busy, err := e.match(ctx, w.repo+"/-/"+w.file+"/@*/deploy/"+w.name+"/*/status/pending")
+func (e *Engine) deploying(ctx context.Context, w state.WorkID) (bool, error) {
+	busy, err := e.match(ctx, w.Release.Package().String()+"/@*/deploy/"+w.Name+"/*/status/pending")
 	return len(busy) > 0, err
 }
 
@@ -138,57 +154,65 @@ func (e *Engine) deploying(ctx context.Context, w workRef) (bool, error) {
 // when reconcile would re-run it, it returns the linked chain, its
 // function 1 and the inputs with their new values; inputs is nil otherwise.
 // busy tells whether the deployment has a pending or running chain.
-func (e *Engine) reconcilable(ctx context.Context, link string, busy func(context.Context, workRef) (bool, error)) (workRef, *Function, Inputs, error) {
-	target, err := e.resolve(ctx, link)
-	if err != nil || target == "" {
-		return workRef{}, nil, nil, err
+func (e *Engine) reconcilable(ctx context.Context, link ref.Ref, busy func(context.Context, state.WorkID) (bool, error)) (state.WorkID, *state.Function, state.Inputs, error) {
+	cur, ok, err := e.resolveWork(ctx, link)
+	if err != nil || !ok || cur.Type != ref.TypeDeploy || cur.Chain == 0 || cur.Fn != 0 {
+		return state.WorkID{}, nil, nil, err
 	}
-	cur, err := parseWorkRef(target)
-	if err != nil || cur.typ != "deploy" || cur.chain == 0 || cur.fn != 0 {
-		return workRef{}, nil, nil, nil
-	}
-	if intent, err := e.get(ctx, cur.intent(), nil); err != nil || !intent {
+	if intent, err := e.get(ctx, cur.IntentRef(), nil); err != nil || !intent {
 		return cur, nil, nil, err
 	}
 	if b, err := busy(ctx, cur); err != nil || b {
 		return cur, nil, nil, err
 	}
-	var f1 Function
-	if _, err := e.get(ctx, cur.withFn(1).fnRef(), &f1); err != nil {
+	var f1 state.Function
+	if _, err := e.get(ctx, cur.WithFn(1).FnRef(), &f1); err != nil {
 		return cur, nil, nil, err
 	}
-	changed := false
-	inputs := copyInputs(f1.Current.Inputs)
-	for name, d := range inputs {
-		if d.Ref == "" || sameWorkItem(d.Ref, cur) {
-			continue
-		}
-		v, found, err := e.getValue(ctx, d.Ref)
-		if err != nil {
-			return cur, nil, nil, err
-		}
-		old, _ := d.effective()
-		if found && v != nil && !equalJSON(v, old) {
-			d.Value = v
-			inputs[name] = d
-			changed = true
-		}
-	}
-	if !changed {
-		return cur, nil, nil, nil
+	inputs, changed, err := e.refreshInputs(ctx, f1.Current.Inputs, cur)
+	if err != nil || !changed {
+		return cur, nil, nil, err
 	}
 	return cur, &f1, inputs, nil
 }
 
-// sameWorkItem reports whether ref r points at work item w in any release:
-// same repo, file, deploy and environment.
-func sameWorkItem(r string, w workRef) bool {
-	rr, err := parseAny(r)
-	if err != nil {
-		return false
+// refreshInputs returns a copy of inputs with the value of every input read
+// from a ref replaced by what is stored there now, when that differs;
+// inputs read from the deployment w itself keep theirs. changed reports a
+// replaced value.
+func (e *Engine) refreshInputs(ctx context.Context, inputs state.Inputs, w state.WorkID) (state.Inputs, bool, error) {
+	out := copyInputs(inputs)
+	changed := false
+	for name, d := range out {
+		if d.Ref == "" {
+			continue
+		}
+		r, err := ref.Parse(d.Ref)
+		if err != nil {
+			return nil, false, err
+		}
+		if sameWorkItem(r, w) {
+			continue
+		}
+		v, found, err := e.getValue(ctx, r)
+		if err != nil {
+			return nil, false, err
+		}
+		old, _ := d.Effective()
+		if found && v != nil && !equalJSON(v, old) {
+			d.Value = v
+			out[name] = d
+			changed = true
+		}
 	}
-	first, _, _ := strings.Cut(rr.Subpath, "/")
-	return rr.Repo == w.repo && rr.File == w.file && rr.Type == w.typ && first == w.name
+	return out, changed, nil
+}
+
+// sameWorkItem reports whether r points at work item w in any release:
+// same repo, file, deploy and environment.
+func sameWorkItem(r ref.Ref, w state.WorkID) bool {
+	first, _, _ := strings.Cut(r.Subpath, "/")
+	return r.Repo == w.Release.Repo && r.File == w.Release.File && r.Type == w.Type && first == w.Name
 }
 
 // markInterruptedIn marks the functions among running (status/running
@@ -197,20 +221,20 @@ func sameWorkItem(r string, w workRef) bool {
 func (e *Engine) markInterruptedIn(ctx context.Context, refs []string) (int, error) {
 	marked := 0
 	for _, r := range refs {
-		f, err := parseWorkRef(strings.TrimSuffix(r, "/status/running"))
-		if err != nil {
+		f, ok := ownerOfMarker(r)
+		if !ok || f.Fn == 0 {
 			continue
 		}
-		var fdoc Function
-		if found, err := e.get(ctx, f.fnRef(), &fdoc); err != nil || !found {
+		var fdoc state.Function
+		if found, err := e.get(ctx, f.FnRef(), &fdoc); err != nil || !found {
 			continue
 		}
 		run := fdoc.Current.Runner
-		if fdoc.Current.Status != StatusRunning || run == nil || run.Host != e.host || alive(run.Pid, e.pid) {
+		if fdoc.Current.Status != state.StatusRunning || run == nil || run.Host != e.host || alive(run.Pid, e.pid) {
 			continue
 		}
-		var chain Chain
-		if _, err := e.get(ctx, f.chainRef(), &chain); err != nil {
+		var chain state.Chain
+		if _, err := e.get(ctx, f.ChainRef(), &chain); err != nil {
 			return marked, err
 		}
 		out := outcome{failure: fmt.Sprintf("interrupted: runner %s pid %d stopped before the function finished", run.Host, run.Pid)}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // TestCheckEnvs: a check_envs task gives a chain to every work item without
@@ -76,14 +78,14 @@ func TestCheckEnvs(t *testing.T) {
 			prepare: func(tr *testRepo) {
 				// qa's first deploy is still pending when qa goes.
 				addEnv(tr, "qa")
-				if _, err := tr.e.checkEnvs(context.Background(), app1); err != nil {
+				if _, err := tr.e.checkEnvs(context.Background(), releaseID(t, app1)); err != nil {
 					tr.t.Fatal(err)
 				}
 				tr.remove("+/environment/qa")
 				if msg := tr.mustApply("+/environment/qa"); msg != msgDeleted {
 					tr.t.Fatalf("remove qa: %s", msg)
 				}
-				if tr.status(app1+"/deploy/qa/1") != StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
+				if tr.status(app1+"/deploy/qa/1") != state.StatusCancelled || tr.chain(app1+"/deploy/qa/1").Reason != "environment" {
 					tr.t.Fatalf("qa's deploy not cancelled: %s", tr.status(app1+"/deploy/qa/1"))
 				}
 				addEnv(tr, "qa")
@@ -112,7 +114,7 @@ func TestCheckEnvs(t *testing.T) {
 			}
 			before := tr.refs(app1 + "/{call,deploy}/*/*/status/pending")
 			tr.out.Reset()
-			n, err := tr.e.checkEnvs(context.Background(), app1)
+			n, err := tr.e.checkEnvs(context.Background(), releaseID(t, app1))
 			if err != nil || n != tt.want {
 				t.Fatalf("checkEnvs: %d, %v; want %d", n, err, tt.want)
 			}
@@ -139,8 +141,8 @@ func TestCheckEnvs(t *testing.T) {
 				}
 			}
 			// The release's package is the new compilation.
-			var rel Release
-			if _, err := tr.e.get(context.Background(), app1, &rel); err != nil {
+			var rel state.Release
+			if _, err := tr.e.get(context.Background(), mustRef(t, app1), &rel); err != nil {
 				t.Fatal(err)
 			}
 			var envs []string
@@ -262,7 +264,18 @@ func TestReconcile(t *testing.T) {
 				tt.prepare(tr)
 			}
 			before := tr.refs(appPkg + "/@*/deploy/*/*/status/pending")
-			n, err := tr.e.reconcile(context.Background(), tt.rels)
+			// A string that is no release ref cannot be passed: it is left out.
+			var rels []state.ReleaseID
+			for _, r := range tt.rels {
+				if p, err := ref.Parse(r); err == nil {
+					id, err := state.ParseRelease(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					rels = append(rels, id)
+				}
+			}
+			n, err := tr.e.reconcile(context.Background(), rels)
 			if err != nil || n != tt.want {
 				t.Fatalf("reconcile: %d, %v; want %d", n, err, tt.want)
 			}
@@ -278,7 +291,7 @@ func TestReconcile(t *testing.T) {
 			for _, c := range created {
 				f1 := tr.function(c + "/functions/1")
 				if f1.Current.Fn.Name != "up" || f1.Current.Dependencies != nil ||
-					f1.Current.Inputs["version"] != (Descriptor{Ref: "@/custom/version", Default: "v1", Value: "v2"}) {
+					f1.Current.Inputs["version"] != (state.Descriptor{Ref: "@/custom/version", Default: "v1", Value: "v2"}) {
 					t.Errorf("%s function 1: %+v", c, f1.Current)
 				}
 				if !strings.Contains(tr.out.String(), label(mustWork(t, c), false)+": pending (inputs changed)\n") {
@@ -289,13 +302,9 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
-func mustWork(t *testing.T, r string) workRef {
+func mustWork(t *testing.T, r string) state.WorkID {
 	t.Helper()
-	w, err := parseWorkRef(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return workID(t, r)
 }
 
 // TestReconcileOnce: a changed input deploys again once; the run's own
@@ -312,7 +321,7 @@ func TestReconcileOnce(t *testing.T) {
 	}
 	tr.remove("@/custom/version")
 	for i := range 2 {
-		if n, err := tr.e.reconcile(context.Background(), []string{app1}); err != nil || n != 0 {
+		if n, err := tr.e.reconcile(context.Background(), releaseIDs(t, app1)); err != nil || n != 0 {
 			t.Errorf("reconcile %d: %d, %v", i, n, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Outstanding is work waiting for a (repo, commit) pair (docs/engine.md §11.5).
@@ -30,91 +31,134 @@ func (e *Engine) Outstanding(ctx context.Context, withCurrent bool) ([]Outstandi
 }
 
 func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]Outstanding, error) {
-	commits := map[string]string{} // release → commit
-	commitOf := func(rel string) (string, error) {
-		if c, ok := commits[rel]; ok {
-			return c, nil
-		}
-		var doc Release
-		if _, err := e.get(ctx, rel, &doc); err != nil {
-			return "", err
-		}
-		commits[rel] = doc.Commit
-		return doc.Commit, nil
+	set := &outstandingSet{e: e, withCurrent: withCurrent, commits: map[state.ReleaseID]string{}, pairs: map[[2]string]*Outstanding{}}
+	if err := e.outstandingFunctions(ctx, s, set); err != nil {
+		return nil, err
 	}
-	pairs := map[[2]string]*Outstanding{}
-	var order [][2]string
-	add := func(repo, rel, line string) error {
-		commit, err := commitOf(rel)
-		if err != nil || commit == "" || (!withCurrent && repo == e.Repo && commit == e.Commit) {
-			return err
-		}
-		key := [2]string{repo, commit}
-		o, ok := pairs[key]
-		if !ok {
-			o = &Outstanding{Repo: repo, Commit: commit}
-			pairs[key] = o
-			order = append(order, key)
-		}
-		o.Lines = append(o.Lines, line)
-		return nil
+	if err := e.reconcilableDeployments(ctx, s, set); err != nil {
+		return nil, err
 	}
-	for _, p := range s.pending {
-		f, err := parseWorkRef(strings.TrimSuffix(p, "/status/pending"))
+	for _, t := range s.tasks {
+		rel, err := ref.Parse(strings.TrimSuffix(t, "/task/check_envs"))
 		if err != nil {
+			continue
+		}
+		id, err := state.ParseRelease(rel)
+		if err != nil {
+			continue
+		}
+		if err := set.add(ctx, id, "Task ref: "+t); err != nil {
+			return nil, err
+		}
+	}
+	return set.result(), nil
+}
+
+// outstandingFunctions adds to set the pending functions of the scan
+// whose inputs and dependencies are satisfied.
+func (e *Engine) outstandingFunctions(ctx context.Context, s *scan, set *outstandingSet) error {
+	for _, p := range s.pending {
+		f, ok := ownerOfMarker(p)
+		if !ok {
 			continue
 		}
 		fdoc, why, _, err := e.readiness(ctx, f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if fdoc != nil && len(why) == 0 {
-			if err := add(f.repo, f.releaseRef(), "Outstanding ref: "+f.fnRef()); err != nil {
-				return nil, err
+			if err := set.add(ctx, f.Release, "Outstanding ref: "+f.FnRef().String()); err != nil {
+				return err
 			}
 		}
 	}
-	// A deployment is busy while a function of one of its chains is pending
-	// or running; the scan lists those markers.
-	busy := map[string]bool{}
+	return nil
+}
+
+// reconcilableDeployments adds to set the current deployments of the scan
+// that reconcile would re-run. A deployment is busy while a function of one
+// of its chains is pending or running; the scan lists those markers.
+func (e *Engine) reconcilableDeployments(ctx context.Context, s *scan, set *outstandingSet) error {
+	busy := map[state.WorkID]bool{} // deployments by package and environment, no release
 	for _, m := range append(append([]string(nil), s.pending...), s.running...) {
-		if f, err := parseWorkRef(m[:strings.LastIndex(m, "/status/")]); err == nil && f.typ == "deploy" {
-			busy[f.repo+"/-/"+f.file+" "+f.name] = true
+		if f, ok := ownerOfMarker(m); ok && f.Type == ref.TypeDeploy {
+			busy[deploymentKey(f)] = true
 		}
 	}
-	deploying := func(_ context.Context, w workRef) (bool, error) { return busy[w.repo+"/-/"+w.file+" "+w.name], nil }
+	deploying := func(_ context.Context, w state.WorkID) (bool, error) { return busy[deploymentKey(w)], nil }
 	for _, l := range s.state {
 		if !strings.Contains(l, "/@/deploy/") {
 			continue
 		}
-		cur, _, inputs, err := e.reconcilable(ctx, l, deploying)
-		if err != nil {
-			return nil, err
-		}
-		if inputs != nil {
-			if err := add(cur.repo, cur.releaseRef(), "Reconcilable ref: "+l); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, t := range s.tasks {
-		rel := strings.TrimSuffix(t, "/task/check_envs")
-		id, err := parseRelease(rel)
+		link, err := ref.Parse(l)
 		if err != nil {
 			continue
 		}
-		if err := add(id.repo, rel, "Task ref: "+t); err != nil {
-			return nil, err
+		cur, _, inputs, err := e.reconcilable(ctx, link, deploying)
+		if err != nil {
+			return err
+		}
+		if inputs != nil {
+			if err := set.add(ctx, cur.Release, "Reconcilable ref: "+l); err != nil {
+				return err
+			}
 		}
 	}
-	out := make([]Outstanding, 0, len(order))
-	for _, k := range order {
-		out = append(out, *pairs[k])
+	return nil
+}
+
+// deploymentKey names the deployment of w's package to w's environment,
+// whatever the release.
+func deploymentKey(w state.WorkID) state.WorkID {
+	return state.ReleaseID{Repo: w.Release.Repo, File: w.Release.File}.Work(w.Type, w.Name)
+}
+
+// outstandingSet collects the lines of outstanding work by (repo, commit)
+// pair, in the order the pairs are found.
+type outstandingSet struct {
+	e           *Engine
+	withCurrent bool                       // include the current pair
+	commits     map[state.ReleaseID]string // release → its commit
+	pairs       map[[2]string]*Outstanding
+	order       [][2]string
+}
+
+// add records line for the pair of release rel; the current pair only
+// withCurrent, releases without a commit not at all.
+func (o *outstandingSet) add(ctx context.Context, rel state.ReleaseID, line string) error {
+	commit, ok := o.commits[rel]
+	if !ok {
+		var doc state.Release
+		if _, err := o.e.get(ctx, rel.Ref(), &doc); err != nil {
+			return err
+		}
+		commit = doc.Commit
+		o.commits[rel] = commit
+	}
+	if commit == "" || (!o.withCurrent && rel.Repo == o.e.Repo && commit == o.e.Commit) {
+		return nil
+	}
+	key := [2]string{rel.Repo, commit}
+	p, ok := o.pairs[key]
+	if !ok {
+		p = &Outstanding{Repo: rel.Repo, Commit: commit}
+		o.pairs[key] = p
+		o.order = append(o.order, key)
+	}
+	p.Lines = append(p.Lines, line)
+	return nil
+}
+
+// result returns the pairs sorted by repo and commit.
+func (o *outstandingSet) result() []Outstanding {
+	out := make([]Outstanding, 0, len(o.order))
+	for _, k := range o.order {
+		out = append(out, *o.pairs[k])
 	}
 	slices.SortFunc(out, func(a, b Outstanding) int {
 		return strings.Compare(a.Repo+" "+a.Commit, b.Repo+" "+b.Commit)
 	})
-	return out, nil
+	return out
 }
 
 // Trigger calls the trigger function recorded with the repo configuration
@@ -125,8 +169,8 @@ func (e *Engine) outstanding(ctx context.Context, s *scan, withCurrent bool) ([]
 func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker ref.Marker) error {
 	ctx, cancel := e.deadlineContext(ctx)
 	defer cancel()
-	var rc RepoConfig
-	at := repo + "/-/repo.ocu.star/" + string(marker) + commit
+	var rc state.RepoConfig
+	at := repoConfigRef(repo, marker, commit)
 	found, err := e.get(ctx, at, &rc)
 	if err != nil {
 		return err
@@ -135,7 +179,7 @@ func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker r
 		return ErrNoTrigger
 	}
 	f, err := config.Evaluate(ctx, rc.Source, config.EvalOptions{
-		Filename: at,
+		Filename: at.String(),
 		Root:     dir,
 		Dir:      dir,
 		Environ:  e.Environ,
@@ -187,17 +231,13 @@ func (e *Engine) report(repo, commit string, err error) {
 // IntentTriggers calls, for each repo whose configuration is linked in the
 // intent store (R/-/repo.ocu.star/+ → +H), its trigger with H.
 func (e *Engine) IntentTriggers(ctx context.Context, dir string, dryRun bool) error {
-	links, err := e.match(ctx, "**/-/repo.ocu.star/+")
+	links, err := e.matchRefs(ctx, "**/-/repo.ocu.star/+")
 	if err != nil {
 		return err
 	}
 	for _, l := range links {
-		res, err := e.resolve(ctx, l)
-		if err != nil || res == "" {
-			continue
-		}
-		r, err := ref.Parse(res)
-		if err != nil {
+		r, err := e.resolve(ctx, l)
+		if err != nil || r.IsZero() {
 			continue
 		}
 		if dryRun {

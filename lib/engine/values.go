@@ -1,19 +1,17 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"math/big"
-	"sort"
+	"slices"
 
 	"go.starlark.net/starlark"
 
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // jsonEqual compares generic JSON values (json.Number for numbers) with
 // numbers compared by value.
@@ -61,7 +59,7 @@ func jsonEqual(a, b any) bool {
 // envValue is the Starlark value of environment(): .name, .attributes,
 // .json(), .dict().
 type envValue struct {
-	env Environment
+	env state.Environment
 }
 
 var (
@@ -99,11 +97,7 @@ func (e *envValue) Attr(name string) (starlark.Value, error) {
 }
 
 func (e *envValue) attributes() *starlark.Dict {
-	keys := make([]string, 0, len(e.env.Attributes))
-	for k := range e.env.Attributes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(e.env.Attributes))
 	d := starlark.NewDict(len(keys))
 	for _, k := range keys {
 		d.SetKey(starlark.String(k), starlark.String(e.env.Attributes[k]))
@@ -120,7 +114,7 @@ type workValue struct {
 }
 
 func (w *workValue) String() string {
-	typ, name := w.item.work.kind()
+	typ, name := w.item.work.Kind()
 	return fmt.Sprintf("%s(%q)", typ, name)
 }
 func (w *workValue) Type() string          { return "work" }
@@ -146,7 +140,7 @@ func (d *doneValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: d
 type nextValue struct {
 	fn         *starlark.Function
 	annotation string
-	inputs     Inputs
+	inputs     state.Inputs
 	err        error
 }
 
@@ -155,12 +149,3 @@ func (n *nextValue) Type() string          { return "next" }
 func (n *nextValue) Freeze()               {}
 func (n *nextValue) Truth() starlark.Bool  { return true }
 func (n *nextValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: next") }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

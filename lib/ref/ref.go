@@ -159,20 +159,6 @@ func (r Ref) Twin() Ref {
 	return r
 }
 
-// IsNumbered reports whether the release value is a release number, that is,
-// matches [1-9][0-9]*.
-func (r Ref) IsNumbered() bool {
-	if r.Release == "" || r.Release[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(r.Release); i++ {
-		if c := r.Release[i]; c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // ReleaseLevel returns r without type, subpath and fragment: R/-/F/<marker><value>
 // for a local ref, the bare marker <marker><value> for a global one.
 func (r Ref) ReleaseLevel() Ref {

@@ -42,27 +42,23 @@ func TestTwin(t *testing.T) {
 
 func TestReleaseHelpers(t *testing.T) {
 	tests := []struct {
-		in       string
-		numbered bool
-		level    string
-		with     string // WithRelease(Intent, "7")
+		in    string
+		level string
+		with  string // WithRelease(Intent, "7")
 	}{
-		{relEx + "/@12/call/build#output", true, relEx + "/@12", relEx + "/+7/call/build#output"},
-		{relEx + "/@v1/custom/x", false, relEx + "/@v1", relEx + "/+7/custom/x"},
-		{relEx + "/@", false, relEx + "/@", relEx + "/+7"},
-		{relEx + "/@0", false, relEx + "/@0", relEx + "/+7"},
-		{relEx + "/@01", false, relEx + "/@01", relEx + "/+7"},
-		{relEx + "/@1a", false, relEx + "/@1a", relEx + "/+7"},
-		{"@/environment/qa#x", false, "@", "+7/environment/qa#x"},
-		{"+3/custom/x", true, "+3", "+7/custom/x"},
-		{"example/-/@5", true, "example/-/@5", "example/-/+7"},
+		{relEx + "/@12/call/build#output", relEx + "/@12", relEx + "/+7/call/build#output"},
+		{relEx + "/@v1/custom/x", relEx + "/@v1", relEx + "/+7/custom/x"},
+		{relEx + "/@", relEx + "/@", relEx + "/+7"},
+		{relEx + "/@0", relEx + "/@0", relEx + "/+7"},
+		{relEx + "/@01", relEx + "/@01", relEx + "/+7"},
+		{relEx + "/@1a", relEx + "/@1a", relEx + "/+7"},
+		{"@/environment/qa#x", "@", "+7/environment/qa#x"},
+		{"+3/custom/x", "+3", "+7/custom/x"},
+		{"example/-/@5", "example/-/@5", "example/-/+7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			r := mustParse(t, tt.in)
-			if got := r.IsNumbered(); got != tt.numbered {
-				t.Errorf("IsNumbered() = %v, want %v", got, tt.numbered)
-			}
 			if got := r.ReleaseLevel().String(); got != tt.level {
 				t.Errorf("ReleaseLevel() = %q, want %q", got, tt.level)
 			}

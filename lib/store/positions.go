@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // linkPositions returns the canonical refs at which a stored link takes
@@ -14,7 +15,7 @@ import (
 //   - numbered releases and plain refs: none;
 //   - global refs: every prefix at or below the first subpath segment.
 func linkPositions(r ref.Ref) []string {
-	if r.Marker == ref.NoMarker || (!r.Global && r.IsNumbered()) {
+	if r.Marker == ref.NoMarker || (!r.Global && state.IsNumber(r.Release)) {
 		return nil
 	}
 	rel := r.ReleaseLevel().String()

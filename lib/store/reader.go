@@ -10,6 +10,7 @@ import (
 	"github.com/gobwas/glob"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // maxHops bounds link resolution (docs/store-format.md §5.2).
@@ -182,11 +183,11 @@ func (rd *reader) latestRelease(r ref.Ref) (string, error) {
 	}
 	var nums []string
 	for _, n := range names {
-		if len(n) > 1 && n[0] == '@' && isNumber(n[1:]) {
+		if len(n) > 1 && n[0] == '@' && state.IsNumber(n[1:]) {
 			nums = append(nums, n[1:])
 		}
 	}
-	slices.SortFunc(nums, compareNumbers)
+	slices.SortFunc(nums, state.CompareNumbers)
 	for _, n := range slices.Backward(nums) {
 		_, err := rd.t.readObject(r.WithRelease(ref.State, n).ReleaseLevel().String())
 		if err == nil {
@@ -197,26 +198,6 @@ func (rd *reader) latestRelease(r ref.Ref) (string, error) {
 		}
 	}
 	return "", nil
-}
-
-func isNumber(s string) bool {
-	if s == "" || s[0] == '0' {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// compareNumbers orders decimal strings without leading zeros by value.
-func compareNumbers(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
-	}
-	return strings.Compare(a, b)
 }
 
 // position reports what is stored at link position p, cached per process.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocu-team/ocu/internal/storegen"
 	"github.com/ocu-team/ocu/lib/store"
-	"github.com/ocu-team/ocu/lib/store/storegen"
 	"github.com/ocu-team/ocu/lib/view"
 )
 

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -126,7 +127,7 @@ func (rd *reader) fillRow(row *pkgRow) {
 		row.Err = err.Error()
 		return
 	}
-	for _, env := range sortedKeys(deps) {
+	for _, env := range slices.Sorted(maps.Keys(deps)) {
 		row.Deployments = append(row.Deployments, deps[env])
 	}
 	slices.SortFunc(row.Deployments, func(a, b *deployment) int { return naturalCompare(a.Env, b.Env) })

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -109,27 +110,27 @@ func TestNaturalCompare(t *testing.T) {
 }
 
 func TestKindOf(t *testing.T) {
-	tests := map[string]kind{
-		"example/-/f.ocu.star":                               kindPackage,
-		"example/-/f.ocu.star/@1":                            kindRelease,
-		"example/-/f.ocu.star/@rc":                           kindOther,
-		"example/-/f.ocu.star/+1":                            kindOther,
-		"@/environment/prod":                                 kindEnvironment,
-		"+/environment/prod":                                 kindOther,
-		"example/-/f.ocu.star/@1/deploy/prod":                kindWorkItem,
-		"example/-/f.ocu.star/@1/call/build/2":               kindChain,
-		"example/-/f.ocu.star/@1/call/build/2/logs":          kindLogs,
-		"example/-/f.ocu.star/@1/call/build/2/functions/3":   kindFunction,
-		"example/-/f.ocu.star/@1/call/build/status/complete": kindOther,
-		"example/-/f.ocu.star/@1/custom/x":                   kindOther,
+	tests := map[string]state.Kind{
+		"example/-/f.ocu.star":                               state.KindPackage,
+		"example/-/f.ocu.star/@1":                            state.KindRelease,
+		"example/-/f.ocu.star/@rc":                           state.KindOther,
+		"example/-/f.ocu.star/+1":                            state.KindOther,
+		"@/environment/prod":                                 state.KindEnvironment,
+		"+/environment/prod":                                 state.KindOther,
+		"example/-/f.ocu.star/@1/deploy/prod":                state.KindWorkItem,
+		"example/-/f.ocu.star/@1/call/build/2":               state.KindChain,
+		"example/-/f.ocu.star/@1/call/build/2/logs":          state.KindLogs,
+		"example/-/f.ocu.star/@1/call/build/2/functions/3":   state.KindFunction,
+		"example/-/f.ocu.star/@1/call/build/status/complete": state.KindOther,
+		"example/-/f.ocu.star/@1/custom/x":                   state.KindOther,
 	}
 	for in, want := range tests {
 		r, err := ref.Parse(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := kindOf(r); got != want {
-			t.Errorf("kindOf(%s) = %v, want %v", in, got, want)
+		if got, _ := state.Classify(r); got != want {
+			t.Errorf("Classify(%s) = %v, want %v", in, got, want)
 		}
 	}
 }
@@ -321,7 +322,11 @@ func TestLogLinesBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lines, total := logLines(tt.log, at, logBounds{pageLogLines, pageLogBytes})
+			var log []state.LogLine
+			if err := state.Decode(tt.log, &log); err != nil {
+				t.Fatal(err)
+			}
+			lines, total := logLines(log, at, logBounds{pageLogLines, pageLogBytes})
 			if total != len(tt.log) || len(lines) != tt.shown || lines[0].Message != tt.first {
 				t.Fatalf("total %d, %d lines shown, first %.80q; want %d, %d, %.80q", total, len(lines), lines[0].Message, len(tt.log), tt.shown, tt.first)
 			}
@@ -332,5 +337,42 @@ func TestLogLinesBounds(t *testing.T) {
 				t.Errorf("last line links to %q, want %q", got, tt.lastWhole)
 			}
 		})
+	}
+}
+
+// TestMalformedFields: a field of the wrong JSON type in an engine
+// document is left out; the page shows the rest of the document.
+func TestMalformedFields(t *testing.T) {
+	s, err := store.OpenFS(t.TempDir(), store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const fn = "example/-/f/@1/call/build/1/functions/1"
+	doc := `{"current":{"error":5,"fn":{"name":"build","pos":"f:1:1"},"id":"1",
+		"inputs":{"a":{"value":1},"b":"not a descriptor"},"runner":{"host":"h","pid":"x","started":"2025-01-01T00:00:00Z"},
+		"status":"failed"},"history":[{"status":"pending","time":7},{"status":"failed","time":"2025-01-01T00:00:01Z"}]}`
+	v, err := store.DecodeValue([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(context.Background(), store.NewTx("test").Put(mustParse(t, fn), v)); err != nil {
+		t.Fatal(err)
+	}
+	rd := &reader{ctx: context.Background(), s: s}
+	var fd state.Function
+	if !rd.decode(fn, &fd) {
+		t.Fatal("not read")
+	}
+	f := rd.functionView(markers{}, fn, fd, false)
+	got := fmt.Sprintf("%s %s %s %q %s", f.Name, f.Pos, f.Status, f.Error, f.Runner)
+	if want := `build f:1:1 failed "" h, pid 0, started ` + formatTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); got != want {
+		t.Errorf("function %s, want %s", got, want)
+	}
+	if len(f.Inputs) != 2 || f.Inputs[0].Source != "value" || f.Inputs[1].Source != "missing" {
+		t.Errorf("inputs %+v", f.Inputs)
+	}
+	if len(f.History) != 2 || !f.History[0].Time.IsZero() || f.History[1].Status != state.StatusFailed {
+		t.Errorf("history %+v", f.History)
 	}
 }

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocu-team/ocu/internal/historytest"
 	"github.com/ocu-team/ocu/lib/engine"
-	"github.com/ocu-team/ocu/lib/engine/historytest"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/view"
 )
 
@@ -63,18 +64,18 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 		apply(t, n)
 		const now = "2026-01-05T10:00:00Z"
 		if err := h.WriteDirect(map[string]any{
-			direct7:                     engine.Chain{Release: rel(7), Entrypoint: direct7 + "/functions/1"},
-			direct7 + "/status/pending": engine.Marker{Time: now},
-			direct7 + "/functions/1": engine.Function{
-				Current: engine.FunctionState{
-					Fn:     engine.FuncID{Name: "build", Pos: historytest.File + ":3:1"},
+			direct7:                     state.Chain{Release: rel(7), Entrypoint: direct7 + "/functions/1"},
+			direct7 + "/status/pending": state.Marker{Time: now},
+			direct7 + "/functions/1": state.Function{
+				Current: state.FunctionState{
+					Fn:     state.FuncID{Name: "build", Pos: historytest.File + ":3:1"},
 					ID:     "1",
-					Inputs: engine.Inputs{"version": {Value: "1"}},
-					Status: engine.StatusPending,
+					Inputs: state.Inputs{"version": {Value: "1"}},
+					Status: state.StatusPending,
 				},
-				History: []engine.HistoryEntry{{Status: engine.StatusPending, Time: now}},
+				History: []state.HistoryEntry{{Status: state.StatusPending, Time: now}},
 			},
-			direct7 + "/functions/1/status/pending": engine.Marker{Time: now},
+			direct7 + "/functions/1/status/pending": state.Marker{Time: now},
 		}); err != nil {
 			t.Fatal(err)
 		}

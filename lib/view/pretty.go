@@ -3,6 +3,8 @@ package view
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
@@ -96,7 +98,7 @@ func (p *printer) value(v any, depth int) {
 			return
 		}
 		p.add("", "{", "")
-		for i, k := range sortedKeys(v) {
+		for i, k := range slices.Sorted(maps.Keys(v)) {
 			if i > 0 {
 				p.add("", ",", "")
 			}

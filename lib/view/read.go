@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -26,6 +27,18 @@ func (rd *reader) get(in string) (store.Doc, error) {
 		return store.Doc{}, err
 	}
 	return rd.s.Get(rd.ctx, r)
+}
+
+// decode reads the document at in into dst, a document type of package
+// state; it reports whether the document could be read. A field of the
+// wrong type stays zero: the page shows the rest.
+func (rd *reader) decode(in string, dst any) bool {
+	d, err := rd.get(in)
+	if err != nil {
+		return false
+	}
+	_ = state.Decode(d.Value, dst)
+	return true
 }
 
 // value reads the document at in, or nil when it cannot be read.
@@ -172,7 +185,7 @@ func (rd *reader) status(m markers, owner string) string {
 func (rd *reader) latestMarker(owner string, names []string) marker {
 	var best marker
 	for _, n := range names {
-		mk := marker{Status: n, Time: markerTime(rd.value(owner + "/status/" + n))}
+		mk := marker{Status: n, Time: rd.markerTime(owner + "/status/" + n)}
 		if best.Status == "" || mk.Time.After(best.Time) {
 			best = mk
 		}
@@ -190,10 +203,11 @@ func (rd *reader) statusOf(owner string) marker {
 	return rd.latestMarker(owner, names)
 }
 
-// markerTime reads the "time" of a marker document.
-func markerTime(v any) time.Time {
-	m, _ := v.(map[string]any)
-	return parseTime(m["time"])
+// markerTime reads the time of the status or commit marker at in.
+func (rd *reader) markerTime(in string) time.Time {
+	var mk state.Marker
+	rd.decode(in, &mk)
+	return parseTime(mk.Time)
 }
 
 // releaseMarkerGlobs are the globs that find every status marker of the
@@ -218,16 +232,6 @@ func (rd *reader) releaseMarkers(rel string) (markers, error) {
 	return m, nil
 }
 
-// Statuses (docs/engine.md §7).
-const (
-	statusPending       = "pending"
-	statusRunning       = "running"
-	statusComplete      = "complete"
-	statusFailed        = "failed"
-	statusFailedRetried = "failed_retried"
-	statusCancelled     = "cancelled"
-)
-
 // chainPath splits the ref of a chain, REL/TYPE/NAME/K, into the work item
 // REL/TYPE/NAME and K; ok is false for anything else below rel.
 func chainPath(rel, owner string) (item string, k string, ok bool) {
@@ -236,7 +240,7 @@ func chainPath(rel, owner string) (item string, k string, ok bool) {
 		return "", "", false
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || !isWorkType(parts[0]) || !isNumber(parts[2]) {
+	if len(parts) != 3 || !isWorkType(parts[0]) || !state.IsNumber(parts[2]) {
 		return "", "", false
 	}
 	return rel + "/" + parts[0] + "/" + parts[1], parts[2], true
@@ -251,35 +255,35 @@ func isWorkType(t string) bool { return t == ref.TypeCall || t == ref.TypeDeploy
 func (rd *reader) releaseStatus(m markers, rel string) string {
 	latest := map[string]string{} // work item → owner of its latest chain
 	for owner, names := range m {
-		if strings.HasPrefix(owner, rel+"/") && strings.Contains(owner, "/functions/") && slices.Contains(names, statusRunning) {
-			if rd.status(m, owner) == statusRunning {
-				return statusRunning
+		if strings.HasPrefix(owner, rel+"/") && strings.Contains(owner, "/functions/") && slices.Contains(names, state.StatusRunning) {
+			if rd.status(m, owner) == state.StatusRunning {
+				return state.StatusRunning
 			}
 		}
 		item, k, ok := chainPath(rel, owner)
 		if !ok {
 			continue
 		}
-		if cur, seen := latest[item]; !seen || compareNumbers(k, cur[strings.LastIndexByte(cur, '/')+1:]) > 0 {
+		if cur, seen := latest[item]; !seen || state.CompareNumbers(k, cur[strings.LastIndexByte(cur, '/')+1:]) > 0 {
 			latest[item] = owner
 		}
 	}
 	failed, pending := false, false
 	for _, owner := range latest {
 		switch rd.status(m, owner) {
-		case statusFailed:
+		case state.StatusFailed:
 			failed = true
-		case statusPending, statusRunning:
+		case state.StatusPending, state.StatusRunning:
 			pending = true
 		}
 	}
 	switch {
 	case failed:
-		return statusFailed
+		return state.StatusFailed
 	case pending:
-		return statusPending
+		return state.StatusPending
 	}
-	return statusComplete
+	return state.StatusComplete
 }
 
 // statusName returns the status of owner from the names in its status
@@ -315,36 +319,36 @@ func (rd *reader) releaseStatusByFolders(rel string) (string, error) {
 			}
 			latest, latestStatus := "", ""
 			for _, k := range runs {
-				if !isNumber(k) {
+				if !state.IsNumber(k) {
 					continue
 				}
 				chain := item + "/" + k
 				st := rd.statusName(chain)
-				if st == statusPending && rd.anyRunning(chain) {
-					return statusRunning, nil
+				if st == state.StatusPending && rd.anyRunning(chain) {
+					return state.StatusRunning, nil
 				}
-				if latest == "" || compareNumbers(k, latest) > 0 {
+				if latest == "" || state.CompareNumbers(k, latest) > 0 {
 					latest, latestStatus = k, st
 				}
 			}
-			failed = failed || latestStatus == statusFailed
-			pending = pending || latestStatus == statusPending
+			failed = failed || latestStatus == state.StatusFailed
+			pending = pending || latestStatus == state.StatusPending
 		}
 	}
 	switch {
 	case failed:
-		return statusFailed, nil
+		return state.StatusFailed, nil
 	case pending:
-		return statusPending, nil
+		return state.StatusPending, nil
 	}
-	return statusComplete, nil
+	return state.StatusComplete, nil
 }
 
 // anyRunning reports whether a function of chain is running.
 func (rd *reader) anyRunning(chain string) bool {
 	ids, _ := rd.children(chain + "/functions")
 	for _, id := range ids {
-		if isNumber(id) && rd.statusName(chain+"/functions/"+id) == statusRunning {
+		if state.IsNumber(id) && rd.statusName(chain+"/functions/"+id) == state.StatusRunning {
 			return true
 		}
 	}
@@ -352,24 +356,8 @@ func (rd *reader) anyRunning(chain string) bool {
 }
 
 // liveStatus reports whether a status means work is still to be done.
-func liveStatus(status string) bool { return status == statusPending || status == statusRunning }
-
-// isNumber reports whether s is a decimal number without leading zero.
-func isNumber(s string) bool {
-	if s == "" || s[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// compareNumbers orders decimal numbers without leading zeros.
-func compareNumbers(a, b string) int {
-	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
+func liveStatus(status string) bool {
+	return status == state.StatusPending || status == state.StatusRunning
 }
 
 // naturalCompare orders strings with runs of digits compared as numbers:
@@ -379,7 +367,7 @@ func naturalCompare(a, b string) int {
 		da, db := digitRun(a), digitRun(b)
 		if da > 0 && db > 0 {
 			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if c := compareNumbers(na, nb); c != 0 {
+			if c := state.CompareNumbers(na, nb); c != 0 {
 				return c
 			}
 			if c := cmp.Compare(da, db); c != 0 {

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -143,10 +145,10 @@ func (rq *request) docPage(r ref.Ref) {
 			data.ResolvedChildren = childrenOf(folderPath(res), names)
 		}
 	}
-	if k, parts := kindOf(res); k == kindEnvironment && res.Fragment == "" {
+	if k, _ := state.Classify(res); k == state.KindEnvironment && res.Fragment == "" {
 		// Deployments to an environment are shown even when the
 		// environment itself is gone from state.
-		data.Environment = rd.environmentView(parts[0], rq.h.opts.Repos)
+		data.Environment = rd.environmentView(res.Subpath, rq.h.opts.Repos)
 	}
 	if !data.Found && len(data.Children) == 0 && (data.Environment == nil || len(data.Environment.Deployments) == 0) {
 		rq.errorPage(http.StatusNotFound, r.String(), data.Missing)
@@ -157,35 +159,43 @@ func (rq *request) docPage(r ref.Ref) {
 	title := r.String()
 	live := false
 	if res.Fragment == "" {
-		switch kind, parts := kindOf(res); kind {
-		case kindPackage:
+		switch kind, w := state.Classify(res); kind {
+		case state.KindPackage:
 			if slices.ContainsFunc(names, isMarkerFolder) {
 				data.Package = rd.packageView(res, names)
 				live = data.Package.Live
 			}
-		case kindRelease:
-			data.Release = rd.releaseView(res, doc.Value)
+		case state.KindRelease:
+			var rel state.Release
+			_ = state.Decode(doc.Value, &rel) // a malformed field stays zero; the page shows the rest
+			data.Release = rd.releaseView(res, rel)
 			live = data.Release != nil && liveStatus(data.Release.Status)
-		case kindEnvironment:
+		case state.KindEnvironment:
 			if data.Environment != nil {
 				for _, d := range data.Environment.Deployments {
 					live = live || liveStatus(d.Shown())
 				}
 			}
-		case kindWorkItem:
+		case state.KindWorkItem:
 			m, _ := rd.releaseMarkers(res.ReleaseLevel().String())
-			data.WorkItem = rd.workItemView(m, res.ReleaseLevel().String(), res.Type, parts[0])
+			data.WorkItem = rd.workItemView(m, res.ReleaseLevel().String(), w.Type, w.Name)
 			live = liveStatus(data.WorkItem.Status) || data.WorkItem.live()
-		case kindChain:
+		case state.KindChain:
 			m, _ := rd.releaseMarkers(res.ReleaseLevel().String())
-			data.Chain = rd.chainView(m, res.String(), doc.Value, true)
+			var chain state.Chain
+			_ = state.Decode(doc.Value, &chain)
+			data.Chain = rd.chainView(m, res.String(), chain, true)
 			live = liveStatus(data.Chain.Status)
-		case kindFunction:
+		case state.KindFunction:
 			m, _ := rd.releaseMarkers(res.ReleaseLevel().String())
-			data.Function = rd.functionView(m, res.String(), doc.Value, true)
+			var fn state.Function
+			_ = state.Decode(doc.Value, &fn)
+			data.Function = rd.functionView(m, res.String(), fn, true)
 			live = liveStatus(data.Function.Status)
-		case kindLogs:
-			data.Logs, _ = logLines(doc.Value, res.String(), logBounds{pageLogLines, pageLogBytes})
+		case state.KindLogs:
+			var log []state.LogLine
+			_ = state.Decode(doc.Value, &log)
+			data.Logs, _ = logLines(log, res.String(), logBounds{pageLogLines, pageLogBytes})
 			data.LogsRef = res.String()
 		}
 	}
@@ -240,50 +250,6 @@ func crumbs(p, fragment string) []crumb {
 	return out
 }
 
-// Kinds of documents with a page of their own.
-type kind int
-
-const (
-	kindOther       kind = iota
-	kindPackage          // R/-/F
-	kindRelease          // R/-/F/@N
-	kindEnvironment      // @/environment/E
-	kindWorkItem         // R/-/F/@N/<type>/<name>
-	kindChain            // …/<name>/K
-	kindFunction         // …/<name>/K/functions/I
-	kindLogs             // …/<name>/K/logs
-)
-
-// kindOf classifies a resolved ref and returns its subpath segments.
-func kindOf(r ref.Ref) (kind, []string) {
-	parts := strings.Split(r.Subpath, "/")
-	switch {
-	case r.Global && r.Marker == ref.State && r.Type == ref.TypeEnvironment && len(parts) == 1:
-		return kindEnvironment, parts
-	case r.Global:
-		return kindOther, nil
-	case r.Marker == ref.NoMarker && r.Type == "" && r.File != "":
-		return kindPackage, nil
-	case r.Marker != ref.State || !r.IsNumbered():
-		return kindOther, nil
-	case r.Type == "":
-		return kindRelease, nil
-	case !isWorkType(r.Type):
-		return kindOther, nil
-	case len(parts) == 1:
-		return kindWorkItem, parts
-	case !isNumber(parts[1]):
-		return kindOther, nil
-	case len(parts) == 2:
-		return kindChain, parts
-	case len(parts) == 3 && parts[2] == "logs":
-		return kindLogs, parts
-	case len(parts) == 4 && parts[2] == "functions" && isNumber(parts[3]):
-		return kindFunction, parts
-	}
-	return kindOther, nil
-}
-
 // backLinks lists the links the engine keeps that lead to r (docs/store-format.md
 // §5.4): a release's tags, a chain's current and numbered links, the repo
 // configuration's "@".
@@ -294,17 +260,17 @@ func (rd *reader) backLinks(r ref.Ref) []string {
 	target := r.String()
 	var candidates []string
 	pkgRef := pkgOf(r)
-	switch k, parts := kindOf(r); {
-	case k == kindRelease:
+	switch k, w := state.Classify(r); {
+	case k == state.KindRelease:
 		names, _ := rd.children(pkgRef)
 		for _, n := range names {
-			if len(n) > 1 && n[0] == '@' && !isNumber(n[1:]) {
+			if len(n) > 1 && n[0] == '@' && !state.IsNumber(n[1:]) {
 				candidates = append(candidates, pkgRef+"/"+n)
 			}
 		}
-	case k == kindChain:
-		item := pkgRef + "/@/" + r.Type + "/" + parts[0]
-		candidates = append(candidates, item, item+"/"+parts[1])
+	case k == state.KindChain:
+		item := pkgRef + "/@/" + w.Type + "/" + w.Name
+		candidates = append(candidates, item, item+"/"+strconv.Itoa(w.Chain))
 	case r.Type == "" && r.Release != "":
 		candidates = append(candidates, pkgRef+"/@")
 	}

@@ -2,6 +2,7 @@ package view
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // releaseView is a release: its phases, their work items, the runs (chains)
@@ -111,14 +113,12 @@ type logLine struct {
 	Whole   string // when the line is cut, or stands for cut lines: the whole log as JSON
 }
 
-// releaseView reads the release r, whose document is v.
-func (rd *reader) releaseView(r ref.Ref, v any) *releaseView {
+// releaseView reads the release r, whose document is doc.
+func (rd *reader) releaseView(r ref.Ref, doc state.Release) *releaseView {
 	rel := r.String()
-	rv := &releaseView{Ref: rel, Package: pkgOf(r), File: r.File, Number: r.Release}
-	doc, _ := v.(map[string]any)
-	rv.Commit, _ = doc["commit"].(string)
+	rv := &releaseView{Ref: rel, Package: pkgOf(r), File: r.File, Number: r.Release, Commit: doc.Commit}
 	if rv.Commit != "" {
-		rv.Created = markerTime(rd.value(rel + "/commit/" + rv.Commit))
+		rv.Created = rd.markerTime(rel + "/commit/" + rv.Commit)
 	}
 	m, err := rd.releaseMarkers(rel)
 	if err != nil {
@@ -127,14 +127,9 @@ func (rd *reader) releaseView(r ref.Ref, v any) *releaseView {
 	rv.Status = rd.releaseStatus(m, rel)
 
 	listed := map[string]bool{}
-	pkgDoc, _ := doc["package"].(map[string]any)
-	phases, _ := pkgDoc["phases"].([]any)
-	for _, ph := range phases {
-		phm, _ := ph.(map[string]any)
-		pv := phaseView{}
-		pv.Name, _ = phm["name"].(string)
-		work, _ := phm["work"].([]any)
-		for _, w := range work {
+	for _, ph := range doc.Package.Phases {
+		pv := phaseView{Name: ph.Name}
+		for _, w := range ph.Work {
 			typ, name := workItemOf(w)
 			if name == "" {
 				continue
@@ -166,16 +161,13 @@ func (rd *reader) releaseView(r ref.Ref, v any) *releaseView {
 }
 
 // workItemOf reads a work item of the release document:
-// {call: {name}} or {deploy: {environment}}.
-func workItemOf(w any) (typ, name string) {
-	m, _ := w.(map[string]any)
-	if c, ok := m["call"].(map[string]any); ok {
-		name, _ = c["name"].(string)
-		return ref.TypeCall, name
-	}
-	if d, ok := m["deploy"].(map[string]any); ok {
-		name, _ = d["environment"].(string)
-		return ref.TypeDeploy, name
+// {call: {name}} or {deploy: {environment}}; neither gives "", "".
+func workItemOf(w state.Work) (typ, name string) {
+	switch {
+	case w.Call != nil:
+		return ref.TypeCall, w.Call.Name
+	case w.Deploy != nil:
+		return ref.TypeDeploy, w.Deploy.Environment
 	}
 	return "", ""
 }
@@ -186,11 +178,13 @@ func (rd *reader) workItemView(m markers, rel, typ, name string) *workItemView {
 	w := &workItemView{Type: typ, Name: name, Ref: item, Status: rd.status(m, item)}
 	names, _ := rd.children(item)
 	for _, k := range names {
-		if !isNumber(k) {
+		if !state.IsNumber(k) {
 			continue
 		}
 		c := item + "/" + k
-		w.Runs = append(w.Runs, rd.chainView(m, c, rd.value(c), true))
+		var doc state.Chain
+		rd.decode(c, &doc)
+		w.Runs = append(w.Runs, rd.chainView(m, c, doc, true))
 	}
 	// Until a chain finishes, the work item has no marker: its latest run's
 	// status stands for it.
@@ -200,76 +194,66 @@ func (rd *reader) workItemView(m markers, rel, typ, name string) *workItemView {
 	return w
 }
 
-// chainView reads a chain whose document is v.
-func (rd *reader) chainView(m markers, chain string, v any, withLogs bool) *chainView {
+// chainView reads a chain whose document is doc.
+func (rd *reader) chainView(m markers, chain string, doc state.Chain, withLogs bool) *chainView {
 	c := &chainView{Ref: chain, K: chain[strings.LastIndexByte(chain, '/')+1:], Status: rd.status(m, chain)}
 	if c.Status == "" {
 		c.Status = rd.statusOf(chain).Status
 	}
-	doc, _ := v.(map[string]any)
-	typ, _ := doc["type"].(string)
-	c.Down = typ == "down"
-	c.Reason, _ = doc["reason"].(string)
-	c.Release, _ = doc["release"].(string)
+	c.Down = doc.Type == "down"
+	c.Reason = doc.Reason
+	c.Release = doc.Release
 	names, _ := rd.children(chain + "/functions")
 	var lastOutputs any
 	for _, id := range names {
-		if isNumber(id) {
+		if state.IsNumber(id) {
 			f := chain + "/functions/" + id
-			v := rd.value(f)
-			c.Functions = append(c.Functions, rd.functionView(m, f, v, true))
-			cur, _ := v.(map[string]any)["current"].(map[string]any)
-			lastOutputs = cur["outputs"]
-			if lastOutputs == nil { // done() without outputs leaves the field out
+			var fd state.Function
+			rd.decode(f, &fd)
+			c.Functions = append(c.Functions, rd.functionView(m, f, fd, true))
+			lastOutputs = fd.Current.Outputs
+			if fd.Current.Outputs == nil { // done() without outputs leaves the field out
 				lastOutputs = map[string]any{}
 			}
 		}
 	}
 	// The chain's output is its last function's outputs: shown once.
-	if out, ok := doc["output"]; ok && out != nil && !reflect.DeepEqual(out, lastOutputs) {
-		c.Output = prettyAt(out, chain+"#output")
+	if doc.Output != nil && !reflect.DeepEqual(doc.Output, lastOutputs) {
+		c.Output = prettyAt(doc.Output, chain+"#output")
 	}
 	if withLogs {
 		c.LogsRef = chain + "/logs"
-		c.Logs, c.LogsTotal = logLines(rd.value(c.LogsRef), c.LogsRef, logBounds{runLogLines, runLogBytes})
+		var log []state.LogLine
+		rd.decode(c.LogsRef, &log)
+		c.Logs, c.LogsTotal = logLines(log, c.LogsRef, logBounds{runLogLines, runLogBytes})
 	}
 	return c
 }
 
-// functionView reads a function whose document is v. With check, a
+// functionView reads a function whose document is doc. With check, a
 // pending function's dependencies are matched and its missing inputs
 // listed: what it waits for.
-func (rd *reader) functionView(m markers, fn string, v any, check bool) *functionView {
-	f := &functionView{Ref: fn, Status: rd.status(m, fn)}
-	doc, _ := v.(map[string]any)
-	cur, _ := doc["current"].(map[string]any)
-	f.ID, _ = cur["id"].(string)
-	f.Error, _ = cur["error"].(string)
+func (rd *reader) functionView(m markers, fn string, doc state.Function, check bool) *functionView {
+	cur := doc.Current
+	f := &functionView{Ref: fn, Status: rd.status(m, fn), ID: cur.ID, Error: cur.Error, Name: cur.Fn.Name, Pos: cur.Fn.Pos}
 	if f.Status == "" {
-		f.Status, _ = cur["status"].(string)
+		f.Status = cur.Status
 	}
-	if fnRef, ok := cur["fn"].(map[string]any); ok {
-		f.Name, _ = fnRef["name"].(string)
-		f.Pos, _ = fnRef["pos"].(string)
+	if cur.Outputs != nil {
+		f.Outputs = prettyAt(cur.Outputs, fn+"#current/outputs")
 	}
-	if out, ok := cur["outputs"]; ok && out != nil {
-		f.Outputs = prettyAt(out, fn+"#current/outputs")
+	if rn := cur.Runner; rn != nil {
+		f.Runner = fmt.Sprintf("%s, pid %d, started %s", rn.Host, rn.Pid, formatTime(parseTime(rn.Started)))
 	}
-	if rn, ok := cur["runner"].(map[string]any); ok {
-		f.Runner = fmt.Sprintf("%s, pid %s, started %s", scalarText(rn["host"]), scalarText(rn["pid"]), formatTime(parseTime(rn["started"])))
-	}
-	pending := check && f.Status == statusPending
-	inputs, _ := cur["inputs"].(map[string]any)
-	for _, name := range sortedKeys(inputs) {
-		d, _ := inputs[name].(map[string]any)
-		in := inputView{Name: name}
-		in.Ref, _ = d["ref"].(string)
-		in.Doc, _ = d["doc"].(string)
+	pending := check && f.Status == state.StatusPending
+	for _, name := range slices.Sorted(maps.Keys(cur.Inputs)) {
+		d := cur.Inputs[name]
+		in := inputView{Name: name, Ref: d.Ref, Doc: d.Doc}
 		switch {
-		case d["value"] != nil:
-			in.Source, in.Value = "value", prettyAt(d["value"], fn+"#current/inputs/"+name+"/value")
-		case d["default"] != nil:
-			in.Source, in.Value = "default", prettyAt(d["default"], fn+"#current/inputs/"+name+"/default")
+		case d.Value != nil:
+			in.Source, in.Value = "value", prettyAt(d.Value, fn+"#current/inputs/"+name+"/value")
+		case d.Default != nil:
+			in.Source, in.Value = "default", prettyAt(d.Default, fn+"#current/inputs/"+name+"/default")
 		default:
 			in.Source = "missing"
 			if pending {
@@ -282,9 +266,7 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 		}
 		f.Inputs = append(f.Inputs, in)
 	}
-	deps, _ := cur["dependencies"].([]any)
-	for _, g := range deps {
-		glob, _ := g.(string)
+	for _, glob := range cur.Dependencies {
 		dv := depView{Glob: glob}
 		if pending {
 			dv.Met = "no"
@@ -296,11 +278,8 @@ func (rd *reader) functionView(m markers, fn string, v any, check bool) *functio
 		}
 		f.Deps = append(f.Deps, dv)
 	}
-	hist, _ := doc["history"].([]any)
-	for _, h := range hist {
-		hm, _ := h.(map[string]any)
-		s, _ := hm["status"].(string)
-		f.History = append(f.History, historyEntry{Status: s, Time: parseTime(hm["time"])})
+	for _, h := range doc.History {
+		f.History = append(f.History, historyEntry{Status: h.Status, Time: parseTime(h.Time)})
 	}
 	return f
 }
@@ -319,17 +298,14 @@ const (
 	maxLogMessage = 16 << 10
 )
 
-// logLines reads the log list v (docs/engine.md §6) stored at the ref at: the
+// logLines reads the log list (docs/engine.md §6) stored at the ref at: the
 // lines to show within b, and how many lines the log holds. When earlier
 // lines are left out, a first line says how many, linked to the whole log.
-func logLines(v any, at string, b logBounds) ([]logLine, int) {
-	list, _ := v.([]any)
+func logLines(list []state.LogLine, at string, b logBounds) ([]logLine, int) {
 	whole := prefixAPIGet + escapePath(at)
 	first, size := len(list), 0
 	for first > 0 && len(list)-first < b.lines {
-		m, _ := list[first-1].(map[string]any)
-		msg, _ := m["message"].(string)
-		if size += min(len(msg), maxLogMessage); size > b.bytes && first < len(list) {
+		if size += min(len(list[first-1].Message), maxLogMessage); size > b.bytes && first < len(list) {
 			break
 		}
 		first--
@@ -339,9 +315,7 @@ func logLines(v any, at string, b logBounds) ([]logLine, int) {
 		out = append(out, logLine{Message: fmt.Sprintf("… %d earlier lines not shown", first), Whole: whole})
 	}
 	for _, e := range list[first:] {
-		m, _ := e.(map[string]any)
-		l := logLine{Time: parseTime(m["timestamp"])}
-		l.Message, _ = m["message"].(string)
+		l := logLine{Time: parseTime(e.Timestamp), Message: e.Message, Stream: e.Stream, Thread: e.Attributes.Thread}
 		if len(l.Message) > maxLogMessage {
 			cut := maxLogMessage
 			for cut > 0 && !utf8.RuneStart(l.Message[cut]) {
@@ -350,14 +324,7 @@ func logLines(v any, at string, b logBounds) ([]logLine, int) {
 			l.Message = fmt.Sprintf("%s… (%d bytes not shown)", l.Message[:cut], len(l.Message)-cut)
 			l.Whole = whole
 		}
-		if n, err := fmt.Sscan(scalarText(m["stream"]), &l.Stream); n != 1 || err != nil {
-			l.Stream = 0
-		}
-		attrs, _ := m["attributes"].(map[string]any)
-		l.Thread, _ = attrs["thread"].(string)
-		file, _ := attrs["filename"].(string)
-		line, _ := attrs["line"].(string)
-		if file != "" {
+		if file, line := e.Attributes.Filename, e.Attributes.Line; file != "" {
 			l.Where = file
 			if line != "" {
 				l.Where += ":" + line
@@ -369,8 +336,7 @@ func logLines(v any, at string, b logBounds) ([]logLine, int) {
 }
 
 // parseTime reads an RFC 3339 time string; anything else is the zero time.
-func parseTime(v any) time.Time {
-	s, _ := v.(string)
+func parseTime(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}
@@ -407,7 +373,7 @@ func (rd *reader) packageView(r ref.Ref, names []string) *packageView {
 		if n[0] == '@' || n[0] == '+' {
 			p.Markers = append(p.Markers, n)
 			switch {
-			case n[0] == '@' && isNumber(n[1:]):
+			case n[0] == '@' && state.IsNumber(n[1:]):
 				p.Releases = append(p.Releases, n[1:])
 			case len(n) > 1: // a tag or a named release; "@" and "+" are in Children
 				pv.Named = append(pv.Named, p.Ref+"/"+n)
@@ -421,7 +387,7 @@ func (rd *reader) packageView(r ref.Ref, names []string) *packageView {
 	for _, c := range refs {
 		rest := strings.TrimPrefix(c, p.Ref+"/@")
 		n, tail, _ := strings.Cut(rest, "/")
-		if !isNumber(n) {
+		if !state.IsNumber(n) {
 			continue
 		}
 		if h, ok := strings.CutPrefix(tail, "commit/"); ok {
@@ -441,13 +407,13 @@ func (rd *reader) packageView(r ref.Ref, names []string) *packageView {
 		}
 		row := releaseRow{Ref: rel, Number: n, Status: rd.releaseStatus(m, rel), Commit: commits[n]}
 		if row.Commit != "" {
-			row.Created = markerTime(rd.value(rel + "/commit/" + row.Commit))
+			row.Created = rd.markerTime(rel + "/commit/" + row.Commit)
 		}
 		pv.Live = pv.Live || liveStatus(row.Status)
 		pv.Releases = append(pv.Releases, row)
 	}
 	deps, _ := rd.deployments(p)
-	for _, env := range sortedKeys(deps) {
+	for _, env := range slices.Sorted(maps.Keys(deps)) {
 		pv.Deployments = append(pv.Deployments, deps[env])
 	}
 	slices.SortFunc(pv.Deployments, func(a, b *deployment) int { return naturalCompare(a.Env, b.Env) })

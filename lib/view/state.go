@@ -1,12 +1,14 @@
 package view
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Limits of the folder walk that finds packages.
@@ -92,7 +94,7 @@ func (rd *reader) packages(repo string) ([]pkg, error) {
 			switch {
 			case n[0] == '@' || n[0] == '+':
 				p.Markers = append(p.Markers, n)
-				if n[0] == '@' && isNumber(n[1:]) {
+				if n[0] == '@' && state.IsNumber(n[1:]) {
 					p.Releases = append(p.Releases, n[1:])
 				}
 			default:
@@ -181,9 +183,9 @@ func (rd *reader) deployments(p pkg) (map[string]*deployment, error) {
 			d.Number = doc.Ref.Release
 			mk := rd.statusOf(d.Chain)
 			d.Status, d.Time = mk.Status, mk.Time
-			if m, ok := doc.Value.(map[string]any); ok {
-				d.Output = m["output"]
-			}
+			var chain state.Chain
+			_ = state.Decode(doc.Value, &chain) // a malformed field stays zero
+			d.Output = chain.Output
 		}
 	}
 	{
@@ -192,8 +194,9 @@ func (rd *reader) deployments(p pkg) (map[string]*deployment, error) {
 			return nil, err
 		}
 		for _, env := range envs {
-			m, _ := rd.value(p.Ref + "/+/deploy/" + env).(map[string]any)
-			rel, _ := m["release"].(string)
+			var intent state.DeployIntent
+			rd.decode(p.Ref+"/+/deploy/"+env, &intent)
+			rel := intent.Release
 			r, err := ref.Parse(rel)
 			if err != nil || rel == "" {
 				continue
@@ -218,7 +221,7 @@ func (rd *reader) latestChain(item string) (chain, status string) {
 	}
 	best := ""
 	for _, n := range names {
-		if isNumber(n) && (best == "" || compareNumbers(n, best) > 0) {
+		if state.IsNumber(n) && (best == "" || state.CompareNumbers(n, best) > 0) {
 			best = n
 		}
 	}
@@ -270,10 +273,10 @@ func (rd *reader) environments(deps []*deployment) ([]*environment, error) {
 			continue
 		}
 		e.InState = true
-		m, _ := doc.Value.(map[string]any)
-		attrs, _ := m["attributes"].(map[string]any)
-		for _, k := range sortedKeys(attrs) {
-			e.Attributes = append(e.Attributes, keyValue{k, scalarText(attrs[k])})
+		var env state.Environment
+		_ = state.Decode(doc.Value, &env) // a malformed field stays zero
+		for _, k := range slices.Sorted(maps.Keys(env.Attributes)) {
+			e.Attributes = append(e.Attributes, keyValue{k, env.Attributes[k]})
 		}
 	}
 	for _, d := range deps {
@@ -331,13 +334,4 @@ func (rd *reader) globalIntentDiffs() ([]intentDiff, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -14,10 +14,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocu-team/ocu/internal/viewtest"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/view"
-	"github.com/ocu-team/ocu/lib/view/viewtest"
 )
 
 // scenarioStore writes the scenario into a state store and an intent store

@@ -1,12 +1,14 @@
 package view
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // maxWorkRows bounds the functions listed on /work.
@@ -44,7 +46,7 @@ func (rq *request) workPage() {
 	}
 	m := markers{}
 	m.collect(refs)
-	owners := sortedKeys(m)
+	owners := slices.Sorted(maps.Keys(m))
 	slices.SortFunc(owners, naturalCompare)
 	data := workData{}
 	if len(owners) > maxWorkRows {
@@ -54,7 +56,9 @@ func (rq *request) workPage() {
 	rows := make([]workRow, len(owners))
 	parallel(len(owners), func(i int) {
 		fn := owners[i]
-		f := rd.functionView(m, fn, rd.value(fn), true)
+		var doc state.Function
+		rd.decode(fn, &doc)
+		f := rd.functionView(m, fn, doc, true)
 		row := workRow{Ref: fn, Name: f.Name, Status: f.Status, Waiting: f.Waiting}
 		if n := len(f.History); n > 0 {
 			row.Since = f.History[n-1].Time

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/storegen"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/store"
-	"github.com/ocu-team/ocu/lib/store/storegen"
 )
 
 // gitFixture is the git store of the git cases (docs/store-format.md §13): a state

@@ -5,7 +5,7 @@
 //	scripts/bench [-size 90k,1m] [-store DIR] [-runs N] [-md FILE] [CASE...]
 //
 // Steps: build ./cmd/... into a temporary bin folder; then for each size of
-// -size in turn, generate the store with lib/store/storegen (or reuse -store
+// -size in turn, generate the store with internal/storegen (or reuse -store
 // DIR), read every file once to warm the page cache, and for each case run
 // the ocu command and its reference alternately, -runs times each, and report
 // the medians. The sizes are 90k (50 packages × 60 releases, the default) and
@@ -46,7 +46,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ocu-team/ocu/lib/store/storegen"
+	"github.com/ocu-team/ocu/internal/storegen"
 )
 
 // command is one side of a case: a process to time.

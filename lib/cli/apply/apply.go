@@ -11,6 +11,7 @@ import (
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/internal/enginecmd"
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/ref"
 )
 
 const synopsis = `
@@ -76,16 +77,16 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	}
 	defer s.Close()
 
-	var refs []string
+	var refs []ref.Ref
 	if len(inputs) > 0 {
-		refs = []string{}
+		refs = []ref.Ref{}
 		errs := t.Errors()
 		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {
 				errs.Addf(in, err)
 			} else {
-				refs = append(refs, r.String())
+				refs = append(refs, r)
 			}
 			return true
 		}
@@ -137,7 +138,7 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 }
 
 // dryRun prints the diff (only the given refs, when some are given).
-func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, asJSON bool) error {
+func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []ref.Ref, asJSON bool) error {
 	changes, err := e.Diff(ctx)
 	if err != nil {
 		return enginecmd.Exit(ctx, err)
@@ -150,7 +151,7 @@ func dryRun(ctx context.Context, t *cli.Tool, e *engine.Engine, refs []string, a
 		if asJSON {
 			err = out.JSON(c, true)
 		} else {
-			err = out.Line(c.Ref)
+			err = out.Line(c.Ref.String())
 		}
 		if err != nil {
 			break

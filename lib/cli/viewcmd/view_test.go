@@ -18,11 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/viewtest"
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/cli/ocuroot"
 	"github.com/ocu-team/ocu/lib/cli/viewcmd"
 	"github.com/ocu-team/ocu/lib/store"
-	"github.com/ocu-team/ocu/lib/view/viewtest"
 )
 
 // repo makes a repo whose stores hold the view's scenario and returns its

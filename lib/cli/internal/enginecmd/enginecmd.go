@@ -18,6 +18,7 @@ import (
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/engine"
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // command is the part every engine command shares.
@@ -316,13 +317,13 @@ func (c *command) releaseRetry(ctx context.Context, pos []string, running bool) 
 		pos = []string{c.refs.Path()}
 	}
 	return c.run(ctx, func(s *Session) (bool, error) {
-		var rels []string
+		var rels []state.ReleaseID
 		if len(pos) == 1 {
 			rel, err := c.release(ctx, s, pos[0])
 			if err != nil {
 				return false, err
 			}
-			rels = []string{rel}
+			rels = []state.ReleaseID{rel}
 		} else if found, err := s.Engine.FailedReleasesAtCommit(ctx); err != nil {
 			return false, err
 		} else if rels = found; len(rels) == 0 {
@@ -399,7 +400,7 @@ func (c *command) deployDown(ctx context.Context, pos []string) error {
 		if err != nil {
 			return false, err
 		}
-		return s.Engine.DeployDown(ctx, abs.String())
+		return s.Engine.DeployDown(ctx, abs)
 	})
 }
 
@@ -419,15 +420,15 @@ func (c *command) run(ctx context.Context, fn func(*Session) (failed bool, err e
 }
 
 // release resolves a release, tag or package argument to R/-/F/@N.
-func (c *command) release(ctx context.Context, s *Session, arg string) (string, error) {
+func (c *command) release(ctx context.Context, s *Session, arg string) (state.ReleaseID, error) {
 	r, err := releaseArg(s.CLI.Config, s.Engine.Repo, arg)
 	if err != nil {
-		return "", err
+		return state.ReleaseID{}, err
 	}
 	if r.Type != "" || r.Fragment != "" || r.Global {
-		return "", cli.Usagef("%s is not a release: expected FILE/@N, FILE/@TAG or FILE", arg)
+		return state.ReleaseID{}, cli.Usagef("%s is not a release: expected FILE/@N, FILE/@TAG or FILE", arg)
 	}
-	return s.Engine.ResolveRelease(ctx, r.String())
+	return s.Engine.ResolveRelease(ctx, r)
 }
 
 // WorkTasks is "ocuroot work tasks": the check_envs tasks of the releases

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Stats describes what Generate wrote.
@@ -116,7 +116,7 @@ func Generate(base string, packages, releases int) (Stats, error) {
 func writeEnvironments(w *writer, marker string) {
 	for _, it := range newRelease(0, 1, 1).items {
 		if it.typ == "deploy" {
-			w.doc(marker+"/environment/"+it.name, nil, engine.Environment{
+			w.doc(marker+"/environment/"+it.name, nil, state.Environment{
 				Attributes: map[string]string{"type": it.envType},
 				Name:       it.name,
 			})
@@ -184,28 +184,6 @@ func encode(v any) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
-
-// The documents are the engine's own types (docs/engine.md §6), so a generated
-// store holds exactly what the engine writes.
-type (
-	fnRef         = engine.FuncID
-	releaseDoc    = engine.Release
-	packageDoc    = engine.Package
-	functionEntry = engine.FunctionEntry
-	phaseDoc      = engine.Phase
-	workDoc       = engine.Work
-	callDoc       = engine.CallWork
-	deployDoc     = engine.DeployWork
-	descriptor    = engine.Descriptor
-	marker        = engine.Marker
-	chainDoc      = engine.Chain
-	functionDoc   = engine.Function
-	current       = engine.FunctionState
-	runner        = engine.Runner
-	historyItem   = engine.HistoryEntry
-	logLine       = engine.LogLine
-	deployIntent  = engine.DeployIntent
-)
 
 // A generated release.
 
@@ -287,17 +265,19 @@ func (r *release) at(d time.Duration, k int) string {
 
 func (r *release) pos(line int) string { return fmt.Sprintf("%s:%d:1", r.file, line) }
 
-func (r *release) fnRef(name string, line int) fnRef { return fnRef{Name: name, Pos: r.pos(line)} }
+func (r *release) fnRef(name string, line int) state.FuncID {
+	return state.FuncID{Name: name, Pos: r.pos(line)}
+}
 
 // declaredInputs are the inputs as the package declares them (refs absolute).
-func (r *release) declaredInputs(it workItem) map[string]descriptor {
+func (r *release) declaredInputs(it workItem) map[string]state.Descriptor {
 	if it.typ == "call" {
-		return map[string]descriptor{
+		return map[string]state.Descriptor{
 			"go_version": {Value: "1.26"},
 			"platform":   {Value: "linux/amd64"},
 		}
 	}
-	return map[string]descriptor{
+	return map[string]state.Descriptor{
 		"environment":    {Ref: "@/environment/" + it.name},
 		"image":          {Ref: r.ref + "/call/build#output/image"},
 		"previous_count": {Default: 0, Ref: r.pkgRef + "/@/deploy/" + it.name + "#output/count"},
@@ -305,7 +285,7 @@ func (r *release) declaredInputs(it workItem) map[string]descriptor {
 }
 
 // populatedInputs are the inputs as the function saw them when it ran.
-func (r *release) populatedInputs(it workItem) map[string]descriptor {
+func (r *release) populatedInputs(it workItem) map[string]state.Descriptor {
 	in := r.declaredInputs(it)
 	if it.typ == "call" {
 		return in
@@ -339,7 +319,7 @@ func (r *release) outputs(it workItem) map[string]any {
 	return map[string]any{"count": r.n, "image": r.image, "url": url}
 }
 
-func (r *release) logs(it workItem, k int) []logLine {
+func (r *release) logs(it workItem, k int) []state.LogLine {
 	type entry struct {
 		line   int
 		stream int
@@ -362,11 +342,11 @@ func (r *release) logs(it workItem, k int) []logLine {
 			{19, 1, fmt.Sprintf("deployment.apps/%s successfully rolled out", r.name)},
 		}
 	}
-	lines := make([]logLine, len(entries))
+	lines := make([]state.LogLine, len(entries))
 	step := (it.done - it.running) / time.Duration(len(entries)+1)
 	for i, e := range entries {
-		lines[i] = logLine{
-			Attributes: engine.LogAttributes{
+		lines[i] = state.LogLine{
+			Attributes: state.LogAttributes{
 				Col:      "5",
 				Filename: r.file,
 				Line:     fmt.Sprint(e.line),
@@ -380,30 +360,30 @@ func (r *release) logs(it workItem, k int) []logLine {
 	return lines
 }
 
-func (r *release) releaseDoc() releaseDoc {
-	functions := map[string]functionEntry{}
-	for _, f := range []fnRef{r.fnRef("build", buildLine), r.fnRef("up", upLine), r.fnRef("down", downLine)} {
-		functions[f.Name+"/"+f.Pos] = functionEntry{Function: f}
+func (r *release) releaseDoc() state.Release {
+	functions := map[string]state.FunctionEntry{}
+	for _, f := range []state.FuncID{r.fnRef("build", buildLine), r.fnRef("up", upLine), r.fnRef("down", downLine)} {
+		functions[f.Name+"/"+f.Pos] = state.FunctionEntry{Function: f}
 	}
-	call := func(it workItem) workDoc {
-		return workDoc{Call: &callDoc{Fn: r.fnRef(it.fn, it.line), Inputs: r.declaredInputs(it), Name: it.name}}
+	call := func(it workItem) state.Work {
+		return state.Work{Call: &state.CallWork{Fn: r.fnRef(it.fn, it.line), Inputs: r.declaredInputs(it), Name: it.name}}
 	}
-	deploy := func(it workItem) workDoc {
-		return workDoc{Deploy: &deployDoc{
+	deploy := func(it workItem) state.Work {
+		return state.Work{Deploy: &state.DeployWork{
 			Down:        r.fnRef("down", downLine),
 			Environment: it.name,
 			Inputs:      r.declaredInputs(it),
 			Up:          r.fnRef("up", upLine),
 		}}
 	}
-	return releaseDoc{
+	return state.Release{
 		Commit: r.commit,
-		Package: packageDoc{
+		Package: state.Package{
 			Functions: functions,
-			Phases: []phaseDoc{
-				{Name: "", Work: []workDoc{call(r.items[0])}},
-				{Name: "test", Work: []workDoc{deploy(r.items[1]), deploy(r.items[2])}},
-				{Name: "production", Work: []workDoc{deploy(r.items[3])}},
+			Phases: []state.Phase{
+				{Name: "", Work: []state.Work{call(r.items[0])}},
+				{Name: "test", Work: []state.Work{deploy(r.items[1]), deploy(r.items[2])}},
+				{Name: "production", Work: []state.Work{deploy(r.items[3])}},
 			},
 		},
 	}
@@ -413,7 +393,7 @@ func (r *release) releaseDoc() releaseDoc {
 // package's links to its chains.
 func (r *release) write(w *writer) {
 	w.doc(r.ref, nil, r.releaseDoc())
-	w.doc(r.ref+"/commit/"+r.commit, nil, marker{Time: r.at(0, 0)})
+	w.doc(r.ref+"/commit/"+r.commit, nil, state.Marker{Time: r.at(0, 0)})
 
 	for i, it := range r.items {
 		k := 10 * (i + 1) // seed for the time noise of this item
@@ -422,7 +402,7 @@ func (r *release) write(w *writer) {
 		fn := chain + "/functions/1"
 		doneAt := r.at(it.done, k+2)
 		out := r.outputs(it)
-		chainBody := chainDoc{Type: "", Release: r.ref, Entrypoint: fn, Output: out}
+		chainBody := state.Chain{Type: "", Release: r.ref, Entrypoint: fn, Output: out}
 
 		var links []string
 		if r.latest {
@@ -433,30 +413,30 @@ func (r *release) write(w *writer) {
 		}
 
 		w.doc(work, nil, chainBody)
-		w.doc(work+"/status/complete", nil, marker{Time: doneAt})
+		w.doc(work+"/status/complete", nil, state.Marker{Time: doneAt})
 		w.doc(chain, links, chainBody)
-		w.doc(chain+"/status/complete", nil, marker{Time: doneAt})
-		w.doc(fn, nil, functionDoc{
-			Current: current{
+		w.doc(chain+"/status/complete", nil, state.Marker{Time: doneAt})
+		w.doc(fn, nil, state.Function{
+			Current: state.FunctionState{
 				Dependencies: it.deps,
 				Fn:           r.fnRef(it.fn, it.line),
 				ID:           "1",
 				Inputs:       r.populatedInputs(it),
 				Outputs:      out,
-				Runner: &runner{
+				Runner: &state.Runner{
 					Host:    fmt.Sprintf("ci-runner-%02d", (r.p+r.n)%8+1),
 					Pid:     20000 + (r.p*613+r.n*97+i*31)%40000,
 					Started: r.at(it.running, k+1),
 				},
 				Status: "complete",
 			},
-			History: []historyItem{
+			History: []state.HistoryEntry{
 				{Status: "pending", Time: r.at(0, k)},
 				{Status: "running", Time: r.at(it.running, k+1)},
 				{Status: "complete", Time: doneAt},
 			},
 		})
-		w.doc(fn+"/status/complete", nil, marker{Time: doneAt})
+		w.doc(fn+"/status/complete", nil, state.Marker{Time: doneAt})
 		w.doc(chain+"/logs", nil, r.logs(it, k+3))
 
 		for _, l := range links {
@@ -483,7 +463,7 @@ func GenerateIntent(base string, packages, releases int) (Stats, error) {
 		r := newRelease(p, releases, releases)
 		for _, it := range r.items {
 			if it.typ == "deploy" {
-				w.doc(r.pkgRef+"/+/deploy/"+it.name, nil, deployIntent{Release: r.ref, Input: r.populatedInputs(it)})
+				w.doc(r.pkgRef+"/+/deploy/"+it.name, nil, state.DeployIntent{Release: r.ref, Input: r.populatedInputs(it)})
 			}
 		}
 	}

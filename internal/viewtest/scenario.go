@@ -2,12 +2,12 @@ package viewtest
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -84,64 +84,61 @@ func at(s float64) string {
 	return Start().Add(time.Duration(s * float64(time.Second))).Format(time.RFC3339Nano)
 }
 
-func marker(s float64) map[string]any { return map[string]any{"time": at(s)} }
+func marker(s float64) state.Marker { return state.Marker{Time: at(s)} }
 
 func (w *writer) environments() {
 	for _, e := range []struct{ name, typ string }{{"staging", "staging"}, {"production", "prod"}} {
-		doc := map[string]any{"attributes": map[string]any{"type": e.typ}, "name": e.name}
+		doc := state.Environment{Attributes: map[string]string{"type": e.typ}, Name: e.name}
 		w.put("@/environment/"+e.name, doc)
 		w.put("+/environment/"+e.name, doc)
 	}
 }
 
 func (w *writer) repoConfig() {
-	src := base64.StdEncoding.EncodeToString([]byte("ocuroot(\"0.3.0\")\nrepo_alias(\"example\")\n" +
-		"store.set(store.fs(\".store/state\"), intent=store.fs(\".store/intent\"))\n"))
+	src := state.RepoConfig{Source: []byte("ocuroot(\"0.3.0\")\nrepo_alias(\"example\")\n" +
+		"store.set(store.fs(\".store/state\"), intent=store.fs(\".store/intent\"))\n")}
 	cfg := "example/-/repo.ocu.star"
-	w.put(cfg+"/@"+Commit, map[string]any{"source": src})
+	w.put(cfg+"/@"+Commit, src)
 	w.link(cfg+"/@", cfg+"/@"+Commit)
-	w.put(cfg+"/+"+Commit, map[string]any{"source": src})
+	w.put(cfg+"/+"+Commit, src)
 	w.link(cfg+"/+", cfg+"/+"+Commit)
 }
 
 // fn is a function identity {name, pos}.
-func fn(file, name string, line int) map[string]any {
-	return map[string]any{"name": name, "pos": fmt.Sprintf("%s:%d:1", file, line)}
+func fn(file, name string, line int) state.FuncID {
+	return state.FuncID{Name: name, Pos: fmt.Sprintf("%s:%d:1", file, line)}
 }
 
 // item is a work item of a release document.
 type item struct {
 	typ, name string
-	inputs    map[string]any // declared
+	inputs    state.Inputs // declared
 }
 
 // release writes the release document and its commit marker.
 func (w *writer) release(pkg, file string, n int, created float64, fns map[string]int, phases []phase) string {
 	rel := fmt.Sprintf("%s/@%d", pkg, n)
-	functions := map[string]any{}
+	functions := map[string]state.FunctionEntry{}
 	for name, line := range fns {
 		f := fn(file, name, line)
-		functions[name+"/"+f["pos"].(string)] = map[string]any{"function": f}
+		functions[f.Key()] = state.FunctionEntry{Function: f}
 	}
-	var ph []any
+	var ph []state.Phase
 	for _, p := range phases {
-		var work []any
+		var work []state.Work
 		for _, it := range p.items {
 			if it.typ == "call" {
-				work = append(work, map[string]any{"call": map[string]any{
-					"fn": fn(file, it.name, fns[it.name]), "inputs": it.inputs, "name": it.name}})
+				work = append(work, state.Work{Call: &state.CallWork{
+					Fn: fn(file, it.name, fns[it.name]), Inputs: it.inputs, Name: it.name}})
 			} else {
-				work = append(work, map[string]any{"deploy": map[string]any{
-					"down": fn(file, "down", fns["down"]), "environment": it.name,
-					"inputs": it.inputs, "up": fn(file, "up", fns["up"])}})
+				work = append(work, state.Work{Deploy: &state.DeployWork{
+					Down: fn(file, "down", fns["down"]), Environment: it.name,
+					Inputs: it.inputs, Up: fn(file, "up", fns["up"])}})
 			}
 		}
-		ph = append(ph, map[string]any{"name": p.name, "work": work})
+		ph = append(ph, state.Phase{Name: p.name, Work: work})
 	}
-	w.put(rel, map[string]any{
-		"commit":  Commit,
-		"package": map[string]any{"functions": functions, "phases": ph, "deployments": nil},
-	})
+	w.put(rel, state.Release{Commit: Commit, Package: state.Package{Functions: functions, Phases: ph}})
 	w.put(rel+"/commit/"+Commit, marker(created))
 	return rel
 }
@@ -151,7 +148,7 @@ type function struct {
 	name    string
 	line    int
 	status  string
-	inputs  map[string]any
+	inputs  state.Inputs
 	outputs map[string]any
 	err     string
 	deps    []string
@@ -178,49 +175,37 @@ func (w *writer) chain(file, rel, typ, name string, k int, status string, output
 	if output != nil {
 		out = output
 	}
-	doc := map[string]any{"type": "", "release": rel, "entrypoint": ch + "/functions/1", "output": out}
+	doc := state.Chain{Type: "", Release: rel, Entrypoint: ch + "/functions/1", Output: out}
 	w.put(ch, doc)
 	end := 0.0
 	for i, f := range fns {
 		id := fmt.Sprint(i + 1)
-		cur := map[string]any{"fn": fn(file, f.name, f.line), "id": id, "inputs": f.inputs, "status": f.status}
+		cur := state.FunctionState{Dependencies: f.deps, Error: f.err, Fn: fn(file, f.name, f.line), ID: id,
+			Inputs: f.inputs, Outputs: f.outputs, Status: f.status}
 		if f.inputs == nil {
-			cur["inputs"] = map[string]any{}
+			cur.Inputs = state.Inputs{}
 		}
-		if len(f.deps) > 0 {
-			deps := make([]any, len(f.deps))
-			for j, d := range f.deps {
-				deps[j] = d
-			}
-			cur["dependencies"] = deps
-		}
-		if f.outputs != nil {
-			cur["outputs"] = f.outputs
-		}
-		if f.err != "" {
-			cur["error"] = f.err
-		}
-		hist := []any{map[string]any{"status": "pending", "time": at(f.start)}}
+		hist := []state.HistoryEntry{{Status: state.StatusPending, Time: at(f.start)}}
 		if f.run > 0 {
-			cur["runner"] = map[string]any{"host": "ci-runner-03", "pid": 4100 + i, "started": at(f.run)}
-			hist = append(hist, map[string]any{"status": "running", "time": at(f.run)})
+			cur.Runner = &state.Runner{Host: "ci-runner-03", Pid: 4100 + i, Started: at(f.run)}
+			hist = append(hist, state.HistoryEntry{Status: state.StatusRunning, Time: at(f.run)})
 		}
 		last := f.start
 		if f.end > 0 {
-			hist = append(hist, map[string]any{"status": f.status, "time": at(f.end)})
+			hist = append(hist, state.HistoryEntry{Status: f.status, Time: at(f.end)})
 			last = f.end
 		} else if f.run > 0 {
 			last = f.run
 		}
 		end = max(end, last)
-		w.put(ch+"/functions/"+id, map[string]any{"current": cur, "history": hist})
+		w.put(ch+"/functions/"+id, state.Function{Current: cur, History: hist})
 		w.put(ch+"/functions/"+id+"/status/"+f.status, marker(last))
 	}
-	lines := []any{}
+	lines := []state.LogLine{}
 	for _, l := range logs {
-		lines = append(lines, map[string]any{
-			"attributes": map[string]any{"col": "5", "filename": file, "line": fmt.Sprint(l.line), "thread": l.thread},
-			"message":    l.msg, "stream": l.stream, "timestamp": at(l.at),
+		lines = append(lines, state.LogLine{
+			Attributes: state.LogAttributes{Col: "5", Filename: file, Line: fmt.Sprint(l.line), Thread: l.thread},
+			Message:    l.msg, Stream: l.stream, Timestamp: at(l.at),
 		})
 	}
 	w.put(ch+"/logs", lines)
@@ -239,8 +224,8 @@ func (w *writer) chain(file, rel, typ, name string, k int, status string, output
 
 // deployIntent writes R/-/F/+/deploy/E as function 1 of an up chain does
 // when it starts.
-func (w *writer) deployIntent(pkg, rel, env string, input map[string]any) {
-	w.put(pkg+"/+/deploy/"+env, map[string]any{"type": "", "release": rel, "input": input})
+func (w *writer) deployIntent(pkg, rel, env string, input state.Inputs) {
+	w.put(pkg+"/+/deploy/"+env, state.DeployIntent{Type: "", Release: rel, Input: input})
 }
 
 // phase is a phase of a release document.
@@ -249,34 +234,34 @@ type phase struct {
 	items []item
 }
 
-func envInput(env, typ string) map[string]any {
-	return map[string]any{"ref": "@/environment/" + env,
-		"value": map[string]any{"attributes": map[string]any{"type": typ}, "name": env}}
+func envInput(env, typ string) state.Descriptor {
+	return state.Descriptor{Ref: "@/environment/" + env,
+		Value: state.Environment{Attributes: map[string]string{"type": typ}, Name: env}}
 }
 
 func (w *writer) backend() {
 	const file = "backend/release.ocu.star"
 	pkg := Backend
-	version := map[string]any{"default": "v1", "ref": "@/custom/backend_version"}
-	approval := map[string]any{"ref": pkg + "/@1/custom/approval"}
+	version := state.Descriptor{Default: "v1", Ref: "@/custom/backend_version"}
+	approval := state.Descriptor{Ref: pkg + "/@1/custom/approval"}
 	rel := w.release(pkg, file, 1, 10, map[string]int{"approve": 3, "up": 7, "down": 11}, []phase{
-		{"", []item{{"call", "approve", map[string]any{"approval": approval}}}},
+		{"", []item{{"call", "approve", state.Inputs{"approval": approval}}}},
 		{"deploy", []item{
-			{"deploy", "staging", map[string]any{"version": version}},
-			{"deploy", "production", map[string]any{"version": version}},
+			{"deploy", "staging", state.Inputs{"version": version}},
+			{"deploy", "production", state.Inputs{"version": version}},
 		}},
 	})
 	w.put(pkg+"/+1/custom/approval", "alice")
 	w.put(rel+"/custom/approval", "alice")
 	w.chain(file, rel, "call", "approve", 1, "complete", map[string]any{"approved_by": "alice"}, []function{{
 		name: "approve", line: 3, status: "complete", start: 10, run: 30, end: 31,
-		inputs:  map[string]any{"approval": map[string]any{"ref": approval["ref"], "value": "alice"}},
+		inputs:  state.Inputs{"approval": {Ref: approval.Ref, Value: "alice"}},
 		outputs: map[string]any{"approved_by": "alice"},
 	}}, nil)
 	for i, env := range []string{"staging", "production"} {
 		url := "https://backend." + env + ".example.com/v1"
 		t := 32 + 4*float64(i)
-		inputs := map[string]any{"version": version}
+		inputs := state.Inputs{"version": version}
 		w.chain(file, rel, "deploy", env, 1, "complete", map[string]any{"url": url}, []function{{
 			name: "up", line: 7, status: "complete", start: 10, run: t, end: t + 2,
 			deps:    []string{rel + "/call/approve/*/status/complete"},
@@ -290,16 +275,16 @@ func (w *writer) backend() {
 func (w *writer) frontend() {
 	const file = "frontend/release.ocu.star"
 	pkg := Frontend
-	declared := func(env string) map[string]any {
-		return map[string]any{
-			"backend_url":    map[string]any{"ref": Backend + "/@/deploy/" + env + "#output/url"},
-			"environment":    map[string]any{"ref": "@/environment/" + env},
-			"image":          map[string]any{"ref": pkg + "/@1/call/build#output/image"},
-			"previous_count": map[string]any{"default": 0, "ref": pkg + "/@/deploy/" + env + "#output/count"},
+	declared := func(env string) state.Inputs {
+		return state.Inputs{
+			"backend_url":    {Ref: Backend + "/@/deploy/" + env + "#output/url"},
+			"environment":    {Ref: "@/environment/" + env},
+			"image":          {Ref: pkg + "/@1/call/build#output/image"},
+			"previous_count": {Default: 0, Ref: pkg + "/@/deploy/" + env + "#output/count"},
 		}
 	}
 	rel := w.release(pkg, file, 1, 100, map[string]int{"build": 3, "up": 8, "down": 14}, []phase{
-		{"", []item{{"call", "build", map[string]any{}}}},
+		{"", []item{{"call", "build", state.Inputs{}}}},
 		{"staging", []item{{"deploy", "staging", declared("staging")}}},
 		{"production", []item{{"deploy", "production", declared("production")}}},
 	})
@@ -313,9 +298,10 @@ func (w *writer) frontend() {
 		backend := "https://backend." + e.name + ".example.com/v1"
 		t := 105 + 5*float64(i)
 		inputs := declared(e.name)
-		inputs["backend_url"].(map[string]any)["value"] = backend
+		backendURL, img := inputs["backend_url"], inputs["image"]
+		backendURL.Value, img.Value = backend, image
+		inputs["backend_url"], inputs["image"] = backendURL, img
 		inputs["environment"] = envInput(e.name, e.typ)
-		inputs["image"].(map[string]any)["value"] = image
 		out := map[string]any{"backend": backend, "count": 1, "image": image}
 		w.chain(file, rel, "deploy", e.name, 1, "complete", out, []function{{
 			name: "up", line: 8, status: "complete", start: 100, run: t, end: t + 3,
@@ -330,30 +316,30 @@ func (w *writer) broken() {
 	const file = "broken/release.ocu.star"
 	pkg := Broken
 	rel := w.release(pkg, file, 1, 200, map[string]int{"up": 3, "down": 9}, []phase{
-		{"deploy", []item{{"deploy", "staging", map[string]any{}}, {"deploy", "production", map[string]any{}}}},
+		{"deploy", []item{{"deploy", "staging", state.Inputs{}}, {"deploy", "production", state.Inputs{}}}},
 	})
 	w.chain(file, rel, "deploy", "staging", 1, "complete", map[string]any{}, []function{{
 		name: "up", line: 3, status: "complete", start: 200, run: 201, end: 202,
-		inputs: map[string]any{"environment": envInput("staging", "staging")}, // done() without outputs
+		inputs: state.Inputs{"environment": envInput("staging", "staging")}, // done() without outputs
 	}}, []logEntry{{"up", 4, 0, "deploying broken to staging", 201.5}})
-	w.deployIntent(pkg, rel, "staging", map[string]any{"environment": envInput("staging", "staging")})
+	w.deployIntent(pkg, rel, "staging", state.Inputs{"environment": envInput("staging", "staging")})
 	const why = "fail: production is closed today"
 	w.chain(file, rel, "deploy", "production", 1, "failed", nil, []function{{
 		name: "up", line: 3, status: "failed", start: 200, run: 203, end: 204, err: why,
-		inputs: map[string]any{"environment": envInput("production", "prod")},
+		inputs: state.Inputs{"environment": envInput("production", "prod")},
 	}}, []logEntry{
 		{"up", 4, 0, "deploying broken to production", 203.5},
 		{"up", 6, 2, why, 204},
 	})
-	w.deployIntent(pkg, rel, "production", map[string]any{"environment": envInput("production", "prod")})
+	w.deployIntent(pkg, rel, "production", state.Inputs{"environment": envInput("production", "prod")})
 }
 
 func (w *writer) twoStep() {
 	const file = "twostep/release.ocu.star"
 	pkg := TwoStep
 	rel := w.release(pkg, file, 1, 300, map[string]int{"build": 3, "up": 6, "confirm": 9, "down": 12}, []phase{
-		{"", []item{{"call", "build", map[string]any{}}}},
-		{"deploy", []item{{"deploy", "staging", map[string]any{}}, {"deploy", "production", map[string]any{}}}},
+		{"", []item{{"call", "build", state.Inputs{}}}},
+		{"deploy", []item{{"deploy", "staging", state.Inputs{}}, {"deploy", "production", state.Inputs{}}}},
 	})
 	w.chain(file, rel, "call", "build", 1, "complete", map[string]any{}, []function{{
 		name: "build", line: 3, status: "complete", start: 300, run: 301, end: 302, // done() without outputs
@@ -361,12 +347,12 @@ func (w *writer) twoStep() {
 	w.link(pkg+"/@rc", rel)
 	for i, e := range []struct{ name, typ string }{{"staging", "staging"}, {"production", "prod"}} {
 		t := 303 + 2*float64(i)
-		inputs := map[string]any{"environment": envInput(e.name, e.typ)}
+		inputs := state.Inputs{"environment": envInput(e.name, e.typ)}
 		w.chain(file, rel, "deploy", e.name, 1, "pending", nil, []function{
 			{name: "up", line: 6, status: "complete", start: 300, run: t, end: t + 1,
 				deps: []string{rel + "/call/build/*/status/complete"}, inputs: inputs},
 			{name: "confirm", line: 9, status: "pending", start: t + 1,
-				inputs: map[string]any{"ok": map[string]any{"ref": rel + "/custom/confirm"}}},
+				inputs: state.Inputs{"ok": {Ref: rel + "/custom/confirm"}}},
 		}, nil)
 		w.deployIntent(pkg, rel, e.name, inputs)
 	}
@@ -376,7 +362,7 @@ func (w *writer) slow() {
 	const file = "slow/release.ocu.star"
 	pkg := Slow
 	rel := w.release(pkg, file, 1, 400, map[string]int{"wait": 3}, []phase{
-		{"", []item{{"call", "wait", map[string]any{}}}},
+		{"", []item{{"call", "wait", state.Inputs{}}}},
 	})
 	w.chain(file, rel, "call", "wait", 1, "pending", nil, []function{{
 		name: "wait", line: 3, status: "running", start: 400, run: 401,

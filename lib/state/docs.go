@@ -1,12 +1,4 @@
-package engine
-
-import (
-	"encoding/json"
-	"fmt"
-	"time"
-
-	"github.com/ocu-team/ocu/lib/store"
-)
+package state
 
 // The documents a release writes (docs/engine.md §6), with their fields in the
 // order they are written.
@@ -18,7 +10,8 @@ type FuncID struct {
 	Pos  string `json:"pos"`
 }
 
-func (f FuncID) key() string { return f.Name + "/" + f.Pos }
+// Key is the function's name and position, "<name>/<module>:<line>:<column>".
+func (f FuncID) Key() string { return f.Name + "/" + f.Pos }
 
 // Descriptor is one input of a function: read from Ref, else Value, else
 // Default (absent fields are null).
@@ -29,9 +22,9 @@ type Descriptor struct {
 	Value   any    `json:"value,omitempty"`
 }
 
-// effective is the value a function receives: value if not null, else
+// Effective is the value a function receives: value if not null, else
 // default if not null; ok false when the input is missing.
-func (d Descriptor) effective() (any, bool) {
+func (d Descriptor) Effective() (any, bool) {
 	if d.Value != nil {
 		return d.Value, true
 	}
@@ -94,8 +87,8 @@ type DeployWork struct {
 	Up          FuncID `json:"up"`
 }
 
-// kind returns "call" or "deploy" and the item's name.
-func (w Work) kind() (typ, name string) {
+// Kind returns "call" or "deploy" and the item's name.
+func (w Work) Kind() (typ, name string) {
 	if w.Call != nil {
 		return "call", w.Call.Name
 	}
@@ -185,44 +178,3 @@ const (
 	StatusFailedRetried = "failed_retried"
 	StatusCancelled     = "cancelled"
 )
-
-// timestamp formats t as RFC 3339 with nanoseconds, UTC.
-func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// decode converts a value read from a store into a document type. Numbers
-// stay json.Number inside free-form fields.
-func decode(v any, dst any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return decodeJSON(data, dst)
-}
-
-func decodeJSON(data []byte, dst any) error {
-	dec := json.NewDecoder(bytesReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		return fmt.Errorf("unexpected document: %w", err)
-	}
-	return nil
-}
-
-// equalJSON compares two JSON values by value (numbers by value).
-func equalJSON(a, b any) bool {
-	na, err1 := normalize(a)
-	nb, err2 := normalize(b)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	return jsonEqual(na, nb)
-}
-
-// normalize converts a value to the generic form store.DecodeValue gives.
-func normalize(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return store.DecodeValue(data)
-}

@@ -1,0 +1,196 @@
+package state
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// Decode converts a value read from a store (generic JSON: map[string]any,
+// []any, string, json.Number, bool, nil) into dst, a pointer to a document
+// type, as encoding/json would decode the value's JSON with UseNumber:
+// object keys match field names of the json tags (exactly, else ignoring
+// case), unknown keys are ignored, null leaves a field as it is (pointers,
+// maps, slices and interfaces become nil), []byte is read from base64, and
+// free-form (any) fields get the value itself, numbers as json.Number. A
+// value of the wrong JSON type leaves its field zero and is reported in the
+// error; the other fields are decoded all the same. Values in free-form
+// fields are shared with v: neither may be modified afterwards.
+func Decode(v any, dst any) error {
+	rv := reflect.ValueOf(dst)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return errors.New("unexpected document: decoding into a non-pointer")
+	}
+	d := decoder{}
+	d.value(v, rv.Elem())
+	if d.err != nil {
+		return fmt.Errorf("unexpected document: %w", d.err)
+	}
+	return nil
+}
+
+// decoder remembers the first mismatch of a Decode.
+type decoder struct{ err error }
+
+func (d *decoder) fail(v any, dst reflect.Value) {
+	if d.err == nil {
+		what := "null"
+		switch v.(type) {
+		case map[string]any:
+			what = "object"
+		case []any:
+			what = "array"
+		case string:
+			what = "string"
+		case json.Number:
+			what = "number"
+		case bool:
+			what = "boolean"
+		}
+		d.err = fmt.Errorf("cannot use %s as %s", what, dst.Type())
+	}
+}
+
+func (d *decoder) value(v any, dst reflect.Value) {
+	if reflect.PointerTo(dst.Type()).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		d.viaJSON(v, dst)
+		return
+	}
+	if v == nil {
+		switch dst.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			dst.SetZero()
+		}
+		return
+	}
+	switch dst.Kind() {
+	case reflect.Interface:
+		if dst.NumMethod() != 0 {
+			d.fail(v, dst)
+			return
+		}
+		dst.Set(reflect.ValueOf(v))
+	case reflect.Pointer:
+		if dst.IsNil() {
+			dst.Set(reflect.New(dst.Type().Elem()))
+		}
+		d.value(v, dst.Elem())
+	case reflect.String:
+		if s, ok := v.(string); ok {
+			dst.SetString(s)
+		} else {
+			d.fail(v, dst)
+		}
+	case reflect.Bool:
+		if b, ok := v.(bool); ok {
+			dst.SetBool(b)
+		} else {
+			d.fail(v, dst)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(json.Number)
+		i, err := n.Int64()
+		if !ok || err != nil || dst.OverflowInt(i) {
+			d.fail(v, dst)
+			return
+		}
+		dst.SetInt(i)
+	case reflect.Slice:
+		d.slice(v, dst)
+	case reflect.Map:
+		d.mapping(v, dst)
+	case reflect.Struct:
+		d.object(v, dst)
+	default:
+		d.viaJSON(v, dst)
+	}
+}
+
+func (d *decoder) slice(v any, dst reflect.Value) {
+	if dst.Type().Elem().Kind() == reflect.Uint8 {
+		s, ok := v.(string)
+		b, err := base64.StdEncoding.DecodeString(s)
+		if !ok || err != nil {
+			d.fail(v, dst)
+			return
+		}
+		dst.SetBytes(b)
+		return
+	}
+	list, ok := v.([]any)
+	if !ok {
+		d.fail(v, dst)
+		return
+	}
+	out := reflect.MakeSlice(dst.Type(), len(list), len(list))
+	for i, x := range list {
+		d.value(x, out.Index(i))
+	}
+	dst.Set(out)
+}
+
+func (d *decoder) mapping(v any, dst reflect.Value) {
+	obj, ok := v.(map[string]any)
+	if !ok || dst.Type().Key().Kind() != reflect.String {
+		d.fail(v, dst)
+		return
+	}
+	if dst.IsNil() {
+		dst.Set(reflect.MakeMapWithSize(dst.Type(), len(obj)))
+	}
+	elem := dst.Type().Elem()
+	for k, x := range obj {
+		e := reflect.New(elem).Elem()
+		d.value(x, e)
+		dst.SetMapIndex(reflect.ValueOf(k).Convert(dst.Type().Key()), e)
+	}
+}
+
+func (d *decoder) object(v any, dst reflect.Value) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		d.fail(v, dst)
+		return
+	}
+	t := dst.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		x, found := obj[name]
+		if !found {
+			for k, kv := range obj {
+				if strings.EqualFold(k, name) {
+					x, found = kv, true
+					break
+				}
+			}
+		}
+		if found {
+			d.value(x, dst.Field(i))
+		}
+	}
+}
+
+// viaJSON decodes types this decoder does not know (json.Unmarshaler
+// implementations) through their JSON.
+func (d *decoder) viaJSON(v any, dst reflect.Value) {
+	data, err := json.Marshal(v)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		err = dec.Decode(dst.Addr().Interface())
+	}
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+}
