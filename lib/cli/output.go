@@ -31,7 +31,7 @@ func NewOutput(w io.Writer) *Output {
 
 // JSON writes v as pretty JSON (2-space indent, keys sorted, numbers as
 // stored) or, when compact, on one line; both end with a newline. A value
-// nested deeper than store.MaxNesting (stored before stores refused such
+// nested deeper than state.MaxNesting (stored before stores refused such
 // values) is always written on one line: indented, its size would grow
 // with the square of its depth.
 func (o *Output) JSON(v any, compact bool) error {

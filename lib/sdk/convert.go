@@ -9,10 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
-
-	"github.com/ocu-team/ocu/lib/store"
 )
 
 // JSONValuer is implemented by Starlark values that have their own JSON
@@ -133,7 +132,7 @@ func numberToStarlark(s string) (starlark.Value, error) {
 // strings, bools and None string, bool and nil, structs objects of their
 // fields. Anything else — functions, sets, dicts with non-string keys,
 // non-finite floats, cyclic values, strings that are not valid UTF-8,
-// lists, tuples, dicts and structs nested deeper than store.MaxNesting —
+// lists, tuples, dicts and structs nested deeper than state.MaxNesting —
 // fails with "cannot encode <type> as JSON…".
 func FromStarlark(v starlark.Value) (any, error) {
 	return fromStarlark(v, nil, 0)
@@ -161,8 +160,8 @@ func fromStarlark(v starlark.Value, path []starlark.Value, depth int) (any, erro
 		return json.Number(x.String()), nil
 	}
 
-	if depth++; depth > store.MaxNesting {
-		return nil, fmt.Errorf("cannot encode %s as JSON: nested deeper than %d levels", v.Type(), store.MaxNesting)
+	if depth++; depth > state.MaxNesting {
+		return nil, fmt.Errorf("cannot encode %s as JSON: nested deeper than %d levels", v.Type(), state.MaxNesting)
 	}
 	// Mutable containers: refuse cycles (a tuple or struct can only take
 	// part in one through a list or dict).
@@ -232,7 +231,7 @@ func fromStarlark(v starlark.Value, path []starlark.Value, depth int) (any, erro
 // JSON string, which holds UTF-8 only: bad bytes are refused rather than
 // replaced.
 func jsonString(s starlark.String) (string, error) {
-	if err := store.CheckText(string(s)); err != nil {
+	if err := state.CheckText(string(s)); err != nil {
 		return "", fmt.Errorf("cannot encode string as JSON: %w", err)
 	}
 	return string(s), nil

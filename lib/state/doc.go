@@ -26,5 +26,9 @@
 // Release, chain and function numbers are decimal without a leading zero
 // (IsNumber); they compare by value (CompareNumbers).
 //
+// Every value a store holds keeps within MaxNesting levels of arrays and
+// objects and is valid UTF-8 (CheckText); a ValueError names the offset
+// of what breaks either rule.
+//
 // The package imports only lib/ref and the standard library.
 package state

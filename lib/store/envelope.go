@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // Object kinds stored in an envelope's "kind" field.
@@ -108,16 +109,16 @@ func normalLinks(links []string) []string {
 // marshalValue encodes a document value compactly without HTML escaping.
 // Maps are written with sorted keys; json.Number keeps its exact text.
 // Every document written passes through here, so values nested deeper
-// than MaxNesting are refused here, whatever wrote them.
+// than state.MaxNesting are refused here, whatever wrote them.
 func marshalValue(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		if !json.Valid(raw) {
 			return nil, errors.New("invalid JSON value")
 		}
-		if err := CheckText(string(raw)); err != nil {
+		if err := state.CheckText(string(raw)); err != nil {
 			return nil, err
 		}
-		if err := checkJSON(raw, MaxNesting); err != nil {
+		if err := checkJSON(raw, state.MaxNesting); err != nil {
 			return nil, err
 		}
 		return raw, nil
@@ -129,8 +130,8 @@ func marshalValue(v any) (json.RawMessage, error) {
 		return nil, err
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if err := checkJSON(b, MaxNesting); err != nil {
-		var ve *ValueError
+	if err := checkJSON(b, state.MaxNesting); err != nil {
+		var ve *state.ValueError
 		if errors.As(err, &ve) {
 			return nil, errors.New(ve.Reason) // an offset in our own encoding means nothing to the writer
 		}

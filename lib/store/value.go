@@ -2,64 +2,27 @@ package store
 
 import (
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/ocu-team/ocu/lib/state"
 )
-
-// MaxNesting bounds how deeply arrays and objects nest in a value written
-// to a store: the outermost array or object is level 1. A document is
-// stored indented, two spaces per level, so its size grows with the square
-// of its depth: 512 levels, far more than any document needs, keep a small
-// value small (a 20 KB value nested 10,000 levels deep is 200 MB stored).
-// Values nested deeper are refused on every write; documents already
-// stored deeper still read.
-const MaxNesting = 512
-
-// ValueError reports input a store refuses as a value: text that is not
-// valid UTF-8, a lone UTF-16 surrogate escape, or arrays and objects nested
-// deeper than MaxNesting.
-type ValueError struct {
-	Offset int64  // byte offset of the problem in the input, from 0
-	Reason string // "invalid UTF-8", ...
-}
-
-func (e *ValueError) Error() string {
-	return fmt.Sprintf("%s at offset %d", e.Reason, e.Offset)
-}
-
-// CheckText refuses a string that is not valid UTF-8 (JSON would hold it
-// only with its bad bytes replaced by U+FFFD), naming the offset of the
-// first bad byte.
-func CheckText(s string) error {
-	if utf8.ValidString(s) {
-		return nil
-	}
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return &ValueError{Offset: int64(i), Reason: "invalid UTF-8"}
-		}
-		i += size
-	}
-	return nil
-}
 
 // ParseValue decodes a value given as input (a command-line argument,
 // stdin, a batch line): DecodeValue, after refusing text that is not valid
 // UTF-8, \u escapes that are lone UTF-16 surrogates (both of which the
 // decoder would silently turn into U+FFFD) and values nested deeper than
-// MaxNesting. Errors are *ValueError or *JSONError.
+// state.MaxNesting. Errors are *state.ValueError or *JSONError.
 func ParseValue(data []byte) (any, error) {
 	return ParseWrapped(data, 0)
 }
 
 // ParseWrapped is ParseValue for input whose values sit inside wrappers
 // levels of arrays or objects, such as a batch line {"ref": …, "value": …}
-// (one level): the values may nest MaxNesting levels below the wrappers.
+// (one level): the values may nest state.MaxNesting levels below the wrappers.
 func ParseWrapped(data []byte, wrappers int) (any, error) {
-	if err := CheckText(string(data)); err != nil {
+	if err := state.CheckText(string(data)); err != nil {
 		return nil, err
 	}
-	if err := checkJSON(data, MaxNesting+wrappers); err != nil {
+	if err := checkJSON(data, state.MaxNesting+wrappers); err != nil {
 		return nil, err
 	}
 	return DecodeValue(data)
@@ -74,7 +37,7 @@ func checkJSON(data []byte, limit int) error {
 		switch data[i] {
 		case '[', '{':
 			if depth++; depth > limit {
-				return &ValueError{Offset: int64(i), Reason: fmt.Sprintf("value nested deeper than %d levels", MaxNesting)}
+				return &state.ValueError{Offset: int64(i), Reason: fmt.Sprintf("value nested deeper than %d levels", state.MaxNesting)}
 			}
 		case ']', '}':
 			depth--
@@ -105,11 +68,11 @@ func scanString(data []byte, i int) (int, error) {
 				case !ok:
 				case r >= 0xD800 && r < 0xDC00:
 					if low, ok := hex4(data, i+8); i+7 >= len(data) || data[i+6] != '\\' || data[i+7] != 'u' || !ok || low < 0xDC00 || low >= 0xE000 {
-						return 0, &ValueError{Offset: int64(i), Reason: `lone UTF-16 surrogate \u escape`}
+						return 0, &state.ValueError{Offset: int64(i), Reason: `lone UTF-16 surrogate \u escape`}
 					}
 					i += 6
 				case r >= 0xDC00 && r < 0xE000:
-					return 0, &ValueError{Offset: int64(i), Reason: `lone UTF-16 surrogate \u escape`}
+					return 0, &state.ValueError{Offset: int64(i), Reason: `lone UTF-16 surrogate \u escape`}
 				}
 			}
 			i++ // the escaped byte
@@ -140,12 +103,12 @@ func hex4(data []byte, i int) (rune, bool) {
 }
 
 // CheckNesting refuses a decoded value (maps, slices and scalars, as
-// DecodeValue gives) whose arrays and objects nest deeper than MaxNesting.
+// DecodeValue gives) whose arrays and objects nest deeper than state.MaxNesting.
 // It stops looking below that depth, so its cost is bounded by the value's
 // size, never by its depth.
 func CheckNesting(v any) error {
-	if nestsDeeper(v, MaxNesting) {
-		return fmt.Errorf("value nested deeper than %d levels", MaxNesting)
+	if nestsDeeper(v, state.MaxNesting) {
+		return fmt.Errorf("value nested deeper than %d levels", state.MaxNesting)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/store/storetest"
 )
@@ -28,10 +29,10 @@ func TestParseValue(t *testing.T) {
 	}{
 		{name: "object", in: ` {"a":[1,"x"]} `, want: `{"a":[1,"x"]}`},
 		{name: "unicode", in: `"é€😀\u00e9\ud83d\ude00"`, want: `"é€😀é😀"`},
-		{name: "as deep as allowed", in: nested(store.MaxNesting, "1"), want: nested(store.MaxNesting, "1")},
-		{name: "brackets in strings do not nest", in: `["` + strings.Repeat("[{", store.MaxNesting) + `\"["]`, want: `["` + strings.Repeat("[{", store.MaxNesting) + `\"["]`},
-		{name: "too deep", in: nested(store.MaxNesting+1, "1"), err: "value nested deeper than 512 levels at offset 512"},
-		{name: "too deep in objects", in: `{"a":` + strings.Repeat(`{"a":`, store.MaxNesting) + "1" + strings.Repeat("}", store.MaxNesting+1), err: "value nested deeper than 512 levels at offset 2560"},
+		{name: "as deep as allowed", in: nested(state.MaxNesting, "1"), want: nested(state.MaxNesting, "1")},
+		{name: "brackets in strings do not nest", in: `["` + strings.Repeat("[{", state.MaxNesting) + `\"["]`, want: `["` + strings.Repeat("[{", state.MaxNesting) + `\"["]`},
+		{name: "too deep", in: nested(state.MaxNesting+1, "1"), err: "value nested deeper than 512 levels at offset 512"},
+		{name: "too deep in objects", in: `{"a":` + strings.Repeat(`{"a":`, state.MaxNesting) + "1" + strings.Repeat("}", state.MaxNesting+1), err: "value nested deeper than 512 levels at offset 2560"},
 		{name: "invalid UTF-8 in a string", in: "\"ab\xffc\"", err: "invalid UTF-8 at offset 3"},
 		{name: "truncated UTF-8", in: "[\"\xe2\x82\"]", err: "invalid UTF-8 at offset 2"},
 		{name: "invalid UTF-8 in a key", in: "{\"\xc3\":1}", err: "invalid UTF-8 at offset 2"},
@@ -78,13 +79,13 @@ func TestCheckText(t *testing.T) {
 		{"\xf0\x9f\x98", "invalid UTF-8 at offset 0"},
 	}
 	for _, tt := range tests {
-		err := store.CheckText(tt.in)
+		err := state.CheckText(tt.in)
 		if got := errString(err); got != tt.err {
 			t.Errorf("CheckText(%q) = %q, want %q", tt.in, got, tt.err)
 		}
-		var ve *store.ValueError
+		var ve *state.ValueError
 		if err != nil && !errors.As(err, &ve) {
-			t.Errorf("CheckText(%q): %T, want *store.ValueError", tt.in, err)
+			t.Errorf("CheckText(%q): %T, want *state.ValueError", tt.in, err)
 		}
 	}
 }
@@ -105,10 +106,10 @@ func TestCheckNesting(t *testing.T) {
 		err  string
 	}{
 		{"scalar", json.Number("1"), ""},
-		{"lists as deep as allowed", deep(store.MaxNesting, list), ""},
-		{"objects as deep as allowed", deep(store.MaxNesting, object), ""},
-		{"lists too deep", deep(store.MaxNesting+1, list), "value nested deeper than 512 levels"},
-		{"objects too deep", deep(store.MaxNesting+1, object), "value nested deeper than 512 levels"},
+		{"lists as deep as allowed", deep(state.MaxNesting, list), ""},
+		{"objects as deep as allowed", deep(state.MaxNesting, object), ""},
+		{"lists too deep", deep(state.MaxNesting+1, list), "value nested deeper than 512 levels"},
+		{"objects too deep", deep(state.MaxNesting+1, object), "value nested deeper than 512 levels"},
 		{"far too deep", deep(100_000, list), "value nested deeper than 512 levels"},
 	}
 	for _, tt := range tests {
@@ -132,14 +133,14 @@ func errString(err error) string {
 // nothing of the transaction.
 func TestCommitRefusesDeepValues(t *testing.T) {
 	var deep any = "x"
-	for range store.MaxNesting + 1 {
+	for range state.MaxNesting + 1 {
 		deep = []any{deep}
 	}
 	type node struct {
 		Next any `json:"next"`
 	}
 	var deepStruct any = 1
-	for range store.MaxNesting + 1 {
+	for range state.MaxNesting + 1 {
 		deepStruct = node{deepStruct}
 	}
 	tests := []struct {
@@ -149,7 +150,7 @@ func TestCommitRefusesDeepValues(t *testing.T) {
 	}{
 		{"generic", deep, "+/custom/b: cannot encode value: value nested deeper than 512 levels"},
 		{"struct", deepStruct, "+/custom/b: cannot encode value: value nested deeper than 512 levels"},
-		{"raw", json.RawMessage(nested(store.MaxNesting+1, "")), "+/custom/b: cannot encode value: value nested deeper than 512 levels at offset 512"},
+		{"raw", json.RawMessage(nested(state.MaxNesting+1, "")), "+/custom/b: cannot encode value: value nested deeper than 512 levels at offset 512"},
 		{"raw invalid UTF-8", json.RawMessage("\"\xff\""), "+/custom/b: cannot encode value: invalid UTF-8 at offset 1"},
 	}
 	for _, tt := range tests {
@@ -167,9 +168,9 @@ func TestCommitRefusesDeepValues(t *testing.T) {
 			if _, err := s.Get(ctx, storetest.R(t, "+/custom/a")); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("+/custom/a after the failed commit: %v, want not found", err)
 			}
-			ok := json.RawMessage(nested(store.MaxNesting, ""))
+			ok := json.RawMessage(nested(state.MaxNesting, ""))
 			if err := s.Commit(ctx, store.NewTx("ok").Put(storetest.R(t, "+/custom/b"), ok)); err != nil {
-				t.Errorf("a value %d levels deep: %v", store.MaxNesting, err)
+				t.Errorf("a value %d levels deep: %v", state.MaxNesting, err)
 			}
 		})
 	}

@@ -247,7 +247,7 @@ func (rq *request) storeFailure(subject string, err error) {
 }
 
 // writeJSON answers with a JSON value, indented unless it nests deeper
-// than store.MaxNesting (its size would grow with the square of its depth).
+// than state.MaxNesting (its size would grow with the square of its depth).
 func (rq *request) writeJSON(code int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -263,8 +263,8 @@ func TestPrettyBounds(t *testing.T) {
 		v    any
 		cut  bool
 	}{
-		{"as deep as a store allows", nest(store.MaxNesting), false},
-		{"one level deeper", nest(store.MaxNesting + 1), true},
+		{"as deep as a store allows", nest(state.MaxNesting), false},
+		{"one level deeper", nest(state.MaxNesting + 1), true},
 		{"far deeper (an old document)", nest(10_000), true},
 		{"too many tokens", wide, true},
 		{"too many bytes", long, true},

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/ocu-team/ocu/lib/ref"
-	"github.com/ocu-team/ocu/lib/store"
+	"github.com/ocu-team/ocu/lib/state"
 )
 
 // token is a piece of a pretty-printed document. The template writes Text
@@ -26,7 +26,7 @@ type token struct {
 const (
 	maxPrettyTokens = 200_000
 	maxPrettyBytes  = 2 << 20
-	maxPrettyDepth  = store.MaxNesting
+	maxPrettyDepth  = state.MaxNesting
 )
 
 // pretty prints v as indented JSON (two spaces, keys sorted, numbers as

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ocu-team/ocu/internal/viewtest"
 	"github.com/ocu-team/ocu/lib/ref"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/view"
 )
@@ -561,8 +562,8 @@ func TestLargeValues(t *testing.T) {
 		})
 	}
 	// The deep value is shown down to the depth a store accepts.
-	if got := strings.Count(do(h, http.MethodGet, "/ref/@/custom/deep", nil).body, "["); got < store.MaxNesting || got > store.MaxNesting+20 {
-		t.Errorf("/ref/@/custom/deep shows %d levels, want %d", got, store.MaxNesting)
+	if got := strings.Count(do(h, http.MethodGet, "/ref/@/custom/deep", nil).body, "["); got < state.MaxNesting || got > state.MaxNesting+20 {
+		t.Errorf("/ref/@/custom/deep shows %d levels, want %d", got, state.MaxNesting)
 	}
 	// The raw API still serves all of it, on one line.
 	if got := do(h, http.MethodGet, "/api/get/@/custom/deep", nil); got.code != http.StatusOK || strings.Count(got.body, "[") != 9_999 || len(got.body) > 20_000 {

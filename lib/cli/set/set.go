@@ -10,6 +10,7 @@ import (
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -120,7 +121,7 @@ func parseValue(text, format string) (any, error) {
 	if format == "json" {
 		return store.ParseValue([]byte(text))
 	}
-	if err := store.CheckText(text); err != nil {
+	if err := state.CheckText(text); err != nil {
 		return nil, err
 	}
 	if format == "starlark" {
