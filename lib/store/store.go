@@ -34,16 +34,3 @@ type Doc struct {
 	Ref   ref.Ref // the ref actually read: links followed, fragment kept
 	Value any     // decoded with json.Number for numbers; nil is JSON null
 }
-
-// Exists reports whether a document is stored at r (links followed).
-func Exists(ctx context.Context, s Store, r ref.Ref) (bool, error) {
-	r.Fragment = ""
-	_, err := s.Get(ctx, r)
-	switch {
-	case err == nil:
-		return true, nil
-	case CodeOf(err) == ENotFound:
-		return false, nil
-	}
-	return false, err
-}

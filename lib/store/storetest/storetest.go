@@ -181,9 +181,6 @@ func testGet(t *testing.T, open Opener) {
 	if err != nil || d.Ref.String() != "@/environment/staging#name" {
 		t.Errorf("resolved ref = %v, %v", d.Ref, err)
 	}
-	if ok, err := store.Exists(context.Background(), s, R(t, "+/custom/null#x")); !ok || err != nil {
-		t.Errorf("Exists ignores the fragment: got %v, %v", ok, err)
-	}
 }
 
 func testFragments(t *testing.T, open Opener) {
