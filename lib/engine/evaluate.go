@@ -40,8 +40,11 @@ type evaluated struct {
 func (ev *evaluated) isEnvironmentsFile() bool { return len(ev.envs) > 0 }
 
 // evaluate runs package file at commit with relative refs based on release
-// `release` (a number) of it.
-func (e *Engine) evaluate(ctx context.Context, file, commit, release string) (*evaluated, error) {
+// `release` (a number) of it. Its errors carry the package's own text (a
+// fail() message, a shell error), so the registered secrets are masked in
+// them (docs/engine.md §16).
+func (e *Engine) evaluate(ctx context.Context, file, commit, release string) (_ *evaluated, err error) {
+	defer func() { err = e.masked(err) }()
 	root, err := e.codeRoot(ctx, commit)
 	if err != nil {
 		return nil, err

@@ -58,3 +58,26 @@ func (p *progress) warn(msg string) { p.stderrLine(p.prog + ": warning: " + msg)
 
 // errorLine prints "<prog>: <msg>" on stderr.
 func (p *progress) errorLine(msg string) { p.stderrLine(p.prog + ": " + msg) }
+
+// maskedError is an error whose text had registered secrets in it: Error
+// gives the masked text, Unwrap the original error (for errors.Is/As).
+type maskedError struct {
+	text string
+	err  error
+}
+
+func (m *maskedError) Error() string { return m.text }
+func (m *maskedError) Unwrap() error { return m.err }
+
+// masked returns err with the registered secrets masked in its text; err
+// itself when nothing needed masking.
+func (e *Engine) masked(err error) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	if masked := e.Secrets.Mask(text); masked != text {
+		return &maskedError{text: masked, err: err}
+	}
+	return err
+}

@@ -353,3 +353,18 @@ func TestEvaluationErrorMasked(t *testing.T) {
 		t.Errorf("the secret is stored in the function's error or logs: %q", f.Current.Error)
 	}
 }
+
+// TestReleaseNewErrorMasked: a package that fails while release new
+// evaluates it returns an error with the registered secrets masked, as
+// every line the engine prints (the command prints that error).
+func TestReleaseNewErrorMasked(t *testing.T) {
+	tr := newTestRepo(t, lateFiles())
+	run := tr.at("c1", "BREAK=1")
+	_, err := run.e.ReleaseNew(context.Background(), "late.ocu.star", true)
+	if err == nil || !strings.Contains(err.Error(), "cannot load with <secret>") {
+		t.Fatalf("release new: %v, want the failure with the secret masked", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-value") {
+		t.Errorf("secret in the error: %v", err)
+	}
+}

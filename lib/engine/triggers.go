@@ -166,7 +166,10 @@ func (o *outstandingSet) result() []Outstanding {
 // without load(), in dir, and its trigger called with the commit, within
 // the function timeout and the command's deadline.
 // errNoTrigger (a notice) when no configuration or trigger is recorded.
-func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker ref.Marker) error {
+// Registered secrets are masked in its errors, as in every line the engine
+// prints (docs/engine.md §16).
+func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker ref.Marker) (err error) {
+	defer func() { err = e.masked(err) }()
 	ctx, cancel := e.deadlineContext(ctx)
 	defer cancel()
 	var rc state.RepoConfig
