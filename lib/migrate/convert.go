@@ -446,11 +446,11 @@ func (c *converter) chain(ru *run) {
 			cur["dependencies"] = out
 		}
 		if i == len(fns)-1 && ru.complete {
-			out, ok := ru.doc["output"].(map[string]any)
-			if !ok {
-				out = map[string]any{}
+			// As the engine writes it: a done() without outputs leaves
+			// the field out.
+			if out, _ := ru.doc["output"].(map[string]any); len(out) > 0 {
+				cur["outputs"] = out
 			}
-			cur["outputs"] = out
 		}
 		fref := ru.chain + "/functions/" + strconv.Itoa(i+1)
 		c.add("state", kindFunctions, Write{Ref: fref, Value: map[string]any{

@@ -133,3 +133,37 @@ func TestRewrite(t *testing.T) {
 		})
 	}
 }
+
+// TestConvertOutputs: the last function of a complete run carries the run's
+// output, and none when the run had no output, as the engine writes a done()
+// without outputs.
+func TestConvertOutputs(t *testing.T) {
+	const p = "a/-/p.ocu.star"
+	fn := `{"name":"f","pos":"p.ocu.star:1:1"}`
+	src := source(t, map[string]string{
+		p + "/@r1":                          `{"commit":"c1","package":{"functions":{},"phases":[{"name":"","tasks":[{"task":{"name":"t","inputs":{},"fn":` + fn + `}},{"task":{"name":"u","inputs":{},"fn":` + fn + `}}]}]}}`,
+		p + "/@r1/task/t/1":                 `{"type":"task","release":"` + p + `/@r1","functions":[{"fn":` + fn + `,"inputs":{}}],"output":{"image":"x:1"}}`,
+		p + "/@r1/task/t/1/status/complete": `{"time":"2025-10-01T00:00:02Z"}`,
+		p + "/@r1/task/u/1":                 `{"type":"task","release":"` + p + `/@r1","functions":[{"fn":` + fn + `,"inputs":{}}],"output":null}`,
+		p + "/@r1/task/u/1/status/complete": `{"time":"2025-10-01T00:00:03Z"}`,
+	}, nil)
+	plan, err := Convert(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := map[string]any{}
+	for _, w := range plan.State {
+		doc, _ := w.Value.(map[string]any)
+		if cur, ok := doc["current"].(map[string]any); ok {
+			out, has := cur["outputs"]
+			outputs[w.Ref] = []any{has, out}
+		}
+	}
+	want := map[string]any{
+		p + "/@1/call/t/1/functions/1": []any{true, map[string]any{"image": "x:1"}},
+		p + "/@1/call/u/1/functions/1": []any{false, nil},
+	}
+	if diff := cmp.Diff(want, outputs); diff != "" {
+		t.Errorf("function outputs (-want +got):\n%s", diff)
+	}
+}
