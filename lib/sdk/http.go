@@ -36,9 +36,12 @@ var httpMethods = [...]struct{ member, method string }{
 }
 
 // secretHeaderWords mark header names whose values are credentials: a
-// header whose lower-case name contains one of them has its value
-// registered with h.Secrets.
-var secretHeaderWords = []string{"auth", "cookie", "token", "secret", "password", "key"}
+// header whose lower-case name ends in one of them, as its last word
+// (X-Api-Key, Private-Token, X-Auth), has its values registered with
+// h.Secrets; so do Authorization, Proxy-Authorization and Cookie. Names
+// that merely mention a word (X-Token-Type, X-Auth-Mode) do not, so their
+// short values ("Bearer", "1") are not masked everywhere.
+var secretHeaderWords = []string{"auth", "apikey", "cookie", "token", "secret", "password", "passwd", "key"}
 
 // httpModule is the http module bound to h:
 //
@@ -58,10 +61,10 @@ var secretHeaderWords = []string{"auth", "cookie", "token", "secret", "password"
 // Credentials never show: the user-info of the URL is replaced by
 // "<secret>" wherever the module names the URL, and the URL's password (or
 // its user name when there is no password) and the values of credential
-// headers (Authorization, Cookie, names containing "token", "key",
-// "secret", "password" or "auth") are registered with h.Secrets, so they
-// are masked in every later log line and error as values given to secret()
-// are.
+// headers (Authorization, Cookie, names ending in Token, Key, Secret,
+// Password or Auth: see secretHeaderWords) are registered with h.Secrets,
+// so they are masked in every later log line and error as values given to
+// secret() are. Redirects to another scheme or host drop those headers.
 //
 // Requests go through Go's default transport: proxies are those of the
 // process environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). The members
@@ -206,7 +209,7 @@ func (h *Host) httpRequest(thread *starlark.Thread, b *starlark.Builtin, args st
 		return fail(err, "%s: timed out after %ss", shown, strconv.FormatFloat(limit.Seconds(), 'f', -1, 64))
 	}
 
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := (&http.Client{CheckRedirect: checkRedirect}).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, interrupted(err)
@@ -306,15 +309,37 @@ func (h *Host) httpHeaders(d *starlark.Dict) (http.Header, string, error) {
 }
 
 // isSecretHeader reports whether the values of the header name are
-// credentials.
+// credentials (see secretHeaderWords).
 func isSecretHeader(name string) bool {
 	lower := strings.ToLower(name)
-	for _, w := range secretHeaderWords {
-		if strings.Contains(lower, w) {
-			return true
+	switch lower {
+	case "authorization", "proxy-authorization", "cookie":
+		return true
+	}
+	return slices.Contains(secretHeaderWords, lower[strings.LastIndexAny(lower, "-_")+1:])
+}
+
+// maxRedirects is how many redirects a request follows, as Go's default
+// client does.
+const maxRedirects = 10
+
+// checkRedirect follows a redirect as Go's default client does, and drops
+// every credential header (isSecretHeader) when the redirect leaves the
+// original scheme and host: Go itself drops only Authorization, Cookie and
+// WWW-Authenticate, and would send an X-Api-Key on to another host.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		for name := range req.Header {
+			if isSecretHeader(name) {
+				req.Header.Del(name)
+			}
 		}
 	}
-	return false
+	return nil
 }
 
 // redactURL returns raw with its user-info, if any, replaced by

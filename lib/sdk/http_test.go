@@ -392,3 +392,78 @@ func TestHTTPModule(t *testing.T) {
 		t.Fatalf("error = %v, want %q", err, want)
 	}
 }
+
+func TestIsSecretHeader(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Authorization": true, "proxy-authorization": true, "Cookie": true,
+		"X-Api-Key": true, "Private-Token": true, "X-Auth": true, "X-Client-Secret": true, "X_Password": true,
+		"X-Token-Type": false, "X-Auth-Mode": false, "X-Key-Id-Format": false, "Content-Type": false, "X-Plain": false,
+	} {
+		if got := isSecretHeader(name); got != want {
+			t.Errorf("isSecretHeader(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestHTTPShortHeaderValues: a header that only mentions a credential word
+// (X-Token-Type: Bearer) is not a credential, so its value is not masked in
+// later lines.
+func TestHTTPShortHeaderValues(t *testing.T) {
+	srv := newTestServer(t)
+	h, rec := testHost(t)
+	if _, err := execHTTP(t, h, srv.URL, `
+http.get(U + "/echo", headers={"X-Token-Type": "Bearer", "X-Auth-Mode": "1"})
+print("Bearer", "1")
+`); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"Bearer 1"}, rec.texts(StreamPrint)); diff != "" {
+		t.Errorf("log (-want +got):\n%s", diff)
+	}
+}
+
+// TestHTTPRedirectDropsCredentials: a redirect to another host receives no
+// credential header; one to the same host keeps them.
+func TestHTTPRedirectDropsCredentials(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]http.Header{}
+	record := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			got[name+r.URL.Path] = r.Header.Clone()
+			mu.Unlock()
+		}
+	}
+	other := httptest.NewServer(record("other"))
+	defer other.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/landed", http.StatusFound)
+	})
+	mux.HandleFunc("/here", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/landed", http.StatusFound)
+	})
+	mux.HandleFunc("/landed", record("origin"))
+	origin := httptest.NewServer(mux)
+	defer origin.Close()
+	h, _ := testHost(t)
+	if _, err := execHTTP(t, h, origin.URL, `
+headers = {"X-Api-Key": "key-123456", "Private-Token": "tok-123456", "X-Plain": "visible"}
+http.get(U + "/away", headers=headers)
+http.get(U + "/here", headers=headers)
+`); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	away, here := got["other/landed"], got["origin/landed"]
+	if away == nil || here == nil {
+		t.Fatalf("requests received: %v", got)
+	}
+	if away.Get("X-Api-Key") != "" || away.Get("Private-Token") != "" || away.Get("X-Plain") != "visible" {
+		t.Errorf("another host received %v; want no credential header, X-Plain kept", away)
+	}
+	if here.Get("X-Api-Key") != "key-123456" || here.Get("Private-Token") != "tok-123456" {
+		t.Errorf("the same host received %v; want the credential headers kept", here)
+	}
+}
