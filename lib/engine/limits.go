@@ -199,11 +199,19 @@ func (e *Engine) deadlineContext(ctx context.Context) (context.Context, context.
 }
 
 // guardMemory samples the heap until stop is closed and calls exceeded,
-// once, when it passes limit bytes. The heap counts live objects and
-// garbage not yet collected, as the memory the process occupies does: it
-// is up to twice the live data between two collections.
+// once, when it grows more than limit bytes past what it was when the
+// guard started: the package code is charged for what it adds, not for
+// what the command already holds (its read cache, other releases). The
+// heap counts live objects and garbage not yet collected, as the memory
+// the process occupies does: it is up to twice the live data between two
+// collections. One Starlark step (s + s) can allocate much at once, so the
+// heap can pass the limit by about that much before the sample sees it.
 func guardMemory(limit uint64, stop <-chan struct{}, exceeded func()) {
 	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(heap)
+	if heap[0].Value.Kind() == metrics.KindUint64 {
+		limit += heap[0].Value.Uint64()
+	}
 	tick := time.NewTicker(memoryCheckInterval)
 	defer tick.Stop()
 	for {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,26 @@ call(f, name="a")
 	if last := logs[len(logs)-1]; last.Message != "last" {
 		t.Errorf("last entry %q, want the end of the log", last.Message)
 	}
+}
+
+// TestGuardMemoryBaseline: what the process holds when the guard starts is
+// not charged to the package code.
+func TestGuardMemoryBaseline(t *testing.T) {
+	held := make([]byte, 64<<20)
+	for i := range held {
+		held[i] = 1
+	}
+	stop := make(chan struct{})
+	done := make(chan bool)
+	go func() {
+		fired := false
+		guardMemory(32<<20, stop, func() { fired = true })
+		done <- fired
+	}()
+	time.Sleep(5 * memoryCheckInterval)
+	close(stop)
+	if <-done {
+		t.Error("the guard charged the 64 MiB held before it started to the package code")
+	}
+	runtime.KeepAlive(held)
 }
