@@ -143,6 +143,16 @@ func (f *RepoFile) CallTrigger(ctx context.Context, commit string) error {
 	}
 	thread, stop := sdk.NewThread(ctx, "trigger")
 	defer stop()
+	return f.CallTriggerThread(thread, commit)
+}
+
+// CallTriggerThread is CallTrigger on thread, which the caller made (with
+// sdk.NewThread) and bounds: the engine runs triggers with the limits of
+// package code.
+func (f *RepoFile) CallTriggerThread(thread *starlark.Thread, commit string) error {
+	if f.Trigger == nil {
+		return ErrNoTrigger
+	}
 	thread.Print = f.host.Print
 	_, err := starlark.Call(thread, f.Trigger, starlark.Tuple{starlark.String(commit)}, nil)
 	return sdk.Locate(err)

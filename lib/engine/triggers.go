@@ -10,6 +10,7 @@ import (
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
+	"go.starlark.net/starlark"
 )
 
 // Outstanding is work waiting for a (repo, commit) pair (docs/engine.md §11.5).
@@ -164,7 +165,8 @@ func (o *outstandingSet) result() []Outstanding {
 // Trigger calls the trigger function recorded with the repo configuration
 // of commit for repo (docs/engine.md §11.5): the stored source is evaluated
 // without load(), in dir, and its trigger called with the commit, within
-// the function timeout and the command's deadline.
+// the limits of package code (time, steps, memory) and the command's
+// deadline.
 // errNoTrigger (a notice) when no configuration or trigger is recorded.
 // Registered secrets are masked in its errors, as in every line the engine
 // prints (docs/engine.md §16).
@@ -193,7 +195,12 @@ func (e *Engine) Trigger(ctx context.Context, repo, commit, dir string, marker r
 	if err != nil {
 		return err
 	}
-	err = f.CallTrigger(ctx, commit)
+	if f.Trigger == nil {
+		return ErrNoTrigger
+	}
+	err = e.runBounded(ctx, "trigger", func(thread *starlark.Thread) error {
+		return f.CallTriggerThread(thread, commit)
+	})
 	if errors.Is(err, config.ErrNoTrigger) {
 		return ErrNoTrigger
 	}

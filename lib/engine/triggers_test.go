@@ -142,3 +142,18 @@ func TestIntentTriggers(t *testing.T) {
 		t.Errorf("no record: %v", err)
 	}
 }
+
+// TestTriggerLimits: a trigger runs under the limits of package code, so a
+// loop in it ends with the limit's one-line message.
+func TestTriggerLimits(t *testing.T) {
+	tr := newTestRepo(t, map[string]string{"pkg.ocu.star": "ocuroot(\"0.3.0\")\ndef f(ctx):\n    return done()\ncall(f, name=\"a\")\n"})
+	tr.e.RepoConfig = []byte("ocuroot(\"0.3.0\")\ndef wake(commit):\n    while True:\n        pass\ntrigger(wake)\n")
+	tr.release("pkg.ocu.star", false)
+	tr.e.Limits = Limits{MaxSteps: 100000}
+	tr.out.Reset()
+	tr.e.RunTriggers(context.Background(), []Outstanding{{"example", "c1", nil}}, t.TempDir(), false)
+	want := []string{"test: warning: trigger for example at c1: exceeded 100000 Starlark execution steps (OCU_FUNCTION_MAX_STEPS)"}
+	if diff := cmp.Diff(want, lines(tr.errOut.String())); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
