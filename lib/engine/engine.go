@@ -252,21 +252,12 @@ func ownerOfMarker(m string) (state.WorkID, bool) {
 	return w, err == nil
 }
 
-// commit commits tx, emptying the read cache. Refs built from valid parts
-// can still be too long for a ref (a long repo name, say): such a
-// transaction fails whole, with the parse error of its first long ref.
+// commit commits tx, emptying the read cache. A ref built from valid parts
+// can still be too long for a ref (a long repo name, say): the store refuses
+// such a transaction whole.
 func (e *Engine) commit(ctx context.Context, tx *store.Tx) error {
 	if tx.Empty() {
 		return nil
-	}
-	for _, op := range tx.Ops {
-		for _, r := range []ref.Ref{op.Ref, op.Target} {
-			if s := r.String(); len(s) > ref.MaxLen {
-				if _, err := ref.Parse(s); err != nil {
-					return err
-				}
-			}
-		}
 	}
 	e.mu.Lock()
 	clear(e.reads)

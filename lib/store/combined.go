@@ -80,6 +80,9 @@ func (c *Combined) Commit(ctx context.Context, tx *Tx) error {
 	if c.single() {
 		return c.State.Commit(ctx, tx)
 	}
+	if err := tx.check(); err != nil { // the whole transaction, before either part
+		return err
+	}
 	state, intent := NewTx(tx.Name), NewTx(tx.Name)
 	state.SupportFiles, intent.SupportFiles = tx.SupportFiles, tx.SupportFiles
 	state.OnCorrupt, intent.OnCorrupt = tx.OnCorrupt, tx.OnCorrupt

@@ -701,3 +701,28 @@ func TestFSNoWarningForWritersAtWork(t *testing.T) {
 		t.Errorf("warnings for a left-over journal: %q, want %q", got, want)
 	}
 }
+
+// TestCombinedLongRef: a ref built from valid parts but longer than a ref
+// may be fails the whole transaction of a split store before either part is
+// written.
+func TestCombinedLongRef(t *testing.T) {
+	open := func(name string) store.Store {
+		s, err := store.OpenFS(filepath.Join(t.TempDir(), name), store.FSOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	state, intent := open("state"), open("intent")
+	long := storetest.R(t, "x/-/f.ocu.star/@1")
+	long.File = strings.Repeat("d/", 2000) + "f.ocu.star"
+	tx := store.NewTx("long").Put(storetest.R(t, "+/custom/a"), 1).Put(long, 2)
+	err := store.NewCombined(state, intent).Commit(context.Background(), tx)
+	if err == nil || !strings.Contains(err.Error(), "ref longer than 4000 bytes") {
+		t.Fatalf("commit: %v, want a too long ref", err)
+	}
+	if _, err := intent.Get(context.Background(), storetest.R(t, "+/custom/a")); store.CodeOf(err) != store.ENotFound {
+		t.Errorf("the intent part was written: %v", err)
+	}
+}

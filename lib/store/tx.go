@@ -265,13 +265,34 @@ func opError(op Op, err error) error { return &OpError{Ref: op.Ref.String(), Err
 
 // checkWritable refuses refs that cannot name a stored object.
 func checkWritable(r ref.Ref) error {
-	switch {
+	switch s := r.String(); {
 	case r.IsZero():
 		return errors.New("empty ref")
 	case r.IsRelative():
-		return &OpError{Ref: r.String(), Err: errors.New("relative ref given to the store")}
+		return &OpError{Ref: s, Err: errors.New("relative ref given to the store")}
 	case r.Fragment != "":
-		return &OpError{Ref: r.String(), Err: &Error{Code: EFragment, Msg: "cannot write a fragment; write the whole document"}}
+		return &OpError{Ref: s, Err: &Error{Code: EFragment, Msg: "cannot write a fragment; write the whole document"}}
+	case len(s) > ref.MaxLen:
+		// Refs built from valid parts (a long repo name, say) can still
+		// be too long to be a ref: the parser says why.
+		_, err := ref.Parse(s)
+		return err
+	}
+	return nil
+}
+
+// check refuses a transaction with an operation no store may write (see
+// checkWritable), before any part of it is committed.
+func (tx *Tx) check() error {
+	for _, op := range tx.Ops {
+		if err := checkWritable(op.Ref); err != nil {
+			return err
+		}
+		if op.Kind == OpLink {
+			if err := checkWritable(op.Target); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
