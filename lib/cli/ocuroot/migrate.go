@@ -246,16 +246,16 @@ func openDestinations(ctx context.Context, t *cli.Tool, cfg *config.Config, stat
 			if err != nil {
 				return fail(err)
 			}
-			empty := true
-			g.Files(func(p string, _ []byte) error {
+			errHoldsStore := errors.New("the destination holds a store; migrate into a new branch or an empty one")
+			err = g.Files(func(p string, _ []byte) error {
 				if p == ".ocuroot-store" || strings.HasPrefix(p, "refs/") || strings.HasSuffix(p, "/.ocuroot-store") {
-					empty = false
+					return errHoldsStore
 				}
 				return nil
 			})
-			if !empty {
+			if err != nil { // a store, or a branch that could not be read: never written into
 				g.Close()
-				return fail(fmt.Errorf("%s: the destination holds a store; migrate into a new branch or an empty one", loc))
+				return fail(fmt.Errorf("%s: %w", loc, err))
 			}
 			if dry {
 				g.Close()
