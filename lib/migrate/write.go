@@ -13,6 +13,8 @@ import (
 // when intent is nil or the same store, one transaction holds both.
 // Documents are created only where nothing is stored, so a destination
 // written meanwhile fails the transaction and nothing of it is written.
+// The two stores are two transactions: when the intent one fails, the
+// error says that the state store holds the migration already.
 func (p *Plan) Write(ctx context.Context, state, intent store.Store) error {
 	if intent == nil || intent == state {
 		tx := store.NewTx("migrate from a later Ocuroot format")
@@ -33,7 +35,9 @@ func (p *Plan) Write(ctx context.Context, state, intent store.Store) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	if err := intent.Commit(ctx, itx); err != nil {
-		return fmt.Errorf("intent: %w", err)
+		// The pair is two transactions: say what the first one left, and
+		// how to run the migration again (it needs empty destinations).
+		return fmt.Errorf("intent: %w; the state store was migrated already: empty it (or use another branch) and migrate again", err)
 	}
 	return nil
 }
