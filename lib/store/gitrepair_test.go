@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/store/storetest"
@@ -183,6 +184,41 @@ func TestGitDamagedCacheWithOwnCommits(t *testing.T) {
 		t.Error("the kept change is gone")
 	}
 	if err := os.RemoveAll(s.CacheDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestGitFailedRepairFetchesAgain: when the fetch repairing a damaged
+// cache fails, the emptied cache is not taken for a fresh one: the next
+// command fetches (and fails while the remote is gone, even within the
+// maximum age), an offline one refuses, and once the remote is back the
+// store reads whole again.
+func TestGitFailedRepairFetchesAgain(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	o.MaxAge = time.Hour
+	fetchedByReader(t, remote, o)
+	away := remote + ".away"
+	if err := os.Rename(remote, away); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenGit(ctx, o); err == nil {
+		t.Fatal("open repaired the cache from a remote that is gone")
+	}
+	for _, offline := range []bool{false, true} {
+		o := o
+		o.Offline = offline
+		s, err := store.OpenGit(ctx, o)
+		if err == nil {
+			_, gerr := s.Get(ctx, storetest.R(t, "+/custom/x"))
+			s.Close()
+			t.Errorf("offline %v: opened the emptied cache without fetching (get: %v)", offline, gerr)
+		}
+	}
+	if err := os.Rename(away, remote); err != nil {
 		t.Fatal(err)
 	}
 	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
