@@ -91,15 +91,19 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 		}
 		j.Files = append(j.Files, f)
 	}
+	// Deletions free space: a full disk, too full for the journal or its
+	// folder, never blocks them.
 	dir, err := s.openJournal(true)
 	if err != nil {
+		if isNoSpace(err) && onlyRemovals(&j) {
+			return s.applyRemovals(&j)
+		}
 		return err
 	}
 	defer dir.Close()
 	name, err := s.writeJournal(dir, &j)
 	if err != nil {
 		if isNoSpace(err) && onlyRemovals(&j) {
-			// Deletions free space: a full disk never blocks them.
 			return s.applyRemovals(&j)
 		}
 		return fmt.Errorf("%w; nothing was written", err)

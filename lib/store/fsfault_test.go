@@ -432,3 +432,35 @@ func TestFSRollbackKeepsUnreadableCorrupt(t *testing.T) {
 		})
 	}
 }
+
+// TestFSFullDiskNoJournalFolder: on a disk full to the last block and
+// inode, deleting documents works in a store that has no journal folder
+// yet (never written by ocu).
+func TestFSFullDiskNoJournalFolder(t *testing.T) {
+	ctx := context.Background()
+	base := filepath.Join(t.TempDir(), "store")
+	mountTmpfs(t, base, "2m,nr_inodes=64")
+	mustWrite(t, filepath.Join(base, ".ocuroot-store"), `{"version":1}`)
+	mustWrite(t, filepath.Join(base, ".ocuroot-lock"), "")
+	mustWrite(t, filepath.Join(base, "refs/+/custom/a/@object.json"), `{"kind":"ref","body":"`+strings.Repeat("x", 10_000)+`"}`)
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, filepath.Join(base, "filler"))
+	for i := 0; ; i++ {
+		err := os.Mkdir(filepath.Join(base, fmt.Sprint("inode", i)), 0o755)
+		if errors.Is(err, unix.ENOSPC) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(ctx, store.NewTx("delete").Delete(storetest.R(t, "+/custom/a"), false)); err != nil {
+		t.Fatalf("delete on a full disk: %v", err)
+	}
+	if _, err := s.Get(ctx, storetest.R(t, "+/custom/a")); store.CodeOf(err) != store.ENotFound {
+		t.Errorf("deleted document: %v", err)
+	}
+}
