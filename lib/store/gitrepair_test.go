@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/store/storetest"
 )
@@ -223,5 +225,37 @@ func TestGitFailedRepairFetchesAgain(t *testing.T) {
 	}
 	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestGitRepairKeepsGoingWhenAsideStays: a damaged cache set aside that
+// cannot be removed (a mount point inside it) is a warning; the repair
+// fetches the store again all the same.
+func TestGitRepairKeepsGoingWhenAsideStays(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	fetchedByReader(t, remote, o)
+	s := filepath.Join(o.Home, "stores", store.GitCacheKey(o.URL, o.Branch))
+	busy := filepath.Join(s, "repo", "busy")
+	if err := os.Mkdir(busy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", busy, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v): this fault injection needs root", err)
+	}
+	t.Cleanup(func() {
+		asides, _ := filepath.Glob(filepath.Join(s, "repo.damaged-*", "busy"))
+		for _, p := range append(asides, busy) {
+			unix.Unmount(p, unix.MNT_DETACH)
+		}
+	})
+	var warnings []string
+	o.Warn = func(msg string) { warnings = append(warnings, msg) }
+	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "cannot remove the damaged cache "+filepath.Join(s, "repo.damaged-")) ||
+		!strings.HasSuffix(warnings[1], "fetched the store again") {
+		t.Errorf("warnings %q", warnings)
 	}
 }
