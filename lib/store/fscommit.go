@@ -34,6 +34,10 @@ type journalFile struct {
 	Path    string  `json:"path"`
 	Content *string `json:"content"`          // nil: the file is removed
 	Before  *string `json:"before,omitempty"` // with Undo; nil: the file did not exist
+	// BeforeUnknown, with Undo, marks a file that existed but could not be
+	// read (a corrupt object too large to read, a FIFO): it cannot be
+	// restored.
+	BeforeUnknown bool `json:"before_unknown,omitempty"`
 }
 
 // text returns b as a string pointer, nil for nil.
@@ -81,17 +85,25 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 		j.Files = append(j.Files, journalFile{Path: versionFile, Content: text([]byte(versionV1))})
 	}
 	for _, c := range changes {
-		j.Files = append(j.Files, journalFile{Path: objectPath(c.ref), Content: text(c.data), Before: text(c.old)})
+		f := journalFile{Path: objectPath(c.ref), Content: text(c.data), Before: text(c.old), BeforeUnknown: c.oldUnknown}
+		if c.oldUnknown {
+			f.Before = nil
+		}
+		j.Files = append(j.Files, f)
 	}
+	// Deletions free space: a full disk, too full for the journal or its
+	// folder, never blocks them.
 	dir, err := s.openJournal(true)
 	if err != nil {
+		if isNoSpace(err) && onlyRemovals(&j) {
+			return s.applyRemovals(&j)
+		}
 		return err
 	}
 	defer dir.Close()
 	name, err := s.writeJournal(dir, &j)
 	if err != nil {
 		if isNoSpace(err) && onlyRemovals(&j) {
-			// Deletions free space: a full disk never blocks them.
 			return s.applyRemovals(&j)
 		}
 		return fmt.Errorf("%w; nothing was written", err)
@@ -386,20 +398,32 @@ func (s *FS) discard(temps []string, dirs *folders) {
 }
 
 // rollback restores every file of j to its content before the
-// transaction. Files the transaction created go first: removing them frees
-// the space restoring the others may need. Files already as they were are
-// left alone, so rolling back a transaction that wrote nothing writes
-// nothing.
+// transaction. Only files the transaction changed — whose current bytes
+// are the content it wrote, or that are gone when it removed them — are
+// touched: a file it never reached is left alone, so rolling back a
+// transaction that wrote nothing writes nothing. Files the transaction
+// created go first: removing them frees the space restoring the others
+// may need. A changed file whose earlier content was unreadable cannot be
+// restored; it is left as written and reported.
 func (s *FS) rollback(j *journal) error {
 	if !j.Undo {
 		return errors.New("its journal, written by an older version, holds no earlier contents")
 	}
 	var restores []journalFile
 	var synced []string
+	var lost []string
 	for _, f := range j.Files {
+		if f.Path == versionFile {
+			continue // a version file a writer created stays: it is always right
+		}
+		changed, err := s.written(f)
+		if err != nil {
+			return err
+		}
 		switch {
-		case f.Path == versionFile:
-			// A version file a writer created stays: it is always right.
+		case !changed:
+		case f.BeforeUnknown:
+			lost = append(lost, filepath.Join(s.tree.base, f.Path))
 		case f.Before == nil:
 			survivor, err := s.removeFile(f.Path)
 			if err != nil {
@@ -409,10 +433,6 @@ func (s *FS) rollback(j *journal) error {
 				synced = append(synced, survivor)
 			}
 		default:
-			cur, err := s.tree.readFile(f.Path)
-			if err == nil && string(cur) == *f.Before {
-				continue
-			}
 			restores = append(restores, journalFile{Path: f.Path, Content: f.Before})
 		}
 	}
@@ -434,7 +454,30 @@ func (s *FS) rollback(j *journal) error {
 	for _, d := range dirs.created {
 		synced = append(synced, filepath.Dir(d))
 	}
-	return s.sync(synced)
+	if err := s.sync(synced); err != nil {
+		return err
+	}
+	if len(lost) > 0 {
+		return fmt.Errorf("cannot restore %s: its earlier content was unreadable", strings.Join(lost, ", "))
+	}
+	return nil
+}
+
+// written reports whether the file of f holds what the transaction made
+// of it: its content, or nothing when the transaction removed it. A file
+// that cannot be read as an object (corrupt, a FIFO) holds nothing a
+// transaction writes.
+func (s *FS) written(f journalFile) (bool, error) {
+	cur, err := s.tree.readFile(f.Path)
+	switch {
+	case errors.Is(err, errNoObject):
+		return f.Content == nil, nil
+	case CodeOf(err) == ECorrupt:
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return f.Content != nil && string(cur) == *f.Content, nil
 }
 
 // onlyRemovals reports whether j removes files and writes none.

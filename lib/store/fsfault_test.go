@@ -376,3 +376,91 @@ func TestFSWriteSizeLimit(t *testing.T) {
 		t.Error("written")
 	}
 }
+
+// TestFSRollbackKeepsUnreadableCorrupt: a transaction replacing a corrupt
+// object that cannot be read (a FIFO, a file over the size limit) and
+// failing before that object was touched leaves it as it was: rollback
+// restores only the files the transaction changed.
+func TestFSRollbackKeepsUnreadableCorrupt(t *testing.T) {
+	plant := map[string]func(path string) error{
+		"fifo": func(p string) error { return unix.Mkfifo(p, 0o644) },
+		"big": func(p string) error {
+			f, err := os.Create(p)
+			if err == nil {
+				err = f.Truncate(store.MaxDocumentSize + 1)
+				f.Close()
+			}
+			return err
+		},
+	}
+	for _, name := range []string{"fifo", "big"} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openFS(t, map[string]string{".ocuroot-store": `{"version":1}`})
+			defer s.Close()
+			fs := s.(*store.FS)
+			path := filepath.Join(fs.Base(), "refs/+/custom/bad/@object.json")
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant[name](path); err != nil {
+				t.Fatal(err)
+			}
+			var before unix.Stat_t
+			if err := unix.Lstat(path, &before); err != nil {
+				t.Fatal(err)
+			}
+			store.FailRename(fs, func(p string) error {
+				if p == "refs/+/custom/a/@object.json" {
+					return &os.PathError{Op: "rename", Path: p, Err: unix.EIO}
+				}
+				return nil
+			})
+			tx := store.NewTx("replace").
+				Put(storetest.R(t, "+/custom/a"), 1).
+				Put(storetest.R(t, "+/custom/bad"), 2).
+				ReplacingCorrupt(func(string, error) {})
+			if err := s.Commit(context.Background(), tx); !errors.Is(err, unix.EIO) || !strings.HasSuffix(err.Error(), "nothing was written") {
+				t.Fatalf("got %v", err)
+			}
+			var after unix.Stat_t
+			if err := unix.Lstat(path, &after); err != nil {
+				t.Fatal(err)
+			}
+			if after.Ino != before.Ino || after.Mode != before.Mode || after.Size != before.Size {
+				t.Errorf("the untouched corrupt object changed: mode %o size %d, was mode %o size %d", after.Mode, after.Size, before.Mode, before.Size)
+			}
+		})
+	}
+}
+
+// TestFSFullDiskNoJournalFolder: on a disk full to the last block and
+// inode, deleting documents works in a store that has no journal folder
+// yet (never written by ocu).
+func TestFSFullDiskNoJournalFolder(t *testing.T) {
+	ctx := context.Background()
+	base := filepath.Join(t.TempDir(), "store")
+	mountTmpfs(t, base, "2m,nr_inodes=64")
+	mustWrite(t, filepath.Join(base, ".ocuroot-store"), `{"version":1}`)
+	mustWrite(t, filepath.Join(base, ".ocuroot-lock"), "")
+	mustWrite(t, filepath.Join(base, "refs/+/custom/a/@object.json"), `{"kind":"ref","body":"`+strings.Repeat("x", 10_000)+`"}`)
+	s, err := store.OpenFS(base, store.FSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fill(t, filepath.Join(base, "filler"))
+	for i := 0; ; i++ {
+		err := os.Mkdir(filepath.Join(base, fmt.Sprint("inode", i)), 0o755)
+		if errors.Is(err, unix.ENOSPC) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Commit(ctx, store.NewTx("delete").Delete(storetest.R(t, "+/custom/a"), false)); err != nil {
+		t.Fatalf("delete on a full disk: %v", err)
+	}
+	if _, err := s.Get(ctx, storetest.R(t, "+/custom/a")); store.CodeOf(err) != store.ENotFound {
+		t.Errorf("deleted document: %v", err)
+	}
+}

@@ -450,8 +450,13 @@ func (g *Git) readMeta() (gitMeta, error) {
 	return m, json.Unmarshal(data, &m)
 }
 
-func (g *Git) writeMeta() error {
-	data, err := json.MarshalIndent(gitMeta{URL: g.opts.URL, Branch: g.branch, Fetched: time.Now().UTC()}, "", "  ")
+// writeMeta records in meta.json that the branch was fetched now.
+func (g *Git) writeMeta() error { return g.writeMetaFetched(time.Now().UTC()) }
+
+// writeMetaFetched writes meta.json with the time of the last fetch
+// (zero: the cache holds no fetch to trust).
+func (g *Git) writeMetaFetched(fetched time.Time) error {
+	data, err := json.MarshalIndent(gitMeta{URL: g.opts.URL, Branch: g.branch, Fetched: fetched}, "", "  ")
 	if err != nil {
 		return err
 	}

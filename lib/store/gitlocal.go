@@ -236,8 +236,12 @@ func (s *localSession) ReceivePack(ctx context.Context, req *packp.ReferenceUpda
 }
 
 // Close ends the session: it says goodbye when no request was sent, closes
-// the process's input and waits for it. The contexts given to the session
-// can still kill it while it waits.
+// the process's input and waits for it. A git-upload-pack that was asked
+// for a pack has nothing left to do for a client that closes the session —
+// whether it read the whole pack or gave up on a broken one — so its
+// process group is killed first: one still writing the rest of the pack
+// would otherwise block until the timeout. The contexts given to the
+// session can still kill it while it waits.
 func (s *localSession) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -250,6 +254,9 @@ func (s *localSession) Close() error {
 		s.stdin.Write(pktline.FlushPkt)
 	}
 	s.stdin.Close()
+	if s.packRun && s.service == transport.UploadPackServiceName {
+		s.kill()
+	}
 	err := s.cmd.Wait()
 	s.mu.Lock()
 	s.reaped = true

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +77,13 @@ func (g *Git) repair(ctx context.Context, cause error) error {
 		return fmt.Errorf("git store %s (branch %s): the cache %s is damaged (%s) and cannot be fetched again offline",
 			g.opts.URL, g.branchName(), g.repo.dir, damage(cause))
 	}
-	if err := g.repo.recreate(); err != nil {
+	// The empty repository must not pass for a fresh fetch should the
+	// fetch below fail: the next command fetches again.
+	if err := g.writeMetaFetched(time.Time{}); err != nil {
+		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
+	}
+	warn := func(msg string) { g.warn(fmt.Sprintf("git store %s: cache: %s", g.opts.URL, msg)) }
+	if err := g.repo.recreate(warn); err != nil {
 		return fmt.Errorf("git store %s: cache: %w", g.opts.URL, err)
 	}
 	if err := g.fetch(ctx); err != nil {
@@ -176,8 +181,9 @@ func (r *gitRepo) reopen() error {
 }
 
 // recreate replaces the repository with an empty one: the old folder is
-// renamed aside, then removed. The caller holds the cache lock.
-func (r *gitRepo) recreate() error {
+// renamed aside, then removed; failing to remove it is only told to warn.
+// The caller holds the cache lock.
+func (r *gitRepo) recreate(warn func(string)) error {
 	aside := fmt.Sprintf("%s.damaged-%d", r.dir, time.Now().UnixNano())
 	if err := os.Rename(r.dir, aside); err != nil {
 		return err
@@ -189,7 +195,7 @@ func (r *gitRepo) recreate() error {
 		return err
 	}
 	if err := os.RemoveAll(aside); err != nil {
-		return fmt.Errorf("remove the damaged cache %s: %w", filepath.Base(aside), err)
+		warn(fmt.Sprintf("cannot remove the damaged cache %s: %v", aside, err))
 	}
 	return nil
 }

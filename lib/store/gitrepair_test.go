@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/store/storetest"
@@ -187,5 +190,72 @@ func TestGitDamagedCacheWithOwnCommits(t *testing.T) {
 	}
 	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestGitFailedRepairFetchesAgain: when the fetch repairing a damaged
+// cache fails, the emptied cache is not taken for a fresh one: the next
+// command fetches (and fails while the remote is gone, even within the
+// maximum age), an offline one refuses, and once the remote is back the
+// store reads whole again.
+func TestGitFailedRepairFetchesAgain(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	o.MaxAge = time.Hour
+	fetchedByReader(t, remote, o)
+	away := remote + ".away"
+	if err := os.Rename(remote, away); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.OpenGit(ctx, o); err == nil {
+		t.Fatal("open repaired the cache from a remote that is gone")
+	}
+	for _, offline := range []bool{false, true} {
+		o := o
+		o.Offline = offline
+		s, err := store.OpenGit(ctx, o)
+		if err == nil {
+			_, gerr := s.Get(ctx, storetest.R(t, "+/custom/x"))
+			s.Close()
+			t.Errorf("offline %v: opened the emptied cache without fetching (get: %v)", offline, gerr)
+		}
+	}
+	if err := os.Rename(away, remote); err != nil {
+		t.Fatal(err)
+	}
+	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestGitRepairKeepsGoingWhenAsideStays: a damaged cache set aside that
+// cannot be removed (a mount point inside it) is a warning; the repair
+// fetches the store again all the same.
+func TestGitRepairKeepsGoingWhenAsideStays(t *testing.T) {
+	remote := newRemote(t)
+	o := gitOptions(t, remote, "state")
+	fetchedByReader(t, remote, o)
+	s := filepath.Join(o.Home, "stores", store.GitCacheKey(o.URL, o.Branch))
+	busy := filepath.Join(s, "repo", "busy")
+	if err := os.Mkdir(busy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", busy, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v): this fault injection needs root", err)
+	}
+	t.Cleanup(func() {
+		asides, _ := filepath.Glob(filepath.Join(s, "repo.damaged-*", "busy"))
+		for _, p := range append(asides, busy) {
+			unix.Unmount(p, unix.MNT_DETACH)
+		}
+	})
+	var warnings []string
+	o.Warn = func(msg string) { warnings = append(warnings, msg) }
+	if err := wantValue(t, openGit(t, o), "+/custom/x", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "cannot remove the damaged cache "+filepath.Join(s, "repo.damaged-")) ||
+		!strings.HasSuffix(warnings[1], "fetched the store again") {
+		t.Errorf("warnings %q", warnings)
 	}
 }

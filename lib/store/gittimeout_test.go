@@ -180,3 +180,32 @@ func TestGitTimeoutPush(t *testing.T) {
 		})
 	}
 }
+
+// TestGitLocalFetchBrokenPack: a local git-upload-pack whose pack breaks
+// off mid-stream while it stays alive fails the fetch with the decoding
+// error, not with the timeout (the process group is killed when the
+// session closes), and the stuck program is gone.
+func TestGitLocalFetchBrokenPack(t *testing.T) {
+	remote := newRemote(t)
+	// A body that compresses badly, so that the pack outgrows what the
+	// fake lets through.
+	var body strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&body, "%08x", uint32(i)*2654435761)
+	}
+	pushFiles(t, remote, "state", strs(map[string]string{
+		"refs/+/custom/x/@object.json": `{"kind":"ref","body":"` + body.String() + `"}`,
+	}), "seed")
+	pids := filepath.Join(t.TempDir(), "pid")
+	// It cuts the pack short, sends more bytes than a pkt-line holds, none
+	// of them valid, and stays alive.
+	fakeOnPath(t, "git-upload-pack", fmt.Sprintf(
+		`git upload-pack "$@" | { sleep 3600 & echo $! > %s; dd bs=1 count=3000 status=none; head -c 70000 /dev/zero | tr '\0' z; wait; }`, pids))
+	o := gitOptions(t, remote, "state")
+	o.Timeout = 10 * time.Second
+	_, err := store.OpenGit(ctx, o)
+	if want := "git store " + remote + " (branch state): cannot fetch: receiving objects: "; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v, want the broken pack's error (%q…)", err, want)
+	}
+	checkKilled(t, pids)
+}

@@ -144,11 +144,13 @@ type view interface {
 }
 
 // change is one file a committed transaction writes; data nil removes it.
-// old is the file before the transaction (nil: absent).
+// old is the file before the transaction (nil: absent); oldUnknown marks
+// a file that was present but could not be read (old is then empty).
 type change struct {
-	ref  string // canonical ref
-	data []byte
-	old  []byte
+	ref        string // canonical ref
+	data       []byte
+	old        []byte
+	oldUnknown bool
 }
 
 // evaluation applies a transaction's operations in memory.
@@ -160,12 +162,15 @@ type evaluation struct {
 	// corrupt marks objects found corrupt and dropped (ReplaceCorrupt):
 	// present before (orig non-nil), absent in the overlay unless written.
 	corrupt map[string]bool
+	// unreadable marks corrupt objects whose bytes could not be read (a
+	// FIFO, a file over the size limit): their earlier content is unknown.
+	unreadable map[string]bool
 }
 
 // evaluate checks every operation against v and returns the files to write.
 // Nothing is written; an error means the whole transaction fails.
 func (tx *Tx) evaluate(v view) ([]change, error) {
-	ev := &evaluation{v: v, objs: map[string]*object{}, orig: map[string][]byte{}, corrupt: map[string]bool{}}
+	ev := &evaluation{v: v, objs: map[string]*object{}, orig: map[string][]byte{}, corrupt: map[string]bool{}, unreadable: map[string]bool{}}
 	type pending struct{ link, target string }
 	var links []pending
 	for _, op := range tx.Ops {
@@ -247,7 +252,7 @@ func (tx *Tx) evaluate(v view) ([]change, error) {
 		if (data == nil) == (old == nil) && bytes.Equal(data, old) {
 			continue
 		}
-		out = append(out, change{ref: p, data: data, old: old})
+		out = append(out, change{ref: p, data: data, old: old, oldUnknown: ev.unreadable[p]})
 	}
 	return out, nil
 }
@@ -318,8 +323,9 @@ func (ev *evaluation) get(p string) (*object, error) {
 }
 
 // dropCorrupt makes a corrupt object at p count as nothing stored (its
-// bytes, empty when unreadable, stay the original, so removing it is a
-// change). It returns the E_CORRUPT error when p was corrupt.
+// bytes stay the original, so removing it is a change; when they cannot be
+// read the original is marked unknown). It returns the E_CORRUPT error when
+// p was corrupt.
 func (ev *evaluation) dropCorrupt(p string) error {
 	if _, ok := ev.objs[p]; ok {
 		return nil
@@ -330,7 +336,8 @@ func (ev *evaluation) dropCorrupt(p string) error {
 	}
 	data, rerr := ev.v.readObject(p)
 	if rerr != nil {
-		data = []byte{}
+		data = []byte{} // present, content unknown
+		ev.unreadable[p] = true
 	}
 	ev.track(p, data, nil)
 	ev.corrupt[p] = true
