@@ -297,11 +297,14 @@ func Flatten(err error) []error {
 // joined by Err for their exit code alone; a zero Errors only collects.
 type Errors struct {
 	t    *Tool
+	ctx  context.Context
 	errs []error
 }
 
-// Errors returns the Errors of t's run: each error is printed when added.
-func (t *Tool) Errors() *Errors { return &Errors{t: t} }
+// Errors returns the Errors of t's run under ctx: each error is printed
+// when added, except the cancellation an interrupt of ctx causes, which
+// Finish reports once for the whole run.
+func (t *Tool) Errors(ctx context.Context) *Errors { return &Errors{t: t, ctx: ctx} }
 
 // Add adds err (nil is ignored).
 func (e *Errors) Add(err error) {
@@ -309,10 +312,22 @@ func (e *Errors) Add(err error) {
 		return
 	}
 	if e.t != nil {
-		Report(e.t.Stderr, e.t.Prog, err)
+		if !e.interruptedBy(err) { // an interrupt is reported once, by Finish
+			Report(e.t.Stderr, e.t.Prog, err)
+		}
 		err = &reported{err}
 	}
 	e.errs = append(e.errs, err)
+}
+
+// interruptedBy reports whether err is the cancellation of an interrupt
+// of e's context.
+func (e *Errors) interruptedBy(err error) bool {
+	if e.ctx == nil || !errors.Is(err, context.Canceled) {
+		return false
+	}
+	_, ok := InterruptCode(e.ctx)
+	return ok
 }
 
 // Addf adds the error "<subject>: <err>" (see WithSubject).

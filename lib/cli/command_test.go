@@ -168,7 +168,7 @@ func TestMainsAreThin(t *testing.T) {
 // more.
 func TestToolErrors(t *testing.T) {
 	var stderr bytes.Buffer
-	errs := (&Tool{Prog: "ocu-x", Stderr: &stderr}).Errors()
+	errs := (&Tool{Prog: "ocu-x", Stderr: &stderr}).Errors(context.Background())
 	errs.Addf("+/custom/a", errors.New("not found"))
 	if got, want := stderr.String(), "ocu-x: +/custom/a: not found\n"; got != want {
 		t.Errorf("after one error: %q, want %q", got, want)
@@ -184,5 +184,45 @@ func TestToolErrors(t *testing.T) {
 	}
 	if got, want := stderr.String(), "ocu-x: +/custom/a: not found\nocu-x: bad (see ocu-x -h)\n"; got != want {
 		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// TestToolErrorsInterrupt checks that the cancellation an interrupt causes
+// is not printed as a record's error: the run prints one line for the
+// interrupt (Finish) and exits 130, while other errors are still printed.
+func TestToolErrorsInterrupt(t *testing.T) {
+	tests := []struct {
+		name       string
+		interrupt  bool
+		err        error
+		wantStderr string
+		wantCode   int
+	}{
+		{"cancelled by the interrupt", true, fmt.Errorf("+/custom/a: %w", context.Canceled),
+			"ocu-x: interrupt signal received\n", 130},
+		{"other error after the interrupt", true, errors.New("+/custom/a: not found"),
+			"ocu-x: +/custom/a: not found\nocu-x: interrupt signal received\n", 130},
+		{"cancelled without an interrupt", false, fmt.Errorf("+/custom/a: %w", context.Canceled),
+			"ocu-x: +/custom/a: context canceled\n", ExitFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			if tt.interrupt {
+				cancel(errors.New("interrupt signal received"))
+			}
+			var stderr bytes.Buffer
+			errs := (&Tool{Prog: "ocu-x", Stderr: &stderr}).Errors(ctx)
+			errs.Add(tt.err)
+			err := Finish(ctx, errs.Err())
+			Report(&stderr, "ocu-x", err)
+			if diff := cmp.Diff(tt.wantStderr, stderr.String()); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+			if code := ExitCode(err); code != tt.wantCode {
+				t.Errorf("exit code %d, want %d", code, tt.wantCode)
+			}
+		})
 	}
 }

@@ -80,7 +80,7 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	var refs []ref.Ref
 	if len(inputs) > 0 {
 		refs = []ref.Ref{}
-		errs := t.Errors()
+		errs := t.Errors(ctx)
 		add := func(_ int, in string) bool {
 			r, err := s.CLI.IntentRef(in)
 			if err != nil {

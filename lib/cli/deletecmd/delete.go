@@ -44,7 +44,7 @@ func run(ctx context.Context, t *cli.Tool, inputs []string, missingOK bool) erro
 
 	tx := store.NewTx("delete")
 	seen := map[string]bool{}
-	errs := t.Errors()
+	errs := t.Errors(ctx)
 	add := func(_ int, in string) bool {
 		r, err := s.IntentRef(in)
 		if err != nil {
@@ -61,8 +61,11 @@ func run(ctx context.Context, t *cli.Tool, inputs []string, missingOK bool) erro
 		for i, in := range inputs {
 			add(i+1, in)
 		}
-	} else if err := cli.Lines(ctx, t.Stdin, nil, add); err != nil && ctx.Err() == nil {
-		errs.Addf("stdin", err)
+	} else if err := cli.Lines(ctx, t.Stdin, nil, add); err != nil {
+		if ctx.Err() == nil {
+			errs.Addf("stdin", err)
+		}
+		return errs.Err() // stdin unread or interrupted: nothing deleted
 	}
 	if errs.Any() || tx.Empty() {
 		return errs.Err()

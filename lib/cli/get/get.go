@@ -121,7 +121,7 @@ func run(ctx context.Context, t *cli.Tool, o options, refs []string) error {
 	}
 
 	out := cli.NewOutput(t.Stdout)
-	g := getter{errs: t.Errors(), s: s, st: st, o: o, code: code, out: out, compact: o.compact || o.withRef || o.history || len(refs) != 1}
+	g := getter{errs: t.Errors(ctx), s: s, st: st, o: o, code: code, out: out, compact: o.compact || o.withRef || o.history || len(refs) != 1}
 	if len(refs) > 0 {
 		for _, in := range refs {
 			if !g.get(ctx, in) {

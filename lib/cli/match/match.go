@@ -41,7 +41,7 @@ func run(ctx context.Context, t *cli.Tool, globs []string, noLinks bool, at stri
 	if len(globs) == 0 {
 		return cli.ArgErrorf("no GLOB given")
 	}
-	errs := t.Errors()
+	errs := t.Errors(ctx)
 	for _, g := range globs {
 		if _, err := ref.CompileGlob(g); err != nil {
 			errs.Add(cli.WithCode(cli.ExitUsage, err))

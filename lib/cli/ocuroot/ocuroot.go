@@ -37,12 +37,12 @@ Ocuroot runs the ocu tools under one name. Commands:
 func Command(sio cli.IO) *cli.Command {
 	root := cli.NewGroup("ocuroot", synopsis, sio,
 		group("state", sio,
-			verb("get", "print the document at REF (ocu-get)", withRef(oneRef(get.Command(sio)), 0)),
+			verb("get", "print the document at REF (ocu-get)", withRef(get.Command(sio))),
 			verb("match", "list the refs matching GLOB... (ocu-match)", matchGlobs(match.Command(sio))),
-			verb("set", "write intent: REF VALUE (ocu-set)", withRef(set.Command(sio), 1)),
-			verb("delete", "delete intent at REF (ocu-delete)", withRef(deletecmd.Command(sio), 0)),
+			verb("set", "write intent: REF VALUE (ocu-set)", withRef(set.Command(sio), "VALUE")),
+			verb("delete", "delete intent at REF (ocu-delete)", withRef(deletecmd.Command(sio))),
 			verb("apply", "apply the intent REF only (ocu-apply --no-continue --no-trigger)",
-				withRef(preset(apply.Command(sio), "no-continue", "true", "no-trigger", "true"), 0)),
+				withRef(preset(apply.Command(sio), "no-continue", "true", "no-trigger", "true"))),
 			verb("diff", "list the intent refs that differ from state (ocu-apply --dry-run)",
 				refIgnored(preset(apply.Command(sio), "dry-run", "true"))),
 			verb("view", "serve the web UI of state (ocu-view)", refIgnored(viewcmd.Command(sio))),
@@ -141,28 +141,28 @@ func compat(c *cli.Command) *flag.FlagSet {
 	return c.Compat
 }
 
-// withRef gives a state verb whose first argument is a REF followed by n
-// more (1 for state set's VALUE) --package and --release: when only those
-// n are given, they name the REF (see cli.RefFlags).
-func withRef(c *cli.Command, n int) *cli.Command {
+// withRef makes c a state verb that takes exactly a REF followed by the
+// arguments named more (VALUE for state set), as the original's state get,
+// set, delete and apply did. --package and --release name the REF when only
+// the arguments after it are given (see cli.RefFlags). Any other count is a
+// usage error, so that no verb falls through to its tool's other forms
+// (ocu-set's batch on stdin, ocu-apply's whole store).
+func withRef(c *cli.Command, more ...string) *cli.Command {
 	var rf cli.RefFlags
 	rf.Register(compat(c))
+	want := append([]string{"REF"}, more...)
 	exec := c.Exec
 	c.Exec = func(ctx context.Context, pos []string) error {
-		if rf.Given() && len(pos) == n {
+		if rf.Given() && len(pos) == len(more) {
 			pos = append([]string{rf.Ref()}, pos...)
 		}
-		return exec(ctx, pos)
-	}
-	return c
-}
-
-// oneRef makes c take exactly one REF argument (state get).
-func oneRef(c *cli.Command) *cli.Command {
-	exec := c.Exec
-	c.Exec = func(ctx context.Context, pos []string) error {
-		if len(pos) != 1 {
+		switch {
+		case len(pos) < len(want):
+			return cli.ArgErrorf("missing %s", strings.Join(want[len(pos):], " "))
+		case len(pos) > len(want) && len(more) == 0:
 			return cli.ArgErrorf("expected exactly one REF")
+		case len(pos) > len(want):
+			return cli.ArgErrorf("expected exactly %s", strings.Join(want, " "))
 		}
 		return exec(ctx, pos)
 	}

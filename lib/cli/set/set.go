@@ -138,7 +138,7 @@ func parseValue(text, format string) (any, error) {
 // checked before anything is written.
 func batch(ctx context.Context, t *cli.Tool, s *cli.Session, stdin io.Reader) (*store.Tx, error) {
 	tx := store.NewTx("set")
-	errs := t.Errors()
+	errs := t.Errors(ctx)
 	seen := map[string]int{}
 	err := cli.Lines(ctx, stdin, nil, func(n int, line string) bool {
 		r, v, err := record(s, line)

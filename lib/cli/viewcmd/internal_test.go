@@ -3,7 +3,9 @@ package viewcmd
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,5 +113,55 @@ func TestStoresReopen(t *testing.T) {
 	}
 	if kept.closed != 0 {
 		t.Error("a young session was closed")
+	}
+}
+
+// TestInterruptLetsRequestsFinish checks that a request in flight when the
+// interrupt arrives is not cancelled by it: it finishes, and its response
+// reaches the client.
+func TestInterruptLetsRequestsFinish(t *testing.T) {
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	started, release := make(chan struct{}), make(chan struct{})
+	reqErr := make(chan error, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		reqErr <- r.Context().Err()
+		io.WriteString(w, "finished")
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- serveUntil(ctx, srv, ln) }()
+
+	type response struct {
+		body string
+		err  error
+	}
+	got := make(chan response, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			got <- response{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- response{string(b), err}
+	}()
+	<-started
+	interrupt()
+	close(release)
+	if err := <-reqErr; err != nil {
+		t.Errorf("request context after the interrupt: %v, want not done", err)
+	}
+	if r := <-got; r.err != nil || r.body != "finished" {
+		t.Errorf("response %q, %v; want %q", r.body, r.err, "finished")
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serveUntil: %v", err)
 	}
 }

@@ -96,21 +96,36 @@ func run(ctx context.Context, t *cli.Tool, addr string, rest []string) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ErrorLog:          log.New(t.Stderr, t.Prog+": ", 0),
 	}
 	fmt.Fprintf(t.Stdout, "Your state view is ready and waiting! Open your browser to: http://%s\n", bound)
+	if err := serveUntil(ctx, srv, ln); err != nil {
+		return cli.WithSubject("serving "+bound, err)
+	}
+	return nil
+}
+
+// serveUntil serves srv on ln until ctx is done, then shuts srv down:
+// requests in flight are not cancelled by ctx but get shutdownWait to
+// finish, and are cancelled after it.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
-		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
+		stop, cancel := context.WithTimeout(base, shutdownWait)
 		defer cancel()
-		srv.Shutdown(stop)
+		if srv.Shutdown(stop) != nil {
+			cancelBase()
+			srv.Close()
+		}
 		<-served
 		return nil
 	case err := <-served:
-		return cli.WithSubject("serving "+bound, err)
+		return err
 	}
 }
 
