@@ -393,9 +393,7 @@ func (g *Git) LockApply(ctx context.Context, wait time.Duration, holder string) 
 // and reads move to the newest tip the cache knows. Offline it only looks
 // at the cache.
 func (g *Git) Refresh(ctx context.Context) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	unlock, err := g.lock(unix.LOCK_EX)
+	unlock, err := g.lockExclusive()
 	if err != nil {
 		return err
 	}
@@ -412,6 +410,22 @@ func (g *Git) Refresh(ctx context.Context) error {
 	}
 	defer g.reader.forget()
 	return g.moveTo(tip)
+}
+
+// lockExclusive takes g.mu and the cache's lock exclusively, as every step
+// that changes the cache does (a write, a refresh, a repair); the function
+// it returns releases both.
+func (g *Git) lockExclusive() (func(), error) {
+	g.mu.Lock()
+	unlock, err := g.lock(unix.LOCK_EX)
+	if err != nil {
+		g.mu.Unlock()
+		return nil, err
+	}
+	return func() {
+		unlock()
+		g.mu.Unlock()
+	}, nil
 }
 
 // lock takes the cache lock (LOCK_EX or LOCK_SH) and returns the unlock.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"golang.org/x/sys/unix"
 
 	"github.com/ocu-team/ocu/lib/ref"
 )
@@ -123,11 +122,9 @@ func (g *Git) damagedError(cause error, own []*plumbing.Reference) error {
 }
 
 // repairLocked is repair for an open store: it takes g.mu and the cache
-// lock.
+// lock (lockExclusive).
 func (g *Git) repairLocked(ctx context.Context, cause error) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	unlock, err := g.lock(unix.LOCK_EX)
+	unlock, err := g.lockExclusive()
 	if err != nil {
 		return err
 	}

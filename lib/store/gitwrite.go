@@ -17,7 +17,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"golang.org/x/sys/unix"
 
 	"github.com/ocu-team/ocu/lib/ref"
 )
@@ -45,9 +44,7 @@ func (g *Git) Commit(ctx context.Context, tx *Tx) error {
 	if g.opts.Offline {
 		return errorf(EGitOffline, "git store %s (branch %s): offline: cannot write (unset --offline / OCU_OFFLINE)", g.opts.URL, g.branch)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	unlock, err := g.lock(unix.LOCK_EX)
+	unlock, err := g.lockExclusive()
 	if err != nil {
 		return err
 	}
