@@ -219,7 +219,9 @@ func Run(ctx context.Context, newCmd Constructor, args []string, sio IO) int {
 	case err != nil && len(cmd.Subcommands) > 0:
 		err = &progError{prog: root.Tool.Prog, err: UsageError(err)} // named by the root, as unknown commands
 	case err != nil:
-		err = UsageError(err)
+		if ue := (*UsageErr)(nil); !errors.As(err, &ue) {
+			err = UsageError(err)
+		}
 	case cmd.Exec == nil:
 		err = cmd.unknown(pos)
 	default:
