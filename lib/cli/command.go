@@ -190,7 +190,11 @@ func (c *Command) parse(ctx context.Context, args []string, inherited map[string
 		return c, nil, err
 	}
 	rest := fs.Args()
-	if len(rest) == 0 || fs.Lookup("version").Value.String() == "true" && c.Exec != nil {
+	version := fs.Lookup("version").Value.String() == "true"
+	if version && c.Exec == nil && len(rest) == 0 {
+		return c, nil, ErrVersion // a group without a verb prints the version as its verbs do
+	}
+	if len(rest) == 0 || version && c.Exec != nil {
 		return c, rest, nil
 	}
 	sub := c.Sub(rest[0])

@@ -109,6 +109,8 @@ func TestRun(t *testing.T) {
 		{name: "bad flag", args: []string{"grp", "leaf", "-x"}, code: ExitUsage,
 			stderr: "top grp leaf: flag provided but not defined: -x (see top grp leaf -h)\n"},
 		{name: "version", args: []string{"grp", "leaf", "--version"}, stdout: "top grp leaf " + Version() + "\n"},
+		{name: "version of a group", args: []string{"grp", "--version"}, stdout: "top grp " + Version() + "\n"},
+		{name: "version before the verb", args: []string{"grp", "--version", "leaf"}, stdout: "top grp leaf " + Version() + "\n"},
 		{name: "bad flag of a group", args: []string{"grp", "-x", "leaf"}, code: ExitUsage,
 			stderr: "top: flag provided but not defined: -x (see top -h)\n"},
 		{name: "unknown verb", args: []string{"grp", "nosuch"}, code: ExitUsage, stderr: "top: unknown command \"grp nosuch\"\n"},
