@@ -65,12 +65,9 @@ var ErrVersion = errors.New("version requested")
 // the command line are read from OCU_* environment variables, through
 // lookup (the Lookup of the injected Env). Numbers and durations must not
 // be negative. It returns the positional arguments. -h/--help gives
-// ErrHelp, --version ErrVersion.
+// ErrHelp, --version (a flag of fs: see NewCommand) ErrVersion.
 func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) ([]string, error) {
 	fs.SetOutput(io.Discard)
-	if fs.Lookup("version") == nil {
-		fs.Bool("version", false, "print the version and exit")
-	}
 	var pos []string
 	for _, a := range Split(fs, args) {
 		if a.Flag == "" {
@@ -81,7 +78,7 @@ func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) 
 			return nil, err
 		}
 	}
-	if f := fs.Lookup("version"); f.Value.String() == "true" {
+	if f := fs.Lookup("version"); f != nil && f.Value.String() == "true" {
 		return nil, ErrVersion
 	}
 	if err := checkNotNegative(fs); err != nil {
