@@ -190,7 +190,11 @@ func (c *Command) parse(ctx context.Context, args []string, inherited map[string
 		return c, nil, err
 	}
 	rest := fs.Args()
-	if len(rest) == 0 || fs.Lookup("version").Value.String() == "true" && c.Exec != nil {
+	version := fs.Lookup("version").Value.String() == "true"
+	if version && c.Exec == nil && len(rest) == 0 {
+		return c, nil, ErrVersion // a group without a verb prints the version as its verbs do
+	}
+	if len(rest) == 0 || version && c.Exec != nil {
 		return c, rest, nil
 	}
 	sub := c.Sub(rest[0])
@@ -219,7 +223,9 @@ func Run(ctx context.Context, newCmd Constructor, args []string, sio IO) int {
 	case err != nil && len(cmd.Subcommands) > 0:
 		err = &progError{prog: root.Tool.Prog, err: UsageError(err)} // named by the root, as unknown commands
 	case err != nil:
-		err = UsageError(err)
+		if ue := (*UsageErr)(nil); !errors.As(err, &ue) {
+			err = UsageError(err)
+		}
 	case cmd.Exec == nil:
 		err = cmd.unknown(pos)
 	default:

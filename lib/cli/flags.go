@@ -65,12 +65,9 @@ var ErrVersion = errors.New("version requested")
 // the command line are read from OCU_* environment variables, through
 // lookup (the Lookup of the injected Env). Numbers and durations must not
 // be negative. It returns the positional arguments. -h/--help gives
-// ErrHelp, --version ErrVersion.
+// ErrHelp, --version (a flag of fs: see NewCommand) ErrVersion.
 func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) ([]string, error) {
 	fs.SetOutput(io.Discard)
-	if fs.Lookup("version") == nil {
-		fs.Bool("version", false, "print the version and exit")
-	}
 	var pos []string
 	for _, a := range Split(fs, args) {
 		if a.Flag == "" {
@@ -81,7 +78,7 @@ func Parse(fs *flag.FlagSet, args []string, lookup func(string) (string, bool)) 
 			return nil, err
 		}
 	}
-	if f := fs.Lookup("version"); f.Value.String() == "true" {
+	if f := fs.Lookup("version"); f != nil && f.Value.String() == "true" {
 		return nil, ErrVersion
 	}
 	if err := checkNotNegative(fs); err != nil {
@@ -139,33 +136,38 @@ func IsBoolFlag(f *flag.Flag) bool { return isBool(f) }
 func checkNotNegative(fs *flag.FlagSet) error {
 	var err error
 	fs.Visit(func(f *flag.Flag) {
-		g, ok := f.Value.(flag.Getter)
-		if !ok || err != nil {
-			return
-		}
-		negative := false
-		switch v := g.Get().(type) {
-		case int:
-			negative = v < 0
-		case int64:
-			negative = v < 0
-		case float64:
-			negative = v < 0
-		case time.Duration:
-			negative = v < 0
-		}
-		if negative {
+		if err == nil && isNegative(f) {
 			err = fmt.Errorf("--%s must not be negative (got %s)", f.Name, f.Value)
 		}
 	})
 	return err
 }
 
+// isNegative reports whether f holds a negative number or duration.
+func isNegative(f *flag.Flag) bool {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	switch v := g.Get().(type) {
+	case int:
+		return v < 0
+	case int64:
+		return v < 0
+	case float64:
+		return v < 0
+	case time.Duration:
+		return v < 0
+	}
+	return false
+}
+
 // applyEnv sets the global options that were not given as flags from
 // their OCU_* environment variables, read through lookup: the name in
 // upper case, "-" as "_", after "OCU_" (as ff's WithEnvVarPrefix("OCU")
 // names them; ff itself reads os.Getenv). An empty variable is unset.
-// Tool-specific flags are never read from the environment.
+// Tool-specific flags are never read from the environment. A bad or
+// negative value is a usage error naming the variable, not the flag.
 func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
@@ -188,10 +190,31 @@ func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 		env.Var(f.Value, name, f.Usage)
 		if err := env.Set(name, v); err != nil {
-			return fmt.Errorf("environment: error parsing environment variables: error setting flag %q from environment variable %q: %w", name, key, err)
+			return &UsageErr{Err: fmt.Errorf("%s: %w", key, invalidValue(f, v, err))}
+		}
+		if isNegative(f) {
+			return &UsageErr{Err: fmt.Errorf("%s must not be negative (got %s)", key, v)}
 		}
 	}
-	return checkNotNegative(env)
+	return nil
+}
+
+// invalidValue is the error of v, refused by f's Set with err: what v
+// should have been, as the flag package says it only as "parse error".
+func invalidValue(f *flag.Flag, v string, err error) error {
+	g, _ := f.Value.(flag.Getter)
+	if g == nil {
+		return fmt.Errorf("invalid value %q: %w", v, err)
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return fmt.Errorf("invalid duration %q", v)
+	case int, int64, uint, uint64, float64:
+		return fmt.Errorf("invalid number %q", v)
+	case bool:
+		return fmt.Errorf("invalid boolean %q", v)
+	}
+	return fmt.Errorf("invalid value %q: %w", v, err)
 }
 
 func isBool(f *flag.Flag) bool {

@@ -148,7 +148,8 @@ func TestParseNotNegative(t *testing.T) {
 		{args: []string{"--wait", "-1s"}, wantErr: "--wait must not be negative (got -1s)"},
 		{args: []string{"--memory", "-5"}, wantErr: "--memory must not be negative (got -5)"},
 		{args: []string{"--git-push-attempts", "-2"}, wantErr: "--git-push-attempts must not be negative (got -2)"},
-		{env: "-1m", wantErr: "--git-max-age must not be negative (got -1m0s)"},
+		{env: "-1m", wantErr: "OCU_GIT_MAX_AGE must not be negative (got -1m)"},
+		{env: "soon", wantErr: `OCU_GIT_MAX_AGE: invalid duration "soon"`},
 	}
 	for _, tt := range tests {
 		t.Run(cmp.Diff(nil, tt.args)+tt.env, func(t *testing.T) {

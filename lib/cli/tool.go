@@ -121,8 +121,6 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case store.CodeOf(err) == store.ELocked:
 		return ExitBusy
-	case errors.Is(err, context.Canceled):
-		return ExitFailure
 	}
 	return ExitFailure
 }

@@ -71,7 +71,12 @@ func Command(sio cli.IO) *cli.Command {
 	)
 	version := cli.NewCommand("version", "Usage: ocuroot version\n\nPrints the version of ocuroot.", sio)
 	version.ShortHelp = "print the version"
-	version.Exec = func(context.Context, []string) error { return printVersion(sio.Stdout) }
+	version.Exec = func(_ context.Context, args []string) error {
+		if len(args) > 0 {
+			return cli.ArgErrorf("unexpected argument %q", args[0])
+		}
+		return printVersion(sio.Stdout)
+	}
 	help := cli.NewCommand("help", "Usage: ocuroot help [COMMAND [VERB]]\n\nShows the usage of ocuroot, or of COMMAND.", sio)
 	help.ShortHelp = "show usage"
 	help.Exec = func(ctx context.Context, args []string) error {
