@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestDeployDown(t *testing.T) {
 			}
 			got := lines(tr.out.String())
 			for _, l := range tt.stdout {
-				if !contains(got, l) {
+				if !slices.Contains(got, l) {
 					t.Errorf("no line %q in\n%s", l, tr.out.String())
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -118,12 +119,7 @@ func TestCheckEnvs(t *testing.T) {
 			if err != nil || n != tt.want {
 				t.Fatalf("checkEnvs: %d, %v; want %d", n, err, tt.want)
 			}
-			var created []string
-			for _, m := range tr.refs(app1 + "/{call,deploy}/*/*/status/pending") {
-				if !contains(before, m) {
-					created = append(created, strings.TrimSuffix(m, "/status/pending"))
-				}
-			}
+			created := newChains(before, tr.refs(app1+"/{call,deploy}/*/*/status/pending"))
 			if diff := cmp.Diff(tt.created, created); diff != "" {
 				t.Errorf("chains created (-want +got):\n%s", diff)
 			}
@@ -170,13 +166,16 @@ func (tr *testRepo) envNames() []string {
 	return names
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// newChains lists the chains whose pending markers are in after and not in
+// before.
+func newChains(before, after []string) []string {
+	var created []string
+	for _, m := range after {
+		if !slices.Contains(before, m) {
+			created = append(created, strings.TrimSuffix(m, "/status/pending"))
 		}
 	}
-	return false
+	return created
 }
 
 // TestTasksBrokenRelease: a release whose package cannot be evaluated is
@@ -279,12 +278,7 @@ func TestReconcile(t *testing.T) {
 			if err != nil || n != tt.want {
 				t.Fatalf("reconcile: %d, %v; want %d", n, err, tt.want)
 			}
-			var created []string
-			for _, m := range tr.refs(appPkg + "/@*/deploy/*/*/status/pending") {
-				if !contains(before, m) {
-					created = append(created, strings.TrimSuffix(m, "/status/pending"))
-				}
-			}
+			created := newChains(before, tr.refs(appPkg+"/@*/deploy/*/*/status/pending"))
 			if diff := cmp.Diff(tt.created, created); diff != "" {
 				t.Errorf("chains created (-want +got):\n%s", diff)
 			}
