@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/ocu-team/ocu/lib/engine"
 	"github.com/ocu-team/ocu/lib/ref"
@@ -97,6 +98,18 @@ func (h *History) Engine(n int, out, errOut io.Writer) *engine.Engine {
 		Home:       filepath.Join(h.Root, ".ocuroot-home"),
 		RepoConfig: []byte("ocuroot(\"0.3.0\")\nrepo_alias(\"" + Repo + "\")\n"),
 	}, engine.Options{Stdout: out, Stderr: errOut, Prog: "historytest"})
+}
+
+// Open is Build into a temporary folder of t, for tests: it fails t on an
+// error and closes the history when t ends.
+func Open(t testing.TB, n int) *History {
+	t.Helper()
+	h, err := Build(context.Background(), t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
 }
 
 // Build writes the repo into dir (which must be empty or missing) and

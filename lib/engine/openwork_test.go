@@ -31,11 +31,7 @@ import (
 func TestOpenWorkInOldReleases(t *testing.T) {
 	const n = 200
 	ctx := context.Background()
-	h, err := historytest.Build(ctx, t.TempDir(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := historytest.Open(t, n)
 	pkg := historytest.Package
 	rel := historytest.Release
 	production := pkg + "/+/deploy/production"

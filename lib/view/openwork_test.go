@@ -22,11 +22,7 @@ import (
 func TestOpenWorkInOldReleases(t *testing.T) {
 	const n = 200
 	ctx := context.Background()
-	h, err := historytest.Build(ctx, t.TempDir(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := historytest.Open(t, n)
 	hd := handler(t, h.Store, view.Options{})
 	pkg, rel := historytest.Package, historytest.Release
 	production := pkg + "/+/deploy/production"
