@@ -1,0 +1,47 @@
+package store
+
+import "context"
+
+// Indexed is implemented by the stores whose open work can be indexed
+// (docs/open-work.md): *FS, the git store, and *Combined (through its state
+// store; its intent store is matched in full).
+//
+// A release folder is a folder below refs/ whose name starts with "@" and
+// is longer than "@" (`R/-/F/@N`, `R/-/F/@H.x`); paths are given as below
+// refs/, without a trailing slash: "example/-/frontend/release.ocu.star/@12".
+type Indexed interface {
+	// MatchSkipping is Match(ctx, globs, false) that does not enter a
+	// release folder for which skip returns true: nothing at or below it is
+	// listed. skip may be called from several goroutines, for any folder
+	// whose name starts with "@" and is longer than "@".
+	MatchSkipping(ctx context.Context, globs []string, skip func(release string) bool) ([]string, error)
+	// ChangePosition returns where the store's record of changes stands:
+	// for a folder, the end of its change log; for a git store, the commit
+	// its reads see. Match and MatchSkipping calls made after it see at
+	// least everything before that position.
+	ChangePosition(ctx context.Context) (string, error)
+	// ChangedSince lists the release folders written since pos (created,
+	// changed or removed; sorted, deduplicated) and the position reached,
+	// which is at least ChangePosition's at the time of the call. ok is
+	// false when pos cannot be followed (a log rotated away, a commit the
+	// cache no longer holds, a position of another store): the caller must
+	// then consider every release changed.
+	ChangedSince(ctx context.Context, pos string) (releases []string, now string, ok bool, err error)
+	// IndexInfo says where an index of the store is kept and what it must
+	// name.
+	IndexInfo() IndexInfo
+}
+
+// IndexInfo locates the open-work index of a store (docs/open-work.md).
+type IndexInfo struct {
+	// Path is the index file; "" when the index can only be kept in
+	// memory (the folder does not exist yet, or cannot hold it).
+	Path string
+	// Identity names the store the index describes; an index naming
+	// another identity is rebuilt.
+	Identity string
+	// AllWriters is true when ChangedSince sees every writer (a git store:
+	// it compares trees), false when it sees only ocu's own transactions (a
+	// folder: the original client writes files without the change log).
+	AllWriters bool
+}
