@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gobwas/glob"
-
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -24,50 +22,36 @@ type Change struct {
 	Action string  `json:"action"`
 }
 
-// scan is one walk of both stores collecting what apply needs.
+// scan is what apply needs to know of both stores.
 type scan struct {
 	intents, state []string
 	pending        []string // **/functions/*/status/pending
 	running        []string // **/functions/*/status/running
 	tasks          []string // **/task/check_envs
-	commits        []string // R/-/**/@*/commit/H: releases at the current commit
+	commits        []string // releases at the current commit, or their commit/H refs
 }
 
-// scanStores lists, in one walk of each store, the refs the diff considers,
-// the markers of pending and running work and of tasks, and the releases at
-// the current commit.
+// scanStores lists the refs the diff considers, the markers of pending and
+// running work and of tasks, and the releases at the current commit: from
+// the open-work index when the store has one (docs/open-work.md), else in
+// one walk of each store.
 func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
 	groups := [][]string{intentGlobs, stateGlobs,
-		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}, nil}
-	if e.Repo != "" && e.Commit != "" {
-		groups[5] = []string{e.Repo + "/-/**/@*/commit/" + e.Commit, e.Repo + "/-/**/@" + e.Commit + ".*"}
-	}
-	var all []string
-	compiled := make([][]*glob.Pattern, len(groups))
-	for i, g := range groups {
-		all = append(all, g...)
-		for _, p := range g {
-			c, err := ref.CompileGlob(p)
-			if err != nil {
-				return nil, err
-			}
-			compiled[i] = append(compiled[i], c)
-		}
-	}
-	refs, err := e.Store.Match(ctx, all, false)
+		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}}
+	refs, err := e.matchOpen(ctx, slices.Concat(groups...)...)
 	if err != nil {
 		return nil, err
 	}
 	s := &scan{}
-	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks, &s.commits}
-	for _, r := range refs {
-		for i, pats := range compiled {
-			for _, p := range pats {
-				if p.Match(r) {
-					*lists[i] = append(*lists[i], r)
-					break
-				}
-			}
+	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks}
+	for i, g := range groups {
+		if *lists[i], err = ref.FilterGlobs(refs, g); err != nil {
+			return nil, err
+		}
+	}
+	if e.Repo != "" && e.Commit != "" {
+		if s.commits, err = e.releaseRefsAt(ctx, e.Commit); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

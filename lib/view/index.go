@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+
+	"github.com/ocu-team/ocu/lib/openwork"
 )
 
 // Bounds of the index.
@@ -67,7 +69,8 @@ func (rq *request) index() {
 			rows = append(rows, &pkgRow{pkg: p})
 		}
 	}
-	parallel(len(rows), func(i int) { rd.fillRow(rows[i]) })
+	idx := rq.openWork()
+	parallel(len(rows), func(i int) { rq.fillRow(idx, rows[i]) })
 
 	data := indexData{Others: others}
 	var deps []*deployment
@@ -112,10 +115,11 @@ func (rq *request) index() {
 
 // fillRow reads the latest release's status and the deployments of a
 // package.
-func (rd *reader) fillRow(row *pkgRow) {
+func (rq *request) fillRow(idx *openwork.Index, row *pkgRow) {
+	rd := rq.rd
 	if n := row.Latest(); n != "" {
 		row.LatestRef = row.Ref + "/@" + n
-		status, err := rd.releaseStatusByFolders(row.LatestRef)
+		status, err := rq.releaseStatus(idx, row.LatestRef)
 		if err != nil {
 			row.Err = err.Error()
 			return

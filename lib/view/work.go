@@ -39,7 +39,7 @@ type workRow struct {
 // waits for.
 func (rq *request) workPage() {
 	rd := rq.rd
-	refs, err := rd.match("**/functions/*/status/pending", "**/functions/*/status/running")
+	refs, err := rq.openMarkers()
 	if err != nil {
 		rq.storeFailure("functions", err)
 		return

@@ -1,0 +1,183 @@
+package openwork
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The index file (docs/open-work.md §4): a header of tab-separated fields,
+// then one line per finished release, sorted: its folder, its stamp when
+// watched (hex, empty if none), "failed" if it holds a failed marker (or
+// empty), and what it keeps, tab-separated.
+//
+//	ocu-open-work	1
+//	identity	<store identity>
+//	position	<change position>
+//	full	<unix nanoseconds of the last full walk>
+//	releases	<count>
+//	example/-/app.ocu.star/@1	9c1f…		commit/<H>	custom/approval
+const fileMagic = "ocu-open-work\t1"
+
+// maxFile bounds the index file read (a million releases take about 100 MB).
+const maxFile = 512 << 20
+
+// load reads the index file into x; an index that is missing, unreadable,
+// of another version or of another store leaves x empty (a full walk).
+func (x *Index) load() {
+	if x.info.Path == "" {
+		return
+	}
+	f, err := openRegular(x.info.Path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	pos, full, finished, err := parseFile(io.LimitReader(f, maxFile), x.info.Identity)
+	if err != nil {
+		return
+	}
+	for _, rel := range finished {
+		x.gen++
+		rel.gen = x.gen
+	}
+	x.pos, x.full, x.finished, x.saved = pos, full, finished, true
+	x.latest = map[string]string{}
+	for dir := range finished {
+		x.noteLatest(dir)
+	}
+}
+
+// openRegular opens a regular file without following a symbolic link.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, errors.New("not a regular file")
+	}
+	return f, nil
+}
+
+func parseFile(r io.Reader, identity string) (pos string, full time.Time, finished map[string]*release, err error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	header := map[string]string{}
+	for i, key := range []string{"", "identity", "position", "full", "releases"} {
+		if !sc.Scan() {
+			return "", time.Time{}, nil, errors.New("short header")
+		}
+		line := sc.Text()
+		if i == 0 {
+			if line != fileMagic {
+				return "", time.Time{}, nil, errors.New("another version")
+			}
+			continue
+		}
+		k, v, ok := strings.Cut(line, "\t")
+		if !ok || k != key {
+			return "", time.Time{}, nil, fmt.Errorf("header line %d", i+1)
+		}
+		header[k] = v
+	}
+	if header["identity"] != identity || header["position"] == "" {
+		return "", time.Time{}, nil, errors.New("another store")
+	}
+	nanos, err := strconv.ParseInt(header["full"], 10, 64)
+	if err != nil {
+		return "", time.Time{}, nil, err
+	}
+	count, err := strconv.Atoi(header["releases"])
+	if err != nil || count < 0 {
+		return "", time.Time{}, nil, errors.New("bad count")
+	}
+	finished = make(map[string]*release, min(count, 1<<20))
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), "\t")
+		dir := fields[0]
+		if len(fields) < 3 || dir == "" || ReleaseFolder(dir) != dir || (fields[2] != "" && fields[2] != "failed") {
+			return "", time.Time{}, nil, fmt.Errorf("bad release line %q", sc.Text())
+		}
+		rel := &release{kept: fields[3:], failed: fields[2] == "failed"}
+		if fields[1] != "" {
+			if rel.watch, err = strconv.ParseUint(fields[1], 16, 64); err != nil {
+				return "", time.Time{}, nil, err
+			}
+		}
+		finished[dir] = rel
+	}
+	if err := sc.Err(); err != nil {
+		return "", time.Time{}, nil, err
+	}
+	if len(finished) != count {
+		return "", time.Time{}, nil, errors.New("truncated") // a torn copy
+	}
+	return header["position"], time.Unix(0, nanos), finished, nil
+}
+
+// save writes the index file as a temporary file renamed over it, without
+// fsync: after a crash the file is the previous one, or missing, and both
+// are valid (docs/open-work.md §7). A folder that is a symbolic link, or
+// not there, is not written into.
+func (x *Index) save() error {
+	if x.info.Path == "" {
+		return errors.New("no place for the index")
+	}
+	dir := filepath.Dir(x.info.Path)
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s\nidentity\t%s\nposition\t%s\nfull\t%d\nreleases\t%d\n",
+		fileMagic, x.info.Identity, x.pos, x.full.UnixNano(), len(x.finished))
+	dirs := make([]string, 0, len(x.finished))
+	for d := range x.finished {
+		dirs = append(dirs, d)
+	}
+	slices.Sort(dirs)
+	for _, d := range dirs {
+		rel := x.finished[d]
+		b.WriteString(d)
+		b.WriteByte('\t')
+		if rel.watch != 0 {
+			b.WriteString(strconv.FormatUint(rel.watch, 16))
+		}
+		b.WriteByte('\t')
+		if rel.failed {
+			b.WriteString("failed")
+		}
+		for _, k := range rel.kept {
+			b.WriteByte('\t')
+			b.WriteString(k)
+		}
+		b.WriteByte('\n')
+	}
+	tmp, err := os.CreateTemp(dir, ".ocuroot-tmp-open-work-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(b.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), x.info.Path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
