@@ -43,8 +43,12 @@ type Options struct {
 	MaxAge time.Duration
 	// Rescan makes the first refresh walk everything.
 	Rescan bool
-	// Now returns the time; nil means time.Now.
+	// Now returns the time MaxAge is measured with; nil means time.Now.
 	Now func() time.Time
+	// RacyWindow is how close to a walk a folder's change time makes a
+	// watched release's stamp untrusted (docs/open-work.md §7); 0 means
+	// DefaultRacyWindow.
+	RacyWindow time.Duration
 }
 
 // Index is the open-work index of one store. Its methods may be called
@@ -73,10 +77,10 @@ type release struct {
 	gen    uint64   // changes whenever the release is walked again
 }
 
-// racyWindow is how close to a walk a folder's change time makes its stamp
-// untrusted (docs/open-work.md §7): the folder may have changed in the same
-// clock tick as the walk read it.
-const racyWindow = time.Second
+// DefaultRacyWindow is the default Options.RacyWindow: a folder changed
+// less than a second before a walk may have changed in the same clock tick
+// as the walk read it.
+const DefaultRacyWindow = time.Second
 
 // New returns an empty index; the first Refresh loads or builds it.
 func New(opts Options) *Index {
@@ -85,6 +89,9 @@ func New(opts Options) *Index {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RacyWindow <= 0 {
+		opts.RacyWindow = DefaultRacyWindow
 	}
 	return &Index{opts: opts, rescan: opts.Rescan}
 }
@@ -207,7 +214,7 @@ func (x *Index) checkWatched(ctx context.Context, stamper store.Stamper) error {
 }
 
 // stampWatched records the stamps of the watched finished releases that
-// have none; a stamp showing a change after walked (less racyWindow) is
+// have none; a stamp showing a change after walked (less RacyWindow) is
 // not trusted, so the next refresh walks the release again.
 func (x *Index) stampWatched(ctx context.Context, stamper store.Stamper, walked time.Time) error {
 	var dirs []string
@@ -221,7 +228,7 @@ func (x *Index) stampWatched(ctx context.Context, stamper store.Stamper, walked 
 		return err
 	}
 	for i, dir := range dirs {
-		if stamps[i].Newest.Before(walked.Add(-racyWindow)) {
+		if stamps[i].Newest.Before(walked.Add(-x.opts.RacyWindow)) {
 			x.finished[dir].watch = stamps[i].Sum
 			x.saved = false
 		}
