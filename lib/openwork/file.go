@@ -3,6 +3,7 @@ package openwork
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -42,10 +43,12 @@ func (x *Index) load() {
 		return
 	}
 	defer f.Close()
-	pos, full, finished, err := parseFile(io.LimitReader(f, maxFile), x.info.Identity)
+	sum := sha256.New()
+	pos, full, finished, err := parseFile(io.TeeReader(io.LimitReader(f, maxFile), sum), x.info.Identity)
 	if err != nil {
 		return
 	}
+	x.savedSum = [sha256.Size]byte(sum.Sum(nil))
 	for _, rel := range finished {
 		x.gen++
 		rel.gen = x.gen
@@ -165,6 +168,10 @@ func (x *Index) save() error {
 		}
 		b.WriteByte('\n')
 	}
+	sum := sha256.Sum256(b.Bytes())
+	if sum == x.savedSum {
+		return nil // the file holds this already: a run that learnt nothing writes nothing
+	}
 	tmp, err := os.CreateTemp(dir, ".ocuroot-tmp-open-work-*")
 	if err != nil {
 		return err
@@ -178,6 +185,8 @@ func (x *Index) save() error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return err
 	}
-	return err
+	x.savedSum = sum
+	return nil
 }

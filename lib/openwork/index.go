@@ -2,6 +2,7 @@ package openwork
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -67,6 +68,7 @@ type Index struct {
 	refs     []string            // recorded refs of the last refresh, sorted
 	gen      uint64              // last generation given to a release
 	saved    bool                // the file holds what memory does
+	savedSum [sha256.Size]byte   // of the file's content as last read or written
 }
 
 // release is what a finished release keeps.
