@@ -46,7 +46,7 @@ type options struct {
 	wait       time.Duration
 	timeout    time.Duration
 	maxRounds  int
-	index      enginecmd.IndexFlags
+	index      cli.IndexFlags
 }
 
 // Command returns the command ocu-apply ("ocuroot state apply", "state

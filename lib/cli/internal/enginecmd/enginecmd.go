@@ -29,7 +29,7 @@ type command struct {
 	fs    *flag.FlagSet
 	wait  time.Duration
 	refs  cli.RefFlags // release verbs: --package and --release
-	index IndexFlags
+	index cli.IndexFlags
 }
 
 func newCommand(name, synopsis string, sio cli.IO) *command {
@@ -38,23 +38,6 @@ func newCommand(name, synopsis string, sio cli.IO) *command {
 	c.fs.DurationVar(&c.wait, "wait", 10*time.Minute, "wait up to `DURATION` for the apply lock")
 	c.index.Register(c.fs)
 	return c
-}
-
-// IndexFlags are the flags of the open-work index (docs/open-work.md §6).
-type IndexFlags struct {
-	rescan bool
-	maxAge time.Duration
-}
-
-// Register adds --rescan and --index-max-age to fs.
-func (f *IndexFlags) Register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.rescan, "rescan", false, "walk every release of the state store, not only the open ones")
-	fs.DurationVar(&f.maxAge, "index-max-age", openwork.DefaultMaxAge, "on a folder store, walk every release when the last full walk is older than `DURATION`")
-}
-
-// Options returns the index options the flags set.
-func (f *IndexFlags) Options() openwork.Options {
-	return openwork.Options{Rescan: f.rescan, MaxAge: f.maxAge}
 }
 
 // newReleaseCommand is newCommand for release verbs: with -l/--logmode,
