@@ -496,12 +496,7 @@ func (s *FS) ChangedSince(ctx context.Context, pos string) ([]string, string, bo
 		}
 		now = logPosition(p.f.hdr.id, p.off+int64(whole))
 	}
-	out := make([]string, 0, len(found))
-	for r := range found {
-		out = append(out, r)
-	}
-	slices.Sort(out)
-	return out, now, true, nil
+	return sortedKeys(found), now, true, nil
 }
 
 // parseLogPosition decodes a position of ChangePosition: the file id and
