@@ -115,14 +115,16 @@ func (s *FS) openIndexDir(create bool) (fd int, created bool, err error) {
 	if err != nil || root < 0 {
 		return -1, false, err
 	}
-	if create {
-		err := unix.Mkdirat(root, indexDir, 0o755)
-		if err != nil && err != unix.EEXIST {
-			return -1, false, &os.PathError{Op: "mkdir", Path: path, Err: err}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err = unix.Openat(root, indexDir, flags, 0)
+	if err == unix.ENOENT && create {
+		merr := unix.Mkdirat(root, indexDir, 0o755)
+		if merr != nil && merr != unix.EEXIST {
+			return -1, false, &os.PathError{Op: "mkdir", Path: path, Err: merr}
 		}
-		created = err == nil
+		created = merr == nil
+		fd, err = unix.Openat(root, indexDir, flags, 0)
 	}
-	fd, err = unix.Openat(root, indexDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	switch {
 	case err == unix.ENOENT && !create:
 		return -1, false, nil
