@@ -246,7 +246,7 @@ func (s *FS) logChanges(files []journalFile) ([]string, error) {
 				line = "\n" + line // end a torn line first
 			}
 		}
-		return synced, writeAll(cur.fd, cur.path, line)
+		return synced, writeLine(cur.fd, cur.path, line)
 	case cur.fd >= 0 && cur.valid:
 		// Full: it becomes the previous file.
 		if err := unix.Renameat(dirfd, changesFile, dirfd, changesPrev); err != nil {
@@ -285,12 +285,12 @@ func (s *FS) logChanges(files []journalFile) ([]string, error) {
 	}
 	defer unix.Close(fd)
 	synced = append(synced, dir) // the new entry
-	return synced, writeAll(fd, cur.path, next.encode()+line)
+	return synced, writeLine(fd, cur.path, next.encode()+line)
 }
 
-// writeAll writes data with one write(2); a short write is an error (the
+// writeLine writes data with one write(2); a short write is an error (the
 // tail it leaves is a torn line).
-func writeAll(fd int, path, data string) error {
+func writeLine(fd int, path, data string) error {
 	for {
 		n, err := unix.Write(fd, []byte(data))
 		if err == unix.EINTR {
