@@ -115,14 +115,16 @@ func (s *FS) openIndexDir(create bool) (fd int, created bool, err error) {
 	if err != nil || root < 0 {
 		return -1, false, err
 	}
-	if create {
-		err := unix.Mkdirat(root, indexDir, 0o755)
-		if err != nil && err != unix.EEXIST {
-			return -1, false, &os.PathError{Op: "mkdir", Path: path, Err: err}
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err = unix.Openat(root, indexDir, flags, 0)
+	if err == unix.ENOENT && create {
+		merr := unix.Mkdirat(root, indexDir, 0o755)
+		if merr != nil && merr != unix.EEXIST {
+			return -1, false, &os.PathError{Op: "mkdir", Path: path, Err: merr}
 		}
-		created = err == nil
+		created = merr == nil
+		fd, err = unix.Openat(root, indexDir, flags, 0)
 	}
-	fd, err = unix.Openat(root, indexDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	switch {
 	case err == unix.ENOENT && !create:
 		return -1, false, nil
@@ -244,7 +246,7 @@ func (s *FS) logChanges(files []journalFile) ([]string, error) {
 				line = "\n" + line // end a torn line first
 			}
 		}
-		return synced, writeAll(cur.fd, cur.path, line)
+		return synced, writeLine(cur.fd, cur.path, line)
 	case cur.fd >= 0 && cur.valid:
 		// Full: it becomes the previous file.
 		if err := unix.Renameat(dirfd, changesFile, dirfd, changesPrev); err != nil {
@@ -283,12 +285,12 @@ func (s *FS) logChanges(files []journalFile) ([]string, error) {
 	}
 	defer unix.Close(fd)
 	synced = append(synced, dir) // the new entry
-	return synced, writeAll(fd, cur.path, next.encode()+line)
+	return synced, writeLine(fd, cur.path, next.encode()+line)
 }
 
-// writeAll writes data with one write(2); a short write is an error (the
+// writeLine writes data with one write(2); a short write is an error (the
 // tail it leaves is a torn line).
-func writeAll(fd int, path, data string) error {
+func writeLine(fd int, path, data string) error {
 	for {
 		n, err := unix.Write(fd, []byte(data))
 		if err == unix.EINTR {
@@ -496,12 +498,7 @@ func (s *FS) ChangedSince(ctx context.Context, pos string) ([]string, string, bo
 		}
 		now = logPosition(p.f.hdr.id, p.off+int64(whole))
 	}
-	out := make([]string, 0, len(found))
-	for r := range found {
-		out = append(out, r)
-	}
-	slices.Sort(out)
-	return out, now, true, nil
+	return sortedKeys(found), now, true, nil
 }
 
 // parseLogPosition decodes a position of ChangePosition: the file id and

@@ -235,12 +235,11 @@ func (s *FS) openJournal(create bool) (*os.File, error) {
 // and makes them durable. It first appends the line of j to the change log
 // (see logChanges); when that fails for another reason than a full disk,
 // nothing is applied and the error matches errNotLogged. Then it works in
-// two steps: every new content is
-// first written to a temp file next to its target, in parallel for large
-// transactions — a full disk or a folder that cannot be written fails here,
-// before anything is visible, and the temp files are removed again. Then
-// files are removed and the temp files renamed over their targets. An
-// error is the first failure only.
+// two steps: every new content is first written to a temp file next to its
+// target, in parallel for large transactions — a full disk or a folder
+// that cannot be written fails here, before anything is visible, and the
+// temp files are removed again. Then files are removed and the temp files
+// renamed over their targets. An error is the first failure only.
 func (s *FS) apply(j *journal) (err error) {
 	var writes, removals []journalFile
 	for _, f := range j.Files {
@@ -253,6 +252,8 @@ func (s *FS) apply(j *journal) (err error) {
 			removals = append(removals, f)
 		}
 	}
+	// synced: files and folders to fsync when syncfs is unavailable, the
+	// change log first.
 	synced, err := s.logged(j)
 	if err != nil {
 		return err
@@ -268,7 +269,6 @@ func (s *FS) apply(j *journal) (err error) {
 		s.discard(temps, dirs)
 		return err
 	}
-	// synced: files and folders to fsync when syncfs is unavailable
 	// Removals first, one by one: pruning empty folders must not race with
 	// renames below them. The folder that remains holds the change.
 	for _, f := range removals {

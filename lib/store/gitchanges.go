@@ -5,7 +5,6 @@ package store
 import (
 	"context"
 	"path/filepath"
-	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -68,12 +67,7 @@ func (g *Git) ChangedSince(ctx context.Context, pos string) ([]string, string, b
 		}
 		return nil, now, false, err
 	}
-	out := make([]string, 0, len(found))
-	for r := range found {
-		out = append(out, r)
-	}
-	slices.Sort(out)
-	return out, now, true, nil
+	return sortedKeys(found), now, true, nil
 }
 
 // refsTree returns the tree refs/ of root; zero when there is none.

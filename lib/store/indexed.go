@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -66,4 +67,14 @@ func releaseFolder(p string) string {
 		i = end + 1
 	}
 	return ""
+}
+
+// sortedKeys returns the keys of set, sorted; nil when it is empty.
+func sortedKeys(set map[string]bool) []string {
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
