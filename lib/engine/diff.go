@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -91,24 +92,39 @@ func (s *scan) releases(commit string) []state.ReleaseID {
 func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
 	changes := map[ref.Ref]string{}
 	targets := map[ref.Ref]bool{}
-	for _, i := range s.intents {
-		r, err := ref.Parse(i)
-		if err != nil {
-			continue
-		}
+	// Intents are compared a few at a time: each is a handful of small
+	// reads, and a store holds packages × environments of them.
+	type result struct {
+		r      ref.Ref
+		action string
+		target ref.Ref
+		err    error
+		skip   bool
+	}
+	results := make([]result, len(s.intents))
+	fanout.Each(len(s.intents), diffWorkers, func(i int) {
+		res := &results[i]
+		r, err := ref.Parse(s.intents[i])
 		kind, ok := intentKind(r)
-		if !ok {
+		if err != nil || !ok {
+			res.skip = true
+			return
+		}
+		res.r = r
+		res.action, res.target, res.err = e.intentDiffers(ctx, r, kind)
+	})
+	for _, res := range results {
+		switch {
+		case res.skip:
 			continue
+		case res.err != nil:
+			return nil, res.err
 		}
-		action, target, err := e.intentDiffers(ctx, r, kind)
-		if err != nil {
-			return nil, err
+		if !res.target.IsZero() {
+			targets[res.target] = true
 		}
-		if !target.IsZero() {
-			targets[target] = true
-		}
-		if action != "" {
-			changes[r] = action
+		if res.action != "" {
+			changes[res.r] = res.action
 		}
 	}
 	for _, st := range s.state {
@@ -170,3 +186,6 @@ func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action
 		return "update", target, nil
 	}
 }
+
+// diffWorkers is how many intents the diff compares at once.
+const diffWorkers = 4

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
@@ -242,20 +243,9 @@ func (x *Index) stampWatched(ctx context.Context, stamper store.Stamper, walked 
 func stampAll(ctx context.Context, stamper store.Stamper, dirs []string) ([]store.ReleaseStamp, error) {
 	out := make([]store.ReleaseStamp, len(dirs))
 	errs := make([]error, len(dirs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(len(dirs), 4) {
-		wg.Go(func() {
-			for i := range next {
-				out[i], errs[i] = stamper.StampRelease(ctx, dirs[i])
-			}
-		})
-	}
-	for i := range dirs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	fanout.Each(len(dirs), 4, func(i int) {
+		out[i], errs[i] = stamper.StampRelease(ctx, dirs[i])
+	})
 	return out, errors.Join(errs...)
 }
 

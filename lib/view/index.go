@@ -4,8 +4,8 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/openwork"
 )
 
@@ -70,7 +70,7 @@ func (rq *request) index() {
 		}
 	}
 	idx := rq.openWork()
-	parallel(len(rows), func(i int) { rq.fillRow(idx, rows[i]) })
+	fanout.Each(len(rows), readWorkers, func(i int) { rq.fillRow(idx, rows[i]) })
 
 	data := indexData{Others: others}
 	var deps []*deployment
@@ -144,22 +144,4 @@ func preview(v any) string {
 		return string(r[:previewLen]) + "…"
 	}
 	return s
-}
-
-// parallel calls fn(0) … fn(n-1) on a few goroutines and waits.
-func parallel(n int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, readWorkers) {
-		wg.Go(func() {
-			for i := range next {
-				fn(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
