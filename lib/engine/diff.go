@@ -102,7 +102,7 @@ func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
 		skip   bool
 	}
 	results := make([]result, len(s.intents))
-	fanout.Each(len(s.intents), diffWorkers, func(i int) {
+	fanout.Each(len(s.intents), readsAtOnce, func(i int) {
 		res := &results[i]
 		r, err := ref.Parse(s.intents[i])
 		kind, ok := intentKind(r)
@@ -187,5 +187,5 @@ func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action
 	}
 }
 
-// diffWorkers is how many intents the diff compares at once.
-const diffWorkers = 4
+// readsAtOnce is how many intents or deployments are checked at once.
+const readsAtOnce = 4
