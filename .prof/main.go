@@ -14,7 +14,7 @@ import (
 
 func main() {
 	if os.Args[1] == "intent" {
-		_, err := storegen.GenerateIntent(os.Args[2], 50, 60)
+		_, err := storegen.GenerateIntent(os.Args[2], 550, 60)
 		fmt.Println(err)
 		return
 	}
