@@ -39,9 +39,9 @@ var (
 	_ Stamper = (*Combined)(nil)
 )
 
-// StampRelease implements Stamper: one open and fstat of the release
-// folder, one of each folder in it, an fstatat of each folder below those;
-// symbolic links are neither followed nor counted.
+// StampRelease implements Stamper: one open, fstat and listing of the
+// release folder and of each folder in it, an fstatat of each folder below
+// those; symbolic links are neither followed nor counted.
 func (s *FS) StampRelease(ctx context.Context, rel string) (ReleaseStamp, error) {
 	if err := ctx.Err(); err != nil {
 		return ReleaseStamp{}, err
@@ -81,6 +81,18 @@ func stampFolder(fd int, name string, st *ReleaseStamp, buf []byte, depth int) e
 		return err
 	}
 	for _, sub := range subs {
+		if depth == 1 { // the last level: its times, not its entries
+			var cst unix.Stat_t
+			err := unix.Fstatat(fd, sub, &cst, unix.AT_SYMLINK_NOFOLLOW)
+			switch {
+			case err == unix.ENOENT:
+			case err != nil:
+				return err
+			case cst.Mode&unix.S_IFMT == unix.S_IFDIR:
+				st.add(name+"/"+sub, &cst)
+			}
+			continue
+		}
 		cfd, err := unix.Openat(fd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
 			continue // removed meanwhile, a file, or a symbolic link
