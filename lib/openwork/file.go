@@ -1,7 +1,6 @@
 package openwork
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -42,13 +41,16 @@ func (x *Index) load() {
 	if err != nil {
 		return
 	}
-	defer f.Close()
-	sum := sha256.New()
-	pos, full, finished, err := parseFile(io.TeeReader(io.LimitReader(f, maxFile), sum), x.info.Identity)
+	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	f.Close()
 	if err != nil {
 		return
 	}
-	x.savedSum = [sha256.Size]byte(sum.Sum(nil))
+	pos, full, finished, err := parseFile(string(data), x.info.Identity)
+	if err != nil {
+		return
+	}
+	x.savedSum = sha256.Sum256(data)
 	for _, rel := range finished {
 		x.gen++
 		rel.gen = x.gen
@@ -73,24 +75,27 @@ func openRegular(path string) (*os.File, error) {
 	return f, nil
 }
 
-func parseFile(r io.Reader, identity string) (pos string, full time.Time, finished map[string]*release, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+// parseFile parses the content of an index file. The strings it keeps
+// share content's memory: a million-release index loads with one
+// allocation per release.
+func parseFile(content, identity string) (pos string, full time.Time, finished map[string]*release, err error) {
+	next := func() (string, bool) {
+		line, rest, ok := strings.Cut(content, "\n")
+		if !ok {
+			return "", false // a file ends with a newline: this one was cut
+		}
+		content = rest
+		return line, true
+	}
+	if line, ok := next(); !ok || line != fileMagic {
+		return "", time.Time{}, nil, errors.New("another version")
+	}
 	header := map[string]string{}
-	for i, key := range []string{"", "identity", "position", "full", "releases"} {
-		if !sc.Scan() {
-			return "", time.Time{}, nil, errors.New("short header")
-		}
-		line := sc.Text()
-		if i == 0 {
-			if line != fileMagic {
-				return "", time.Time{}, nil, errors.New("another version")
-			}
-			continue
-		}
+	for _, key := range []string{"identity", "position", "full", "releases"} {
+		line, _ := next()
 		k, v, ok := strings.Cut(line, "\t")
 		if !ok || k != key {
-			return "", time.Time{}, nil, fmt.Errorf("header line %d", i+1)
+			return "", time.Time{}, nil, fmt.Errorf("no %s in the header", key)
 		}
 		header[k] = v
 	}
@@ -106,22 +111,24 @@ func parseFile(r io.Reader, identity string) (pos string, full time.Time, finish
 		return "", time.Time{}, nil, errors.New("bad count")
 	}
 	finished = make(map[string]*release, min(count, 1<<20))
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		dir := fields[0]
-		if len(fields) < 3 || dir == "" || ReleaseFolder(dir) != dir || (fields[2] != "" && fields[2] != "failed") {
-			return "", time.Time{}, nil, fmt.Errorf("bad release line %q", sc.Text())
+	for content != "" {
+		line, ok := next()
+		if !ok {
+			return "", time.Time{}, nil, errors.New("truncated")
 		}
-		rel := &release{kept: fields[3:], failed: fields[2] == "failed"}
-		if fields[1] != "" {
-			if rel.watch, err = strconv.ParseUint(fields[1], 16, 64); err != nil {
+		dir, rest, _ := strings.Cut(line, "\t")
+		watch, rest, _ := strings.Cut(rest, "\t")
+		failed, kept, ok := strings.Cut(rest, "\t")
+		if !ok || dir == "" || ReleaseFolder(dir) != dir || (failed != "" && failed != "failed") {
+			return "", time.Time{}, nil, fmt.Errorf("bad release line %q", line)
+		}
+		rel := &release{kept: kept, failed: failed == "failed"}
+		if watch != "" {
+			if rel.watch, err = strconv.ParseUint(watch, 16, 64); err != nil {
 				return "", time.Time{}, nil, err
 			}
 		}
 		finished[dir] = rel
-	}
-	if err := sc.Err(); err != nil {
-		return "", time.Time{}, nil, err
 	}
 	if len(finished) != count {
 		return "", time.Time{}, nil, errors.New("truncated") // a torn copy
@@ -162,10 +169,8 @@ func (x *Index) save() error {
 		if rel.failed {
 			b.WriteString("failed")
 		}
-		for _, k := range rel.kept {
-			b.WriteByte('\t')
-			b.WriteString(k)
-		}
+		b.WriteByte('\t')
+		b.WriteString(rel.kept)
 		b.WriteByte('\n')
 	}
 	sum := sha256.Sum256(b.Bytes())

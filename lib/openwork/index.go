@@ -74,10 +74,10 @@ type Index struct {
 
 // release is what a finished release keeps.
 type release struct {
-	kept   []string // refs below the release folder, relative to it: commit/H, custom/…
-	failed bool     // it holds a failed status marker
-	watch  uint64   // its store.ReleaseStamp's Sum when watched; 0: none, or not to be trusted
-	gen    uint64   // changes whenever the release is walked again
+	kept   string // refs below the release folder, relative to it and tab-separated: commit/H, custom/…
+	failed bool   // it holds a failed status marker
+	watch  uint64 // its store.ReleaseStamp's Sum when watched; 0: none, or not to be trusted
+	gen    uint64 // changes whenever the release is walked again
 }
 
 // DefaultRacyWindow is the default Options.RacyWindow: a folder changed
@@ -270,15 +270,17 @@ func (x *Index) classify(refs []string) {
 		}
 		x.gen++
 		rel := &release{gen: x.gen}
+		var kept []string
 		for _, r := range rs {
 			switch {
 			case r == dir:
 			case strings.HasSuffix(r, "/status/failed"):
 				rel.failed = true
 			default:
-				rel.kept = append(rel.kept, r[len(dir)+1:])
+				kept = append(kept, r[len(dir)+1:])
 			}
 		}
+		rel.kept = strings.Join(kept, "\t")
 		x.finished[dir] = rel
 		x.saved = false
 	}
@@ -290,7 +292,10 @@ func (x *Index) classify(refs []string) {
 		x.noteLatest(dir)
 	}
 	for dir, rel := range x.finished {
-		for _, k := range rel.kept {
+		if !strings.Contains(rel.kept, "custom/") {
+			continue
+		}
+		for k := range strings.SplitSeq(rel.kept, "\t") {
 			if strings.HasPrefix(k, "custom/") {
 				out = append(out, dir+"/"+k)
 			}
@@ -353,7 +358,7 @@ func (x *Index) AtCommit(repo, h string) []string {
 		if !strings.HasPrefix(dir, prefix) {
 			continue
 		}
-		if strings.HasPrefix(dir[strings.LastIndexByte(dir, '/')+1:], legacy) || slices.Contains(rel.kept, "commit/"+h) {
+		if strings.HasPrefix(dir[strings.LastIndexByte(dir, '/')+1:], legacy) || keeps(rel.kept, "commit/"+h) {
 			out = append(out, dir)
 		}
 	}
@@ -371,6 +376,16 @@ func (x *Index) AtCommit(repo, h string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// keeps reports whether kept (tab-separated) holds ref suffix k.
+func keeps(kept, k string) bool {
+	for s := range strings.SplitSeq(kept, "\t") {
+		if s == k {
+			return true
+		}
+	}
+	return false
 }
 
 // Finished reports whether release folder dir was finished at the last
