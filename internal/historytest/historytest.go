@@ -28,6 +28,7 @@ import (
 	"testing"
 
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/store"
 )
@@ -84,6 +85,9 @@ type History struct {
 	Base     string      // the store folder, Root/.store
 	Store    store.Store // the store, open
 	Releases int         // releases made: 1..Releases
+	// OpenWork configures the open-work index of the engines Engine
+	// returns.
+	OpenWork openwork.Options
 }
 
 // Engine returns an engine over the history's store at the commit of
@@ -97,6 +101,7 @@ func (h *History) Engine(n int, out, errOut io.Writer) *engine.Engine {
 		Root:       h.Root,
 		Home:       filepath.Join(h.Root, ".ocuroot-home"),
 		RepoConfig: []byte("ocuroot(\"0.3.0\")\nrepo_alias(\"" + Repo + "\")\n"),
+		OpenWork:   h.OpenWork,
 	}, engine.Options{Stdout: out, Stderr: errOut, Prog: "historytest"})
 }
 

@@ -5,8 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gobwas/glob"
-
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -24,50 +23,36 @@ type Change struct {
 	Action string  `json:"action"`
 }
 
-// scan is one walk of both stores collecting what apply needs.
+// scan is what apply needs to know of both stores.
 type scan struct {
 	intents, state []string
 	pending        []string // **/functions/*/status/pending
 	running        []string // **/functions/*/status/running
 	tasks          []string // **/task/check_envs
-	commits        []string // R/-/**/@*/commit/H: releases at the current commit
+	commits        []string // releases at the current commit, or their commit/H refs
 }
 
-// scanStores lists, in one walk of each store, the refs the diff considers,
-// the markers of pending and running work and of tasks, and the releases at
-// the current commit.
+// scanStores lists the refs the diff considers, the markers of pending and
+// running work and of tasks, and the releases at the current commit: from
+// the open-work index when the store has one (docs/open-work.md), else in
+// one walk of each store.
 func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
 	groups := [][]string{intentGlobs, stateGlobs,
-		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}, nil}
-	if e.Repo != "" && e.Commit != "" {
-		groups[5] = []string{e.Repo + "/-/**/@*/commit/" + e.Commit, e.Repo + "/-/**/@" + e.Commit + ".*"}
-	}
-	var all []string
-	compiled := make([][]*glob.Pattern, len(groups))
-	for i, g := range groups {
-		all = append(all, g...)
-		for _, p := range g {
-			c, err := ref.CompileGlob(p)
-			if err != nil {
-				return nil, err
-			}
-			compiled[i] = append(compiled[i], c)
-		}
-	}
-	refs, err := e.Store.Match(ctx, all, false)
+		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}}
+	refs, err := e.matchOpen(ctx, slices.Concat(groups...)...)
 	if err != nil {
 		return nil, err
 	}
 	s := &scan{}
-	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks, &s.commits}
-	for _, r := range refs {
-		for i, pats := range compiled {
-			for _, p := range pats {
-				if p.Match(r) {
-					*lists[i] = append(*lists[i], r)
-					break
-				}
-			}
+	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks}
+	for i, g := range groups {
+		if *lists[i], err = ref.FilterGlobs(refs, g); err != nil {
+			return nil, err
+		}
+	}
+	if e.Repo != "" && e.Commit != "" {
+		if s.commits, err = e.releaseRefsAt(ctx, e.Commit); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
@@ -107,24 +92,39 @@ func (s *scan) releases(commit string) []state.ReleaseID {
 func (e *Engine) diff(ctx context.Context, s *scan) ([]Change, error) {
 	changes := map[ref.Ref]string{}
 	targets := map[ref.Ref]bool{}
-	for _, i := range s.intents {
-		r, err := ref.Parse(i)
-		if err != nil {
-			continue
-		}
+	// Intents are compared a few at a time: each is a handful of small
+	// reads, and a store holds packages × environments of them.
+	type result struct {
+		r      ref.Ref
+		action string
+		target ref.Ref
+		err    error
+		skip   bool
+	}
+	results := make([]result, len(s.intents))
+	fanout.Each(len(s.intents), readsAtOnce, func(i int) {
+		res := &results[i]
+		r, err := ref.Parse(s.intents[i])
 		kind, ok := intentKind(r)
-		if !ok {
+		if err != nil || !ok {
+			res.skip = true
+			return
+		}
+		res.r = r
+		res.action, res.target, res.err = e.intentDiffers(ctx, r, kind)
+	})
+	for _, res := range results {
+		switch {
+		case res.skip:
 			continue
+		case res.err != nil:
+			return nil, res.err
 		}
-		action, target, err := e.intentDiffers(ctx, r, kind)
-		if err != nil {
-			return nil, err
+		if !res.target.IsZero() {
+			targets[res.target] = true
 		}
-		if !target.IsZero() {
-			targets[target] = true
-		}
-		if action != "" {
-			changes[r] = action
+		if res.action != "" {
+			changes[res.r] = res.action
 		}
 	}
 	for _, st := range s.state {
@@ -186,3 +186,6 @@ func (e *Engine) intentDiffers(ctx context.Context, r ref.Ref, kind int) (action
 		return "update", target, nil
 	}
 }
+
+// readsAtOnce is how many intents or deployments are checked at once.
+const readsAtOnce = 4

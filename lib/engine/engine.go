@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/sdk"
 	"github.com/ocu-team/ocu/lib/state"
@@ -36,6 +37,8 @@ type Config struct {
 	Deadline time.Time
 	// Limits bound each run of package code; the zero value sets none.
 	Limits Limits
+	// OpenWork configures the open-work index (docs/open-work.md).
+	OpenWork openwork.Options
 }
 
 // Engine runs releases of one repo against its stores.
@@ -50,6 +53,11 @@ type Engine struct {
 	evals    map[string]*evaluated              // "F@N@H" → evaluation used to run functions
 	releases map[state.ReleaseID]*state.Release // release documents read, until rewritten
 	reads    map[ref.Ref]cachedRead             // documents read since the last commit
+
+	indexMu    sync.Mutex
+	index      *openwork.Index // nil until first used, or when the store has none
+	noIndex    bool            // the store cannot be indexed
+	indexFresh bool            // index refreshed since the last commit
 }
 
 // Options configure New.
@@ -94,7 +102,7 @@ func (e *Engine) Lock(ctx context.Context, wait time.Duration) (func(), error) {
 // that is gone as failed (docs/engine.md §15); engine commands call it after
 // taking the apply lock. It returns how many.
 func (e *Engine) MarkInterrupted(ctx context.Context) (int, error) {
-	running, err := e.match(ctx, "**/functions/*/status/running")
+	running, err := e.matchOpen(ctx, "**/functions/*/status/running")
 	if err != nil {
 		return 0, err
 	}
@@ -206,6 +214,60 @@ func (e *Engine) match(ctx context.Context, globs ...string) ([]string, error) {
 	return e.Store.Match(ctx, globs, false)
 }
 
+// openWork returns the store's open-work index, refreshed since the
+// engine's last commit, or nil when the store has none (docs/open-work.md).
+// Like the read cache, it does not see what others write between two of
+// the engine's commits.
+func (e *Engine) openWork(ctx context.Context) (*openwork.Index, error) {
+	e.indexMu.Lock()
+	defer e.indexMu.Unlock()
+	if e.noIndex {
+		return nil, nil
+	}
+	if e.index == nil {
+		if !openwork.Indexable(e.Store) {
+			e.noIndex = true
+			return nil, nil
+		}
+		e.index = openwork.New(e.OpenWork)
+	}
+	if !e.indexFresh {
+		if err := e.index.Refresh(ctx, e.Store); err != nil {
+			return nil, err
+		}
+		e.indexFresh = true
+	}
+	return e.index, nil
+}
+
+// matchOpen matches globs of open work: intent, global state, deployment
+// links, pending and running markers, check_envs tasks and release custom
+// state (what openwork.Index.Refs lists), without walking finished
+// releases when the store has an open-work index.
+func (e *Engine) matchOpen(ctx context.Context, globs ...string) ([]string, error) {
+	idx, err := e.openWork(ctx)
+	switch {
+	case err != nil:
+		return nil, err
+	case idx == nil:
+		return e.match(ctx, globs...)
+	}
+	return ref.FilterGlobs(idx.Refs(), globs)
+}
+
+// releaseRefsAt returns the releases of the repo made at commit h, as refs
+// of their commit/H documents or of the releases themselves, unsorted.
+func (e *Engine) releaseRefsAt(ctx context.Context, h string) ([]string, error) {
+	idx, err := e.openWork(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if idx == nil {
+		return e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
+	}
+	return idx.AtCommit(e.Repo, h), nil
+}
+
 // matchRefs matches globs and returns the refs matched, parsed.
 func (e *Engine) matchRefs(ctx context.Context, globs ...string) ([]ref.Ref, error) {
 	refs, err := e.match(ctx, globs...)
@@ -262,6 +324,9 @@ func (e *Engine) commit(ctx context.Context, tx *store.Tx) error {
 	e.mu.Lock()
 	clear(e.reads)
 	e.mu.Unlock()
+	e.indexMu.Lock()
+	e.indexFresh = false
+	e.indexMu.Unlock()
 	return e.Store.Commit(ctx, tx)
 }
 

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ocu-team/ocu/internal/historytest"
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
@@ -77,10 +79,10 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 	}
 	// outstanding is what the triggers of an ocu-apply at the latest
 	// commit are called for: commit → lines.
-	outstanding := func(t *testing.T) map[string][]string {
+	outstandingAt := func(t *testing.T, k int) map[string][]string {
 		t.Helper()
 		got := map[string][]string{}
-		at(t, n, func(e *engine.Engine) error {
+		at(t, k, func(e *engine.Engine) error {
 			res, err := e.Apply(ctx, engine.ApplyOptions{})
 			if err != nil {
 				return err
@@ -95,6 +97,10 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 			return err
 		})
 		return got
+	}
+	outstanding := func(t *testing.T) map[string][]string {
+		t.Helper()
+		return outstandingAt(t, n)
 	}
 	exists := func(t *testing.T, r string) bool {
 		t.Helper()
@@ -172,11 +178,37 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 		idle(t)
 	})
 
+	// Another client adds a check_envs task to the latest release, which
+	// the index watches (docs/open-work.md §6): seen by the next run.
+	t.Run("work written by another client in the latest release", func(t *testing.T) {
+		h.OpenWork.RacyWindow = time.Nanosecond // the stamps, not the racy rule, see it
+		defer func() { h.OpenWork = openwork.Options{} }()
+		idle(t)
+		if err := h.WriteDirect(map[string]any{rel(n) + "/task/check_envs": state.Marker{Time: "2026-01-05T10:00:00Z"}}); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{historytest.Commit(n): {"Task ref: " + rel(n) + "/task/check_envs"}}
+		if diff := cmp.Diff(want, outstandingAt(t, n-1)); diff != "" {
+			t.Errorf("triggers of a run at the previous commit (-want +got):\n%s", diff)
+		}
+		at(t, n, func(e *engine.Engine) error {
+			done, failed, err := e.Tasks(ctx)
+			if err == nil && (done != 1 || failed != 0) {
+				t.Errorf("work tasks: %d done, %d failed; want 1, 0", done, failed)
+			}
+			return err
+		})
+		if exists(t, rel(n)+"/task/check_envs") {
+			t.Error("the task of the latest release is still there")
+		}
+		idle(t)
+	})
+
 	// Another client (the original Ocuroot) retries the build of release 7
 	// and adds a check_envs task to release 9, writing the files itself:
 	// nothing of ocu's write path sees them.
 	direct7 := rel(7) + "/call/build/2"
-	t.Run("work written by another client in old releases", func(t *testing.T) {
+	t.Run("work written by another client in old releases, after MaxAge", func(t *testing.T) {
 		idle(t)
 		var f1 state.Function
 		pf, _ := ref.Parse(rel(7) + "/call/build/1/functions/1")
@@ -204,6 +236,14 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// The open-work index does not walk finished releases that are not
+		// watched (docs/open-work.md §6): until its last full walk is older
+		// than MaxAge, runs do not see these.
+		if got := outstanding(t); len(got) > 0 {
+			t.Errorf("triggers before MaxAge: %v (the index walked finished releases)", got)
+		}
+		h.OpenWork.Now = func() time.Time { return time.Now().Add(openwork.DefaultMaxAge + time.Minute) }
+		defer func() { h.OpenWork = openwork.Options{} }()
 		want := map[string][]string{
 			historytest.Commit(7): {"Outstanding ref: " + direct7 + "/functions/1"},
 			historytest.Commit(9): {"Task ref: " + rel(9) + "/task/check_envs"},

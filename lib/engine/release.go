@@ -319,7 +319,7 @@ func (e *Engine) retryChain(ctx context.Context, c chainInfo, running bool) (boo
 // ReleasesAtCommit lists the releases of the repo at commit h (docs/engine.md
 // §11.1): targets of R/-/**/@*/commit/H, and legacy releases "@H.<n>".
 func (e *Engine) ReleasesAtCommit(ctx context.Context, h string) ([]state.ReleaseID, error) {
-	refs, err := e.match(ctx, e.Repo+"/-/**/@*/commit/"+h, e.Repo+"/-/**/@"+h+".*")
+	refs, err := e.releaseRefsAt(ctx, h)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
@@ -87,20 +88,34 @@ func (e *Engine) reconcilableDeployments(ctx context.Context, s *scan, set *outs
 		}
 	}
 	deploying := func(_ context.Context, w state.WorkID) (bool, error) { return busy[deploymentKey(w)], nil }
+	var links []string
 	for _, l := range s.state {
-		if !strings.Contains(l, "/@/deploy/") {
-			continue
+		if strings.Contains(l, "/@/deploy/") {
+			links = append(links, l)
 		}
-		link, err := ref.Parse(l)
+	}
+	// Each deployment is a few small reads; they are checked a few at a
+	// time and reported in order.
+	type result struct {
+		cur   state.WorkID
+		rerun bool
+		err   error
+	}
+	results := make([]result, len(links))
+	fanout.Each(len(links), readsAtOnce, func(i int) {
+		link, err := ref.Parse(links[i])
 		if err != nil {
-			continue
+			return
 		}
 		cur, _, inputs, err := e.reconcilable(ctx, link, deploying)
-		if err != nil {
-			return err
+		results[i] = result{cur: cur, rerun: inputs != nil, err: err}
+	})
+	for i, res := range results {
+		if res.err != nil {
+			return res.err
 		}
-		if inputs != nil {
-			if err := set.add(ctx, cur.Release, "Reconcilable ref: "+l); err != nil {
+		if res.rerun {
+			if err := set.add(ctx, res.cur.Release, "Reconcilable ref: "+links[i]); err != nil {
 				return err
 			}
 		}

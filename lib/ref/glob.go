@@ -102,3 +102,25 @@ func GlobLiteralPrefix(pattern string) string {
 	}
 	return pattern
 }
+
+// FilterGlobs returns the refs matching one of globs, in their order.
+func FilterGlobs(refs, globs []string) ([]string, error) {
+	pats := make([]*glob.Pattern, 0, len(globs))
+	for _, g := range globs {
+		p, err := CompileGlob(g)
+		if err != nil {
+			return nil, err
+		}
+		pats = append(pats, p)
+	}
+	var out []string
+	for _, r := range refs {
+		for _, p := range pats {
+			if p.Match(r) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out, nil
+}

@@ -121,3 +121,59 @@ func (c *Combined) Close() error {
 	}
 	return err
 }
+
+var _ Indexed = (*Combined)(nil)
+
+// MatchSkipping implements Indexed: the state store skips the release
+// folders skip accepts, the intent store is matched in full. A state store
+// that is not Indexed is matched in full and the refs in skipped release
+// folders are dropped.
+func (c *Combined) MatchSkipping(ctx context.Context, globs []string, skip func(release string) bool) ([]string, error) {
+	var out []string
+	var err error
+	if ix, ok := c.State.(Indexed); ok {
+		out, err = ix.MatchSkipping(ctx, globs, skip)
+	} else {
+		out, err = c.State.Match(ctx, globs, false)
+		if skip != nil {
+			out = slices.DeleteFunc(out, func(p string) bool { return skipsPrefix(p, skip) })
+		}
+	}
+	if err != nil || c.single() {
+		return out, err
+	}
+	more, err := c.Intent.Match(ctx, globs, false)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// ChangePosition implements Indexed with the state store's; "" when it is
+// not Indexed.
+func (c *Combined) ChangePosition(ctx context.Context) (string, error) {
+	if ix, ok := c.State.(Indexed); ok {
+		return ix.ChangePosition(ctx)
+	}
+	return "", nil
+}
+
+// ChangedSince implements Indexed with the state store's; ok is false when
+// it is not Indexed.
+func (c *Combined) ChangedSince(ctx context.Context, pos string) ([]string, string, bool, error) {
+	if ix, ok := c.State.(Indexed); ok {
+		return ix.ChangedSince(ctx, pos)
+	}
+	return nil, "", false, nil
+}
+
+// IndexInfo implements Indexed with the state store's; empty when it is
+// not Indexed.
+func (c *Combined) IndexInfo() IndexInfo {
+	if ix, ok := c.State.(Indexed); ok {
+		return ix.IndexInfo()
+	}
+	return IndexInfo{}
+}

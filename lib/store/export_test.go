@@ -18,3 +18,7 @@ func ReadLock(s *FS) (func(), error) { return s.readLock() }
 // FailRename makes s fail every rename of a temp file over the store file
 // path for which fail returns an error.
 func FailRename(s *FS, fail func(path string) error) { s.failRename = fail }
+
+// DropLog drops s's change log as a transaction applied without its line
+// on a full disk does.
+func DropLog(s *FS) { s.dropLog() }

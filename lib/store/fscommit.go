@@ -232,13 +232,15 @@ func (s *FS) openJournal(create bool) (*os.File, error) {
 }
 
 // apply writes every file of j (idempotent, so a journal can be replayed)
-// and makes them durable. It works in two steps: every new content is
-// first written to a temp file next to its target, in parallel for large
-// transactions — a full disk or a folder that cannot be written fails here,
-// before anything is visible, and the temp files are removed again. Then
-// files are removed and the temp files renamed over their targets. An
-// error is the first failure only.
-func (s *FS) apply(j *journal) error {
+// and makes them durable. It first appends the line of j to the change log
+// (see logChanges); when that fails for another reason than a full disk,
+// nothing is applied and the error matches errNotLogged. Then it works in
+// two steps: every new content is first written to a temp file next to its
+// target, in parallel for large transactions — a full disk or a folder
+// that cannot be written fails here, before anything is visible, and the
+// temp files are removed again. Then files are removed and the temp files
+// renamed over their targets. An error is the first failure only.
+func (s *FS) apply(j *journal) (err error) {
 	var writes, removals []journalFile
 	for _, f := range j.Files {
 		if err := contained(f.Path); err != nil || !(f.Path == versionFile || strings.HasSuffix(f.Path, "/"+objectFile)) {
@@ -250,13 +252,23 @@ func (s *FS) apply(j *journal) error {
 			removals = append(removals, f)
 		}
 	}
+	// synced: files and folders to fsync when syncfs is unavailable, the
+	// change log first.
+	synced, err := s.logged(j)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.sync(synced) // the line stays: a rollback follows
+		}
+	}()
 	dirs := &folders{known: map[string]bool{}}
 	temps, err := s.prepare(writes, dirs)
 	if err != nil {
 		s.discard(temps, dirs)
 		return err
 	}
-	var synced []string // files and folders to fsync when syncfs is unavailable
 	// Removals first, one by one: pruning empty folders must not race with
 	// renames below them. The folder that remains holds the change.
 	for _, f := range removals {
@@ -496,7 +508,11 @@ func onlyRemovals(j *journal) bool {
 // memory (their space is free again). Only a crash in the middle of it can
 // leave part of such a transaction done.
 func (s *FS) applyRemovals(j *journal) error {
-	var synced []string
+	synced, err := s.logChanges(j.Files)
+	retry := isNoSpace(err) // removing the files frees space for the line
+	if err != nil && !retry {
+		return fmt.Errorf("%w: %w; nothing was written", errNotLogged, err)
+	}
 	for i, f := range j.Files {
 		survivor, err := s.removeFile(f.Path)
 		if err != nil {
@@ -509,7 +525,28 @@ func (s *FS) applyRemovals(j *journal) error {
 			synced = append(synced, survivor)
 		}
 	}
+	if retry {
+		more, err := s.logChanges(j.Files)
+		if err != nil {
+			s.dropLog()
+		}
+		synced = append(synced, more...)
+	}
 	return s.sync(synced)
+}
+
+// logged appends the line of j to the change log; on a full disk it drops
+// the log instead (see dropLog). Any other failure matches errNotLogged.
+func (s *FS) logged(j *journal) ([]string, error) {
+	synced, err := s.logChanges(j.Files)
+	switch {
+	case isNoSpace(err):
+		s.dropLog()
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", errNotLogged, err)
+	}
+	return synced, nil
 }
 
 // parallelWrites is the size above which a transaction's files are written
@@ -756,6 +793,9 @@ func (s *FS) recover() error {
 			return fmt.Errorf("unreadable journal %s: %w", path, err)
 		}
 		if err := s.apply(&j); err != nil {
+			if errors.Is(err, errNotLogged) {
+				return fmt.Errorf("completing transaction %q from %s: %w", j.Name, path, err)
+			}
 			if rerr := s.rollback(&j); rerr != nil {
 				return fmt.Errorf("completing transaction %q from %s: %w; rolling it back: %v", j.Name, path, err, rerr)
 			}

@@ -12,15 +12,10 @@ import (
 )
 
 // walk implements tree: it lists every folder at or below refs/<prefix> that
-// directly holds @object.json. Folders are read with getdents (no stat), by
-// several goroutines at once; symbolic links are never followed.
-func (t *fsTree) walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error) {
-	return t.walkPruned(ctx, prefix, keep, nil)
-}
-
-// walkPruned implements prunedWalker: walk, entering a folder below prefix
-// only when descend accepts its path (nil accepts all).
-func (t *fsTree) walkPruned(ctx context.Context, prefix string, keep, descend func(string) bool) ([]string, error) {
+// directly holds @object.json, entering the folders f lets it. Folders are
+// read with getdents (no stat), by several goroutines at once; symbolic
+// links are never followed.
+func (t *fsTree) walk(ctx context.Context, prefix string, f walkFilter) ([]string, error) {
 	rel := refsDir
 	if prefix != "" {
 		rel += "/" + prefix
@@ -33,10 +28,9 @@ func (t *fsTree) walkPruned(ctx context.Context, prefix string, keep, descend fu
 		return nil, err
 	}
 	w := &walker{
-		refs:    t.base + "/" + refsDir + "/",
-		keep:    keep,
-		descend: descend,
-		ctx:     ctx,
+		refs:   t.base + "/" + refsDir + "/",
+		filter: f,
+		ctx:    ctx,
 	}
 	w.cond = sync.NewCond(&w.mu)
 	w.stack = []string{prefix}
@@ -76,11 +70,10 @@ func (t *fsTree) walkPruned(ctx context.Context, prefix string, keep, descend fu
 
 // walker shares a stack of folders (paths below refs/) among goroutines.
 type walker struct {
-	refs    string // "<base>/refs/"
-	keep    func(string) bool
-	descend func(string) bool // nil: enter every folder
-	ctx     context.Context
-	rootfd  int // the first folder, already opened and checked
+	refs   string // "<base>/refs/"
+	filter walkFilter
+	ctx    context.Context
+	rootfd int // the first folder, already opened and checked
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -176,7 +169,7 @@ func (w *walker) read(dir string, buf []byte, children []string, found *[]string
 			if dir != "" {
 				child = dir + "/" + child
 			}
-			if w.descend == nil || w.descend(child) {
+			if w.filter.enters(child, len(name)) {
 				children = append(children, child)
 			}
 		case kind == 'f' && string(name) == objectFile:
@@ -186,7 +179,7 @@ func (w *walker) read(dir string, buf []byte, children []string, found *[]string
 	if err != nil {
 		return children, err
 	}
-	if hasObject && dir != "" && w.keep(dir) {
+	if hasObject && dir != "" && w.filter.keep(dir) {
 		*found = append(*found, dir)
 	}
 	return children, nil

@@ -58,8 +58,8 @@ func (t *gitTree) subdirs(p string) ([]string, error) {
 }
 
 // walk implements tree: every folder at or below refs/<prefix> holding a
-// regular file @object.json, depth first.
-func (t *gitTree) walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error) {
+// regular file @object.json, depth first, entering the folders f lets it.
+func (t *gitTree) walk(ctx context.Context, prefix string, f walkFilter) ([]string, error) {
 	dir := refsDir
 	if prefix != "" {
 		dir += "/" + prefix
@@ -85,10 +85,13 @@ func (t *gitTree) walk(ctx context.Context, prefix string, keep func(string) boo
 				if path != "" {
 					sub = path + "/" + c.name
 				}
+				if !f.enters(sub, len(c.name)) {
+					continue
+				}
 				if err := visit(sub, c.hash); err != nil {
 					return err
 				}
-			case c.name == objectFile && c.isFile() && path != "" && keep(path):
+			case c.name == objectFile && c.isFile() && path != "" && f.keep(path):
 				out = append(out, path)
 			}
 		}

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+	"slices"
+	"strings"
+)
 
 // Indexed is implemented by the stores whose open work can be indexed
 // (docs/open-work.md): *FS, the git store, and *Combined (through its state
@@ -44,4 +48,33 @@ type IndexInfo struct {
 	// it compares trees), false when it sees only ocu's own transactions (a
 	// folder: the original client writes files without the change log).
 	AllWriters bool
+}
+
+// releaseFolder returns the release folder p lies in (p below refs/, a
+// folder): p up to and including its first segment that starts with "@"
+// and is longer than "@"; "" when there is none.
+func releaseFolder(p string) string {
+	for i := 0; i < len(p); {
+		end := strings.IndexByte(p[i:], '/')
+		if end < 0 {
+			end = len(p)
+		} else {
+			end += i
+		}
+		if end-i > 1 && p[i] == '@' {
+			return p[:end]
+		}
+		i = end + 1
+	}
+	return ""
+}
+
+// sortedKeys returns the keys of set, sorted; nil when it is empty.
+func sortedKeys(set map[string]bool) []string {
+	var out []string
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -24,15 +24,30 @@ type tree interface {
 	// ("" = refs/ itself); a missing folder has none.
 	subdirs(p string) ([]string, error)
 	// walk returns every candidate (a folder holding @object.json, as its
-	// path below refs/) at or below refs/<prefix> for which keep is true.
-	// keep may be called from several goroutines.
-	walk(ctx context.Context, prefix string, keep func(string) bool) ([]string, error)
+	// path below refs/) at or below refs/<prefix> that f keeps.
+	walk(ctx context.Context, prefix string, f walkFilter) ([]string, error)
 }
 
-// prunedWalker is a tree whose walk can skip folders no glob can match
-// below.
-type prunedWalker interface {
-	walkPruned(ctx context.Context, prefix string, keep, descend func(string) bool) ([]string, error)
+// walkFilter says which folders a walk enters and which candidates it
+// returns. Its functions may be called from several goroutines.
+type walkFilter struct {
+	keep func(string) bool // a candidate is returned when keep accepts it
+	// descend, when not nil, must accept a folder below the prefix for the
+	// walk to enter it: no glob can match at or below the others.
+	descend func(string) bool
+	// skip, when not nil, is asked about each release folder below the
+	// prefix (a folder named "@…", see Indexed): one it accepts is not
+	// entered.
+	skip func(string) bool
+}
+
+// enters reports whether a walk goes into dir, a folder below its prefix
+// whose last segment is n bytes long.
+func (f *walkFilter) enters(dir string, n int) bool {
+	if f.descend != nil && !f.descend(dir) {
+		return false
+	}
+	return f.skip == nil || n < 2 || dir[len(dir)-n] != '@' || !f.skip(dir)
 }
 
 // reader implements the read operations of docs/store-format.md §4–§7 over a tree.
@@ -232,6 +247,17 @@ func (rd *reader) object(p string) (*object, error) {
 
 // Match implements Store.
 func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]string, error) {
+	return rd.match(ctx, globs, noLinks, nil)
+}
+
+// MatchSkipping implements Indexed.
+func (rd *reader) MatchSkipping(ctx context.Context, globs []string, skip func(release string) bool) ([]string, error) {
+	return rd.match(ctx, globs, false, skip)
+}
+
+// match is Match without entering the release folders skip accepts (nil:
+// none), at or below a walk's prefix.
+func (rd *reader) match(ctx context.Context, globs []string, noLinks bool, skip func(string) bool) ([]string, error) {
 	pats, err := compileGlobs(globs)
 	if err != nil {
 		return nil, err
@@ -251,12 +277,10 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 	defer unlock()
 	var out []string
 	for _, sc := range walkScopes(globs) {
-		var found []string
-		if pw, ok := rd.t.(prunedWalker); ok {
-			found, err = pw.walkPruned(ctx, sc.prefix, keep, sc.descend)
-		} else {
-			found, err = rd.t.walk(ctx, sc.prefix, keep)
+		if skip != nil && skipsPrefix(sc.prefix, skip) {
+			continue
 		}
+		found, err := rd.t.walk(ctx, sc.prefix, walkFilter{keep: keep, descend: sc.descend, skip: skip})
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +292,22 @@ func (rd *reader) Match(ctx context.Context, globs []string, noLinks bool) ([]st
 		return rd.dropLinked(out) // with E_CORRUPT, the refs that could be read
 	}
 	return out, nil
+}
+
+// skipsPrefix reports whether skip accepts a release folder on the path
+// of prefix, prefix itself included: nothing below it is listed.
+func skipsPrefix(prefix string, skip func(string) bool) bool {
+	for p := prefix; p != ""; {
+		r := releaseFolder(p)
+		if r == "" {
+			return false
+		}
+		if skip(prefix[:len(prefix)-len(p)+len(r)]) {
+			return true
+		}
+		p = strings.TrimPrefix(p[len(r):], "/")
+	}
+	return false
 }
 
 // pattern is a compiled glob and a literal every match contains, checked

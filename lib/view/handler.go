@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -36,6 +37,8 @@ type Options struct {
 	LoopbackOnly bool
 	// RefreshSeconds is the period of the auto-refresh (default 5).
 	RefreshSeconds int
+	// OpenWork configures the open-work index kept across requests.
+	OpenWork openwork.Options
 }
 
 // Handler serves the web view of a store. It only reads: GET and HEAD,
@@ -44,6 +47,9 @@ type Handler struct {
 	opts   Options
 	pages  map[string]*template.Template
 	static fs.FS
+
+	index    *openwork.Index // of the store Open returns, across requests
+	statuses statusCache     // of finished latest releases, for the index page
 }
 
 // pageNames are the page templates, each a file templates/<name>.tmpl
@@ -62,7 +68,7 @@ func New(opts Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view: %w", err)
 	}
-	h := &Handler{opts: opts, pages: map[string]*template.Template{}}
+	h := &Handler{opts: opts, pages: map[string]*template.Template{}, index: openwork.New(opts.OpenWork)}
 	for _, name := range pageNames() {
 		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".tmpl")
 		if err != nil {
@@ -172,6 +178,9 @@ type request struct {
 	r       *http.Request
 	rd      *reader
 	refresh bool
+
+	openIdx   *openwork.Index // see openWork
+	indexDone bool
 }
 
 // page is what every page template gets: the layout's fields and the

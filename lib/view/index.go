@@ -4,7 +4,9 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
+
+	"github.com/ocu-team/ocu/internal/fanout"
+	"github.com/ocu-team/ocu/lib/openwork"
 )
 
 // Bounds of the index.
@@ -67,7 +69,8 @@ func (rq *request) index() {
 			rows = append(rows, &pkgRow{pkg: p})
 		}
 	}
-	parallel(len(rows), func(i int) { rd.fillRow(rows[i]) })
+	idx := rq.openWork()
+	fanout.Each(len(rows), readWorkers, func(i int) { rq.fillRow(idx, rows[i]) })
 
 	data := indexData{Others: others}
 	var deps []*deployment
@@ -112,10 +115,11 @@ func (rq *request) index() {
 
 // fillRow reads the latest release's status and the deployments of a
 // package.
-func (rd *reader) fillRow(row *pkgRow) {
+func (rq *request) fillRow(idx *openwork.Index, row *pkgRow) {
+	rd := rq.rd
 	if n := row.Latest(); n != "" {
 		row.LatestRef = row.Ref + "/@" + n
-		status, err := rd.releaseStatusByFolders(row.LatestRef)
+		status, err := rq.releaseStatus(idx, row.LatestRef)
 		if err != nil {
 			row.Err = err.Error()
 			return
@@ -140,22 +144,4 @@ func preview(v any) string {
 		return string(r[:previewLen]) + "…"
 	}
 	return s
-}
-
-// parallel calls fn(0) … fn(n-1) on a few goroutines and waits.
-func parallel(n int, fn func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, readWorkers) {
-		wg.Go(func() {
-			for i := range next {
-				fn(i)
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocu-team/ocu/internal/historytest"
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/view"
 )
@@ -17,13 +19,23 @@ import (
 // show when open work hides in an old release of a 200-release history
 // (see docs/open-work.md): a rollback of production to release @3 left
 // pending, a build of release @7 retried by another client writing straight
-// into the store folder after the pages were rendered once, and then
+// into the store folder after the pages were rendered once (shown once the
+// index's last full walk is older than MaxAge), and then
 // production running release @3 while a deploy of it failed.
 func TestOpenWorkInOldReleases(t *testing.T) {
 	const n = 200
 	ctx := context.Background()
 	h := historytest.Open(t, n)
-	hd := handler(t, h.Store, view.Options{})
+	// The view's open-work index trusts its last full walk for MaxAge
+	// (docs/open-work.md §6); later is a time past it.
+	later := false
+	clock := func() time.Time {
+		if later {
+			return time.Now().Add(openwork.DefaultMaxAge + time.Minute)
+		}
+		return time.Now()
+	}
+	hd := handler(t, h.Store, view.Options{OpenWork: openwork.Options{Now: clock}})
 	pkg, rel := historytest.Package, historytest.Release
 	production := pkg + "/+/deploy/production"
 
@@ -75,6 +87,12 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// Not in a watched release: shown once the last full walk is older
+		// than MaxAge.
+		if got := do(hd, http.MethodGet, "/work", nil); strings.Contains(got.body, direct7) {
+			t.Errorf("GET /work shows %s before MaxAge: the index walked a finished release", direct7)
+		}
+		later = true
 		get(t, "/work",
 			`href="/ref/`+pending3+`"`, historytest.File+" @3",
 			`href="/ref/`+direct7+`/functions/1"`, historytest.File+" @7")

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -440,7 +441,7 @@ func (rd *reader) environmentView(name string, known []string) *environment {
 		pkgs = append(pkgs, ps...)
 	}
 	found := make([]*deployment, len(pkgs))
-	parallel(len(pkgs), func(i int) {
+	fanout.Each(len(pkgs), readWorkers, func(i int) {
 		if deps, err := rd.deployments(pkgs[i]); err == nil {
 			found[i] = deps[name]
 		}

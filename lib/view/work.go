@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -39,7 +40,7 @@ type workRow struct {
 // waits for.
 func (rq *request) workPage() {
 	rd := rq.rd
-	refs, err := rd.match("**/functions/*/status/pending", "**/functions/*/status/running")
+	refs, err := rq.openMarkers()
 	if err != nil {
 		rq.storeFailure("functions", err)
 		return
@@ -54,7 +55,7 @@ func (rq *request) workPage() {
 		owners = owners[:maxWorkRows]
 	}
 	rows := make([]workRow, len(owners))
-	parallel(len(owners), func(i int) {
+	fanout.Each(len(owners), readWorkers, func(i int) {
 		fn := owners[i]
 		var doc state.Function
 		rd.decode(fn, &doc)

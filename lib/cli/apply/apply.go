@@ -46,6 +46,7 @@ type options struct {
 	wait       time.Duration
 	timeout    time.Duration
 	maxRounds  int
+	index      cli.IndexFlags
 }
 
 // Command returns the command ocu-apply ("ocuroot state apply", "state
@@ -65,13 +66,14 @@ func Command(sio cli.IO) *cli.Command {
 		fs.DurationVar(&o.timeout, name, 0, "after `DURATION` start nothing new and stop the running function (it fails, timed out)")
 	}
 	fs.IntVar(&o.maxRounds, "max-rounds", 10, "at most `N` rounds of apply, tasks, reconcile and runs")
+	o.index.Register(fs)
 	c.Exec = func(ctx context.Context, inputs []string) error { return run(ctx, c.Tool, o, inputs) }
 	return c
 }
 
 func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	fromStdin := len(inputs) == 1 && inputs[0] == "-"
-	s, err := enginecmd.Open(ctx, t, false)
+	s, err := enginecmd.Open(ctx, t, false, o.index.Options())
 	if err != nil {
 		return enginecmd.Exit(ctx, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
+	"github.com/ocu-team/ocu/lib/openwork"
 	webview "github.com/ocu-team/ocu/lib/view"
 )
 
@@ -49,12 +50,14 @@ const (
 func Command(sio cli.IO) *cli.Command {
 	c := cli.NewCommand("ocu-view", synopsis, sio)
 	var addr string
+	var index cli.IndexFlags
 	c.Flags.StringVar(&addr, "addr", "", "listen on `HOST:PORT` (default 127.0.0.1:3000, or the next free port up to 3100)")
-	c.Exec = func(ctx context.Context, rest []string) error { return run(ctx, c.Tool, addr, rest) }
+	index.Register(c.Flags)
+	c.Exec = func(ctx context.Context, rest []string) error { return run(ctx, c.Tool, addr, index.Options(), rest) }
 	return c
 }
 
-func run(ctx context.Context, t *cli.Tool, addr string, rest []string) error {
+func run(ctx context.Context, t *cli.Tool, addr string, index openwork.Options, rest []string) error {
 	if len(rest) > 0 {
 		return cli.ArgErrorf("unexpected argument %q", rest[0])
 	}
@@ -88,7 +91,7 @@ func run(ctx context.Context, t *cli.Tool, addr string, rest []string) error {
 	if !loopback {
 		t.Warn("serving " + bound + " without authentication")
 	}
-	h, err := webview.New(webview.Options{Open: st.get, Repos: repos, LoopbackOnly: loopback})
+	h, err := webview.New(webview.Options{Open: st.get, Repos: repos, LoopbackOnly: loopback, OpenWork: index})
 	if err != nil {
 		ln.Close()
 		return err

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LinkErrors", func(t *testing.T) { testLinkErrors(t, open) })
 	t.Run("Fallback", func(t *testing.T) { testFallback(t, open) })
 	t.Run("Match", func(t *testing.T) { testMatch(t, open) })
+	t.Run("MatchSkipping", func(t *testing.T) { testMatchSkipping(t, open) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("Legacy", func(t *testing.T) { testLegacy(t, open) })
 	t.Run("Corrupt", func(t *testing.T) { testCorrupt(t, open) })
@@ -443,6 +444,89 @@ func testMatch(t *testing.T, open Opener) {
 		if _, err := s.Match(context.Background(), []string{bad}, false); err == nil {
 			t.Errorf("match %q: no error", bad)
 		}
+	}
+}
+
+// testMatchSkipping: a skipped release folder lists nothing at or below
+// it, even when a glob's literal prefix lies inside it; everything else is
+// listed as by Match, and skip is asked only about folders named "@…".
+func testMatchSkipping(t *testing.T, open Opener) {
+	files := map[string]string{}
+	doc := `{"kind":"ref","body":{}}`
+	other := "example/-/backend/release.ocu.star"
+	for _, r := range []string{
+		pkg + "/@1", pkg + "/@1/commit/c1", pkg + "/@1/deploy/production", pkg + "/@1/deploy/production/1",
+		pkg + "/@2", pkg + "/@2/commit/c2", pkg + "/@10", pkg + "/@10/custom/x",
+		other + "/@1", other + "/@1/deploy/staging",
+		"@/environment/production", "@/custom/a", "+/environment/staging", "+/custom/a",
+	} {
+		files["refs/"+r+"/@object.json"] = doc
+	}
+	files["refs/"+pkg+"/@/deploy/production/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1/deploy/production/1"}`
+	s, _ := open(t, files)
+	defer s.Close()
+	ix, ok := s.(store.Indexed)
+	if !ok {
+		t.Fatalf("%T does not implement store.Indexed", s)
+	}
+	globs := [][]string{
+		{"**"}, {pkg + "/**"}, {pkg + "/@*/commit/*"}, {pkg + "/@1/commit/*"}, {pkg + "/@1"},
+		{"**/deploy/*"}, {"*/-/*/*/@*"}, {"+/**", "@/**"}, {pkg + "/@1/deploy/production/1", other + "/**"},
+	}
+	tests := []struct {
+		name string
+		skip []string // release folders skipped
+	}{
+		{"none", nil},
+		{"one", []string{pkg + "/@1"}},
+		{"two packages", []string{pkg + "/@2", other + "/@1"}},
+		{"all", []string{pkg + "/@1", pkg + "/@2", pkg + "/@10", other + "/@1"}},
+	}
+	for _, tt := range tests {
+		for _, g := range globs {
+			t.Run(fmt.Sprint(tt.name, g), func(t *testing.T) {
+				var mu sync.Mutex
+				var asked []string
+				skip := func(release string) bool {
+					mu.Lock()
+					asked = append(asked, release)
+					mu.Unlock()
+					return slices.Contains(tt.skip, release)
+				}
+				got, err := ix.MatchSkipping(context.Background(), g, skip)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []string
+				for _, r := range match(t, s, false, g...) {
+					if !slices.ContainsFunc(tt.skip, func(rel string) bool { return r == rel || strings.HasPrefix(r, rel+"/") }) {
+						want = append(want, r)
+					}
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+				for _, a := range asked {
+					last := a[strings.LastIndexByte(a, '/')+1:]
+					if len(last) < 2 || last[0] != '@' {
+						t.Errorf("skip asked about %q, not a release folder", a)
+					}
+				}
+			})
+		}
+	}
+	// A skipped release hides its own document and everything in it.
+	got, err := ix.MatchSkipping(context.Background(), []string{"**"}, func(r string) bool { return r == pkg+"/@1" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		if r == pkg+"/@1" || strings.HasPrefix(r, pkg+"/@1/") {
+			t.Errorf("listed %s of a skipped release", r)
+		}
+	}
+	if !slices.Contains(got, pkg+"/@10/custom/x") || !slices.Contains(got, "+/custom/a") || !slices.Contains(got, pkg+"/@/deploy/production") {
+		t.Errorf("refs outside the skipped release missing: %v", got)
 	}
 }
 

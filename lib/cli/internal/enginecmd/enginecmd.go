@@ -17,6 +17,7 @@ import (
 	"github.com/ocu-team/ocu/lib/cli"
 	"github.com/ocu-team/ocu/lib/config"
 	"github.com/ocu-team/ocu/lib/engine"
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 )
@@ -24,16 +25,18 @@ import (
 // command is the part every engine command shares.
 type command struct {
 	*cli.Command
-	t    *cli.Tool
-	fs   *flag.FlagSet
-	wait time.Duration
-	refs cli.RefFlags // release verbs: --package and --release
+	t     *cli.Tool
+	fs    *flag.FlagSet
+	wait  time.Duration
+	refs  cli.RefFlags // release verbs: --package and --release
+	index cli.IndexFlags
 }
 
 func newCommand(name, synopsis string, sio cli.IO) *command {
 	c := &command{Command: cli.NewCommand(name, synopsis, sio)}
 	c.t, c.fs = c.Tool, c.Flags
 	c.fs.DurationVar(&c.wait, "wait", 10*time.Minute, "wait up to `DURATION` for the apply lock")
+	c.index.Register(c.fs)
 	return c
 }
 
@@ -64,7 +67,7 @@ type Session struct {
 // Open loads the repo and builds the engine of t's command. Commands that
 // run package code need repo mode (requireRepo); intent application works
 // in store mode too, where the repo and commit may be unknown.
-func Open(ctx context.Context, t *cli.Tool, requireRepo bool) (*Session, error) {
+func Open(ctx context.Context, t *cli.Tool, requireRepo bool, index openwork.Options) (*Session, error) {
 	s, err := t.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -110,6 +113,7 @@ func Open(ctx context.Context, t *cli.Tool, requireRepo bool) (*Session, error) 
 		Home:       home,
 		RepoConfig: source,
 		Limits:     limits,
+		OpenWork:   index,
 	}, engine.Options{Stdout: t.Stdout, Stderr: t.Stderr, Prog: t.Prog})
 	return &Session{CLI: s, Engine: e, unlock: func() {}}, nil
 }
@@ -139,7 +143,7 @@ func (s *Session) Close() {
 // open opens the session of an engine command that runs package code,
 // takes the apply lock and marks interrupted functions.
 func (c *command) open(ctx context.Context) (*Session, error) {
-	s, err := Open(ctx, c.t, true)
+	s, err := Open(ctx, c.t, true, c.index.Options())
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +486,7 @@ with that commit. It reads state only.
 
 // workTrigger runs "ocuroot work trigger".
 func (c *command) workTrigger(ctx context.Context, dryRun, intent bool) error {
-	s, err := Open(ctx, c.t, false)
+	s, err := Open(ctx, c.t, false, c.index.Options())
 	if err != nil {
 		return Exit(ctx, err)
 	}

@@ -1,0 +1,25 @@
+package cli
+
+import (
+	"flag"
+	"time"
+
+	"github.com/ocu-team/ocu/lib/openwork"
+)
+
+// IndexFlags are the flags of the open-work index (docs/open-work.md §6).
+type IndexFlags struct {
+	rescan bool
+	maxAge time.Duration
+}
+
+// Register adds --rescan and --index-max-age to fs.
+func (f *IndexFlags) Register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.rescan, "rescan", false, "walk every release of the state store, not only the open ones")
+	fs.DurationVar(&f.maxAge, "index-max-age", openwork.DefaultMaxAge, "on a folder store, walk every release when the last full walk is older than `DURATION`")
+}
+
+// Options returns the index options the flags set.
+func (f *IndexFlags) Options() openwork.Options {
+	return openwork.Options{Rescan: f.rescan, MaxAge: f.maxAge}
+}
