@@ -121,30 +121,9 @@ func checkReadable(r ref.Ref) error {
 // resolve follows links (§5.2) and applies the latest-release fallback
 // (§5.3). It returns the ref actually stored and its object.
 func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
-	hops := 0
-	var last string // "L -> T" of the last link followed
-	for followed := true; followed; {
-		followed = false
-		p := r.String()
-		for _, pos := range linkPositions(r) {
-			info, err := rd.position(pos)
-			if err != nil {
-				return r, nil, err
-			}
-			if !info.link {
-				continue
-			}
-			if hops++; hops > maxHops {
-				return r, nil, errorf(ELinkLoop, "too many link hops (more than %d), last at %s", maxHops, pos)
-			}
-			next, err := ref.Parse(info.target + strings.TrimPrefix(p, pos))
-			if err != nil {
-				return r, nil, corrupt(objectPath(pos), err)
-			}
-			last = pos + " -> " + info.target
-			r, followed = next, true
-			break
-		}
+	r, hops, last, err := rd.follow(r)
+	if err != nil {
+		return r, nil, err
 	}
 	obj, err := rd.object(r.String())
 	if errors.Is(err, errNoObject) && fallsBack(r) {
@@ -168,6 +147,56 @@ func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
 		return r, nil, notFound(" (a link stored here is not followed)")
 	}
 	return r, obj, nil
+}
+
+// follow follows the links on r's path (§5.2): it returns the ref they
+// lead to, the number of links followed and the last of them ("L -> T").
+func (rd *reader) follow(r ref.Ref) (_ ref.Ref, hops int, last string, err error) {
+	for followed := true; followed; {
+		followed = false
+		p := r.String()
+		for _, pos := range linkPositions(r) {
+			info, err := rd.position(pos)
+			if err != nil {
+				return r, hops, last, err
+			}
+			if !info.link {
+				continue
+			}
+			if hops++; hops > maxHops {
+				return r, hops, last, errorf(ELinkLoop, "too many link hops (more than %d), last at %s", maxHops, pos)
+			}
+			next, err := ref.Parse(info.target + strings.TrimPrefix(p, pos))
+			if err != nil {
+				return r, hops, last, corrupt(objectPath(pos), err)
+			}
+			last = pos + " -> " + info.target
+			r, followed = next, true
+			break
+		}
+	}
+	return r, hops, last, nil
+}
+
+// Resolve implements Resolver.
+func (rd *reader) Resolve(ctx context.Context, r ref.Ref) (ref.Ref, error) {
+	if err := checkReadable(r); err != nil {
+		return ref.Ref{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return ref.Ref{}, err
+	}
+	unlock, err := rd.lock()
+	if err != nil {
+		return ref.Ref{}, err
+	}
+	defer unlock()
+	res, _, _, err := rd.follow(r.Doc())
+	if err != nil {
+		return ref.Ref{}, err
+	}
+	res.Fragment = r.Fragment
+	return res, nil
 }
 
 // fallsBack reports whether r gets the latest-release fallback: local, state,
