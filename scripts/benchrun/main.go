@@ -77,6 +77,7 @@ type benchCase struct {
 	maxTime  time.Duration             // absolute target; 0 when none
 	sized    bool                      // its cost follows the history: run at every size
 	size     string                    // the store it runs on: "folder 90k", "git 90k"
+	ownStore string                    // the store column of a case that runs on a store of its own
 	shape    shape                     // the shape of that store
 
 	setup    func() error // run once before the case when it is selected
@@ -247,10 +248,7 @@ func run() int {
 				logf("%v", err)
 				return 1
 			}
-			cases := casesAtSize(makeCases(base, sh, bin, scratch), ids, i == 0)
-			for _, c := range cases {
-				c.size, c.shape = "folder "+sz.label, sh
-			}
+			cases := casesAtSize(makeCases(base, sh, bin, scratch), ids, i == 0, size{sz.label, sh})
 			removeBenchRefs(base) // left over from an interrupted run
 
 			// Warm the page cache.
@@ -325,13 +323,18 @@ func runCase(c *benchCase, buildErr error, bin string, runs int, env []string, w
 	}
 }
 
-// casesAtSize returns the cases of a size to run: every selected case at
-// the first size; at the others, the selected cases whose cost follows the
-// history.
-func casesAtSize(cases []*benchCase, ids map[string]bool, first bool) []*benchCase {
+// casesAtSize returns the cases to run on the folder store of size sz:
+// every selected case at the first size; at the others, the selected cases
+// whose cost follows the history. It names their store ("folder 90k", or
+// the case's own).
+func casesAtSize(cases []*benchCase, ids map[string]bool, first bool, sz size) []*benchCase {
 	var out []*benchCase
 	for _, c := range cases {
 		if ids[c.id] && (first || c.sized) {
+			c.size, c.shape = "folder "+sz.label, sz.shape
+			if c.ownStore != "" {
+				c.size = c.ownStore
+			}
 			out = append(out, c)
 		}
 	}
@@ -617,10 +620,11 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 		viewCase("view-work", "ocu-view work page (`GET /work`)", "/work", tool, base, intentDir, pkgsDir, writeIntent,
 			"No function is pending or running."),
 		{
-			id:    "release",
-			name:  "`ocuroot release new`: one build call and 20 deploys",
-			tools: []string{"ocuroot"},
-			setup: func() error { return writeReleaseRepo(tool("ocuroot"), releaseRepo) },
+			id:       "release",
+			name:     "`ocuroot release new`: one build call and 20 deploys",
+			tools:    []string{"ocuroot"},
+			ownStore: "new folder",
+			setup:    func() error { return writeReleaseRepo(tool("ocuroot"), releaseRepo) },
 			ocu: command{argv: []string{tool("ocuroot"), "-C", releaseRepo, "--repo-commit-override", "bench",
 				"release", "new", "--force", "pkg.ocu.star"}},
 			ref:     command{argv: []string{"cat", filepath.Join(releaseRepo, "pkg.ocu.star")}},
@@ -644,9 +648,10 @@ func batchOnTmpfs(tool func(string) string, ndjson, src string) *benchCase {
 	store, copyDir := filepath.Join(dir, "store"), filepath.Join(dir, "copy")
 	batchDir := filepath.Join(store, "refs", "+", "custom", "batch")
 	c := &benchCase{
-		id:    "batch-tmpfs",
-		name:  fmt.Sprintf("`ocu-set` NDJSON batch of %d documents, store on tmpfs", batchSize),
-		tools: []string{"ocu-set"},
+		id:       "batch-tmpfs",
+		name:     fmt.Sprintf("`ocu-set` NDJSON batch of %d documents, store on tmpfs", batchSize),
+		tools:    []string{"ocu-set"},
+		ownStore: "folder on tmpfs",
 		setup: func() error {
 			if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
 				return fmt.Errorf("no tmpfs at /dev/shm")

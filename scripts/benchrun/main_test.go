@@ -50,19 +50,21 @@ func TestCasesAtSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idsOf := func(cases []*benchCase) []string {
+	rows := func(cases []*benchCase) []string {
 		var out []string
 		for _, c := range cases {
-			out = append(out, c.id)
+			out = append(out, c.id+" "+c.size)
 		}
 		return out
 	}
-	wantFirst := []string{"prefix", "scan", "pipeline", "get", "set", "batch", "batch-tmpfs", "apply", "view-index", "view-work", "release"}
-	if diff := cmp.Diff(wantFirst, idsOf(casesAtSize(all, ids, true))); diff != "" {
+	wantFirst := []string{"prefix folder 90k", "scan folder 90k", "pipeline folder 90k", "get folder 90k", "set folder 90k",
+		"batch folder 90k", "batch-tmpfs folder on tmpfs", "apply folder 90k", "view-index folder 90k", "view-work folder 90k",
+		"release new folder"}
+	if diff := cmp.Diff(wantFirst, rows(casesAtSize(all, ids, true, namedSizes[0]))); diff != "" {
 		t.Errorf("first size (-want +got):\n%s", diff)
 	}
-	wantLater := []string{"prefix", "scan", "get", "apply", "view-index", "view-work"}
-	if diff := cmp.Diff(wantLater, idsOf(casesAtSize(all, ids, false))); diff != "" {
+	wantLater := []string{"prefix folder 1m", "scan folder 1m", "get folder 1m", "apply folder 1m", "view-index folder 1m", "view-work folder 1m"}
+	if diff := cmp.Diff(wantLater, rows(casesAtSize(all, ids, false, namedSizes[1]))); diff != "" {
 		t.Errorf("later sizes (-want +got):\n%s", diff)
 	}
 }
