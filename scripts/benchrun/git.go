@@ -75,8 +75,12 @@ func setupGit(tmp, home string, sh shape) (*gitFixture, error) {
 	fx.intents = intentStats.Documents
 	logf("git: generated in %s", fmtDur(time.Since(setupStart)))
 	start := time.Now()
+	// No automatic gc in the source repositories: a detached `git gc --auto`
+	// after the commit of 90,000 loose objects would still be writing
+	// into them when they are removed.
 	steps := [][]string{
 		{"init", "-q", "-b", gitBranch, src},
+		{"-C", src, "config", "gc.auto", "0"},
 		{"-C", src, "add", "-A"},
 		{"-C", src, "commit", "-q", "-m", "seed"},
 		{"init", "-q", "--bare", fx.ocuRemote},
@@ -85,6 +89,7 @@ func setupGit(tmp, home string, sh shape) (*gitFixture, error) {
 		{"-C", src, "push", "-q", fx.cliRemote, gitBranch},
 		{"clone", "-q", "-b", gitBranch, fx.cliRemote, fx.clone},
 		{"init", "-q", "-b", gitIntentBranch, intentSrc},
+		{"-C", intentSrc, "config", "gc.auto", "0"},
 		{"-C", intentSrc, "add", "-A"},
 		{"-C", intentSrc, "commit", "-q", "-m", "seed intent"},
 		{"-C", intentSrc, "push", "-q", fx.ocuRemote, gitIntentBranch},
