@@ -84,9 +84,8 @@ func setupGit(tmp, home string, sh shape) (*gitFixture, error) {
 		{"-C", src, "add", "-A"},
 		{"-C", src, "commit", "-q", "-m", "seed"},
 		{"init", "-q", "--bare", fx.ocuRemote},
-		{"init", "-q", "--bare", fx.cliRemote},
 		{"-C", src, "push", "-q", fx.ocuRemote, gitBranch},
-		{"-C", src, "push", "-q", fx.cliRemote, gitBranch},
+		{"clone", "-q", "--bare", fx.ocuRemote, fx.cliRemote}, // a local clone: hard links, not a second push
 		{"clone", "-q", "-b", gitBranch, fx.cliRemote, fx.clone},
 		{"init", "-q", "-b", gitIntentBranch, intentSrc},
 		{"-C", intentSrc, "config", "gc.auto", "0"},
