@@ -98,7 +98,7 @@ func setupGit(tmp, home string, sh shape) (*gitFixture, error) {
 			return nil, fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	logf("git: %d documents, %d files committed and pushed to two remotes, %d intents to branch %s, in %s; setup %s in all",
+	logf("git: %d documents, %d files committed and pushed, cloned as the git CLI's remote, %d intents pushed to branch %s, in %s; setup %s in all",
 		fx.docs, fx.files, fx.intents, gitIntentBranch, fmtDur(time.Since(start)), fmtDur(time.Since(setupStart)))
 	return fx, errors.Join(os.RemoveAll(src), os.RemoveAll(intentSrc))
 }
