@@ -116,6 +116,22 @@ func Indexable(st store.Store) bool {
 // another object at each call (a store opened again); an index of another
 // store is set aside and the new one's loaded.
 func (x *Index) Refresh(ctx context.Context, st store.Store) error {
+	return x.update(ctx, st, true)
+}
+
+// Check is the part of Refresh that reads no folder of the store: the
+// releases its change record names are no longer Finished; the watched
+// releases' stamps, open markers, new releases and Refs are left as they
+// were, and the index file is not rewritten. When Refresh would walk
+// everything (no usable index, MaxAge passed) Check is Refresh. A reader
+// that asks only Finished (the view's overview) checks on every request
+// and refreshes now and then, so other clients' writes show at its next
+// refresh.
+func (x *Index) Check(ctx context.Context, st store.Store) error {
+	return x.update(ctx, st, false)
+}
+
+func (x *Index) update(ctx context.Context, st store.Store, walk bool) error {
 	ix, ok := st.(store.Indexed)
 	if !ok {
 		return fmt.Errorf("%v cannot be indexed", st)
@@ -158,6 +174,9 @@ func (x *Index) Refresh(ctx context.Context, st store.Store) error {
 	stamper, _ := st.(store.Stamper)
 	if x.info.AllWriters {
 		stamper = nil // the change record sees every writer
+	}
+	if !walk && !full {
+		return nil
 	}
 	if stamper != nil && !full {
 		if err := x.checkWatched(ctx, stamper); err != nil {

@@ -109,6 +109,30 @@ func TestIndexFollowsTheStore(t *testing.T) {
 			t.Errorf("%s is still finished", historytest.Release(3))
 		}
 	})
+	t.Run("Check takes ocu's writes from the change log without walking", func(t *testing.T) {
+		check(t, idx, h.Store, n)
+		rel10 := historytest.Release(10)
+		if _, ok := idx.Finished(rel10); !ok {
+			t.Fatalf("%s is not finished", rel10)
+		}
+		before := idx.Refs()
+		if err := h.Put(ctx, rel10+"/custom/note", "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Check(ctx, h.Store); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := idx.Finished(rel10); ok {
+			t.Errorf("%s is still finished after Check", rel10)
+		}
+		if !slices.Equal(before, idx.Refs()) {
+			t.Errorf("Check changed Refs: it walked")
+		}
+		check(t, idx, h.Store, n) // Refresh walks it, and it is finished again
+		if _, ok := idx.Finished(rel10); !ok {
+			t.Errorf("%s is not finished again after Refresh", rel10)
+		}
+	})
 	t.Run("another client's write to a finished release waits for MaxAge", func(t *testing.T) {
 		if err := h.WriteDirect(map[string]any{pendingIn(5): marker()}); err != nil {
 			t.Fatal(err)

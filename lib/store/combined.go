@@ -177,3 +177,12 @@ func (c *Combined) IndexInfo() IndexInfo {
 	}
 	return IndexInfo{}
 }
+
+// Resolve implements Resolver.
+func (c *Combined) Resolve(ctx context.Context, r ref.Ref) (ref.Ref, error) {
+	res, ok := c.route(r).(Resolver)
+	if !ok {
+		return ref.Ref{}, errors.New("the store cannot resolve refs without reading them")
+	}
+	return res.Resolve(ctx, r)
+}

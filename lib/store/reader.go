@@ -121,32 +121,17 @@ func checkReadable(r ref.Ref) error {
 // resolve follows links (§5.2) and applies the latest-release fallback
 // (§5.3). It returns the ref actually stored and its object.
 func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
-	hops := 0
-	var last string // "L -> T" of the last link followed
-	for followed := true; followed; {
-		followed = false
-		p := r.String()
-		for _, pos := range linkPositions(r) {
-			info, err := rd.position(pos)
-			if err != nil {
-				return r, nil, err
-			}
-			if !info.link {
-				continue
-			}
-			if hops++; hops > maxHops {
-				return r, nil, errorf(ELinkLoop, "too many link hops (more than %d), last at %s", maxHops, pos)
-			}
-			next, err := ref.Parse(info.target + strings.TrimPrefix(p, pos))
-			if err != nil {
-				return r, nil, corrupt(objectPath(pos), err)
-			}
-			last = pos + " -> " + info.target
-			r, followed = next, true
-			break
-		}
+	r, hops, last, at, err := rd.follow(r)
+	if err != nil {
+		return r, nil, err
 	}
-	obj, err := rd.object(r.String())
+	obj, err := at.obj, error(nil)
+	switch {
+	case at.known && !at.stored:
+		err = errNoObject
+	case obj == nil:
+		obj, err = rd.object(r.String())
+	}
 	if errors.Is(err, errNoObject) && fallsBack(r) {
 		n, ferr := rd.latestRelease(r)
 		if ferr != nil {
@@ -168,6 +153,69 @@ func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
 		return r, nil, notFound(" (a link stored here is not followed)")
 	}
 	return r, obj, nil
+}
+
+// follow follows the links on r's path (§5.2): it returns the ref they
+// lead to, the number of links followed, the last of them ("L -> T"), and
+// what is stored at that ref when it is one of its own link positions (a
+// lookup follow made anyway: the object too when it was read just now).
+func (rd *reader) follow(r ref.Ref) (_ ref.Ref, hops int, last string, at found, err error) {
+	for followed := true; followed; {
+		followed = false
+		at = found{}
+		p := r.String()
+		for _, pos := range linkPositions(r) {
+			info, obj, err := rd.positionObject(pos)
+			if err != nil {
+				return r, hops, last, at, err
+			}
+			if !info.link {
+				if pos == p {
+					at = found{known: true, stored: info.stored, obj: obj}
+				}
+				continue
+			}
+			if hops++; hops > maxHops {
+				return r, hops, last, at, errorf(ELinkLoop, "too many link hops (more than %d), last at %s", maxHops, pos)
+			}
+			next, err := ref.Parse(info.target + strings.TrimPrefix(p, pos))
+			if err != nil {
+				return r, hops, last, at, corrupt(objectPath(pos), err)
+			}
+			last = pos + " -> " + info.target
+			r, followed = next, true
+			break
+		}
+	}
+	return r, hops, last, at, nil
+}
+
+// found is what follow knows of the object at the ref it returns.
+type found struct {
+	known  bool    // the ref is a link position follow looked up
+	stored bool    // something is stored there
+	obj    *object // read by this lookup, or nil (cached lookup)
+}
+
+// Resolve implements Resolver.
+func (rd *reader) Resolve(ctx context.Context, r ref.Ref) (ref.Ref, error) {
+	if err := checkReadable(r); err != nil {
+		return ref.Ref{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return ref.Ref{}, err
+	}
+	unlock, err := rd.lock()
+	if err != nil {
+		return ref.Ref{}, err
+	}
+	defer unlock()
+	res, _, _, _, err := rd.follow(r.Doc())
+	if err != nil {
+		return ref.Ref{}, err
+	}
+	res.Fragment = r.Fragment
+	return res, nil
 }
 
 // fallsBack reports whether r gets the latest-release fallback: local, state,
@@ -217,24 +265,31 @@ func (rd *reader) latestRelease(r ref.Ref) (string, error) {
 
 // position reports what is stored at link position p, cached per process.
 func (rd *reader) position(p string) (position, error) {
+	info, _, err := rd.positionObject(p)
+	return info, err
+}
+
+// positionObject is position, with the object when it was read by this
+// call (not cached).
+func (rd *reader) positionObject(p string) (position, *object, error) {
 	rd.mu.Lock()
 	info, ok := rd.cache[p]
 	rd.mu.Unlock()
 	if ok {
-		return info, nil
+		return info, nil, nil
 	}
 	obj, err := rd.object(p)
 	switch {
 	case errors.Is(err, errNoObject):
 	case err != nil:
-		return info, err
+		return info, nil, err
 	default:
 		info = position{stored: true, link: obj.isLink(), target: obj.target}
 	}
 	rd.mu.Lock()
 	rd.cache[p] = info
 	rd.mu.Unlock()
-	return info, nil
+	return info, obj, nil
 }
 
 func (rd *reader) object(p string) (*object, error) {

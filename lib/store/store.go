@@ -34,3 +34,19 @@ type Doc struct {
 	Ref   ref.Ref // the ref actually read: links followed, fragment kept
 	Value any     // decoded with json.Number for numbers; nil is JSON null
 }
+
+// Resolver is implemented by every store of this package: the ref a Get
+// would read, without reading it.
+type Resolver interface {
+	// Resolve follows the links on r's path (docs/store-format.md §5.2)
+	// and returns where they lead, fragment kept; it reads no document, so
+	// what is stored there (maybe nothing) is for Get to say, and the
+	// latest-release fallback (§5.3) is not applied.
+	Resolve(ctx context.Context, r ref.Ref) (ref.Ref, error)
+}
+
+var (
+	_ Resolver = (*FS)(nil)
+	_ Resolver = (*Git)(nil)
+	_ Resolver = (*Combined)(nil)
+)

@@ -48,8 +48,8 @@ type Handler struct {
 	pages  map[string]*template.Template
 	static fs.FS
 
-	index    *openwork.Index // of the store Open returns, across requests
-	statuses statusCache     // of finished latest releases, for the index page
+	index *openwork.Index // of the store Open returns, across requests
+	cache finishedCache   // what requests read of finished releases
 }
 
 // pageNames are the page templates, each a file templates/<name>.tmpl
@@ -114,7 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	rq := &request{h: h, w: w, r: r, rd: &reader{ctx: r.Context(), s: s}}
+	rq := &request{h: h, w: w, r: r, rd: &reader{ctx: r.Context(), s: s, cache: &h.cache}}
 	rq.refresh = r.URL.Query().Get("refresh") == "1"
 	switch {
 	case p == "/":
@@ -179,8 +179,7 @@ type request struct {
 	rd      *reader
 	refresh bool
 
-	openIdx   *openwork.Index // see openWork
-	indexDone bool
+	indexDone bool // openWork was called
 }
 
 // page is what every page template gets: the layout's fields and the

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/ocu-team/ocu/internal/fanout"
-	"github.com/ocu-team/ocu/lib/openwork"
 )
 
 // Bounds of the index.
@@ -69,8 +68,8 @@ func (rq *request) index() {
 			rows = append(rows, &pkgRow{pkg: p})
 		}
 	}
-	idx := rq.openWork()
-	fanout.Each(len(rows), readWorkers, func(i int) { rq.fillRow(idx, rows[i]) })
+	rq.openWork(false)
+	fanout.Each(len(rows), readWorkers, func(i int) { rd.fillRow(rows[i]) })
 
 	data := indexData{Others: others}
 	var deps []*deployment
@@ -115,11 +114,10 @@ func (rq *request) index() {
 
 // fillRow reads the latest release's status and the deployments of a
 // package.
-func (rq *request) fillRow(idx *openwork.Index, row *pkgRow) {
-	rd := rq.rd
+func (rd *reader) fillRow(row *pkgRow) {
 	if n := row.Latest(); n != "" {
 		row.LatestRef = row.Ref + "/@" + n
-		status, err := rq.releaseStatus(idx, row.LatestRef)
+		status, err := rd.latestReleaseStatus(row.LatestRef)
 		if err != nil {
 			row.Err = err.Error()
 			return

@@ -12,6 +12,7 @@ import (
 	"github.com/ocu-team/ocu/lib/engine"
 	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/view"
 )
 
@@ -111,4 +112,53 @@ func TestOpenWorkInOldReleases(t *testing.T) {
 		get(t, "/ref/"+rel(3), badge("failed"))
 		get(t, "/work", `href="/ref/`+direct7+`/functions/1"`)
 	})
+}
+
+// TestIndexPageReusesOnlyWhatDidNotChange: the index page of a view that
+// has cached what it read of finished releases equals a new view's after
+// each write by ocu into those releases (docs/open-work.md §8).
+func TestIndexPageReusesOnlyWhatDidNotChange(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	long := handler(t, h.Store, view.Options{})
+	rel := historytest.Release
+	same := func(t *testing.T) {
+		t.Helper()
+		got := do(long, http.MethodGet, "/", nil)
+		want := do(handler(t, h.Store, view.Options{}), http.MethodGet, "/", nil)
+		if got.code != http.StatusOK || got.body != want.body {
+			t.Fatalf("GET / of a long-running view differs from a new view's:\n%s\n---- new view:\n%s", got.body, want.body)
+		}
+	}
+	same(t)
+	same(t) // now from the cache
+	marker := state.Marker{Time: "2026-01-05T10:00:00Z"}
+	for _, step := range []struct {
+		name string
+		put  map[string]any
+		del  []string
+	}{
+		{"the deployed chain fails", map[string]any{rel(5) + "/deploy/staging/1/status/failed": marker},
+			[]string{rel(5) + "/deploy/staging/1/status/complete"}},
+		{"the latest release gets a failed chain", map[string]any{
+			rel(5) + "/call/build/2":               state.Chain{Release: rel(5)},
+			rel(5) + "/call/build/2/status/failed": marker}, nil},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			tx := store.NewTx(step.name)
+			for r, v := range step.put {
+				tx.Put(mustRef(t, r), v)
+			}
+			for _, r := range step.del {
+				tx.Delete(mustRef(t, r), false)
+			}
+			if err := h.Store.Commit(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			// /work refreshes the index in full: the release is walked
+			// again and is finished at a new generation.
+			do(long, http.MethodGet, "/work", nil)
+			same(t)
+		})
+	}
 }

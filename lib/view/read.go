@@ -8,16 +8,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
 // reader reads the state one request needs. Every read goes through the
-// store API; nothing is cached between requests.
+// store API; what is read below a finished release is cached between
+// requests once the request has the open-work index (idx, see
+// request.openWork).
 type reader struct {
-	ctx context.Context
-	s   store.Store
+	ctx   context.Context
+	s     store.Store
+	idx   *openwork.Index
+	cache *finishedCache
 }
 
 // get reads the document at the absolute ref in (links followed).
@@ -196,11 +201,14 @@ func (rd *reader) latestMarker(owner string, names []string) marker {
 // statusOf reads the status folder of owner: status and time. No marker
 // gives the zero marker.
 func (rd *reader) statusOf(owner string) marker {
-	names, err := rd.children(owner + "/status")
-	if err != nil || len(names) == 0 {
-		return marker{}
-	}
-	return rd.latestMarker(owner, names)
+	mk, _ := cached(rd, openwork.ReleaseFolder(owner), "status "+owner, func() (marker, error) {
+		names, err := rd.children(owner + "/status")
+		if err != nil || len(names) == 0 {
+			return marker{}, err
+		}
+		return rd.latestMarker(owner, names), nil
+	})
+	return mk
 }
 
 // markerTime reads the time of the status or commit marker at in.

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // Limits of the folder walk that finds packages.
@@ -173,19 +175,17 @@ func (rd *reader) deployments(p pkg) (map[string]*deployment, error) {
 			return nil, err
 		}
 		for _, env := range envs {
-			doc, err := rd.get(p.Ref + "/@/deploy/" + env)
+			chainRef, output, err := rd.currentChain(p.Ref + "/@/deploy/" + env)
 			if err != nil {
 				continue // no current deployment (only the chains' history links)
 			}
 			d := at(env)
-			d.Chain = doc.Ref.String()
-			d.Release = doc.Ref.ReleaseLevel().String()
-			d.Number = doc.Ref.Release
+			d.Chain = chainRef.String()
+			d.Release = chainRef.ReleaseLevel().String()
+			d.Number = chainRef.Release
 			mk := rd.statusOf(d.Chain)
 			d.Status, d.Time = mk.Status, mk.Time
-			var chain state.Chain
-			_ = state.Decode(doc.Value, &chain) // a malformed field stays zero
-			d.Output = chain.Output
+			d.Output = output
 		}
 	}
 	{
@@ -210,6 +210,36 @@ func (rd *reader) deployments(p pkg) (map[string]*deployment, error) {
 		}
 	}
 	return out, nil
+}
+
+// currentChain reads the chain a deployment link leads to, and its output.
+// The chain of a finished release is read once (see cached); the link is
+// followed on every call.
+func (rd *reader) currentChain(link string) (ref.Ref, any, error) {
+	in, err := ref.Parse(link)
+	if err != nil {
+		return ref.Ref{}, nil, err
+	}
+	target := in
+	if res, ok := rd.s.(store.Resolver); ok {
+		if target, err = res.Resolve(rd.ctx, in); err != nil {
+			return ref.Ref{}, nil, err
+		}
+	}
+	type read struct {
+		chain  ref.Ref
+		output any
+	}
+	got, err := cached(rd, openwork.ReleaseFolder(target.String()), "chain "+target.String(), func() (read, error) {
+		doc, err := rd.s.Get(rd.ctx, target)
+		if err != nil {
+			return read{}, err
+		}
+		var chain state.Chain
+		_ = state.Decode(doc.Value, &chain) // a malformed field stays zero
+		return read{doc.Ref, chain.Output}, nil
+	})
+	return got.chain, got.output, err
 }
 
 // latestChain returns the chain with the highest number of the work item

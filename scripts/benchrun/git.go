@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,61 +18,89 @@ import (
 )
 
 // gitFixture is the git store of the git cases (docs/store-format.md §13): a state
-// branch of about 50,000 documents, pushed to two identical local bare
-// remotes — one written by ocu, one by the git CLI in a clone — so neither
-// side ever has the other's commits to fetch.
+// branch of about 90,000 documents (50 packages × 60 releases, the folder
+// store's 90k shape), pushed to two identical local bare remotes — one
+// written by ocu, one by the git CLI in a clone — so neither side ever has
+// the other's commits to fetch. The remote ocu uses also holds an intent
+// branch: the deploy intents the state satisfies, as storegen.GenerateIntent
+// writes them for the folder store's apply case.
 type gitFixture struct {
 	ocuRemote string // bare repository ocu reads and writes
 	cliRemote string // bare repository the git CLI pushes to
 	clone     string // the git CLI's clone of cliRemote, with a work tree
 	home      string // OCUROOT_HOME of every ocu command (the cache)
+	shape     shape  // packages × releases of the state branch
 	docs      int
 	files     int
+	intents   int // documents of the intent branch
 }
 
-// gitBranch is the branch of the fixture.
-const gitBranch = "state"
+// gitBranch and gitIntentBranch are the branches of the fixture: state and
+// intent as two branches of one repository, as the README's Git stores
+// example configures them.
+const (
+	gitBranch       = "state"
+	gitIntentBranch = "intent"
+)
 
 // benchDocRef is the document the write cases change: a deploy intent
 // inside a package, below the largest trees of the layout.
 const benchDocRef = "example/-/svc007/release.ocu.star/+/deploy/production"
 
-// setupGit generates a store of packages × releases with storegen, commits
-// it with the git CLI and pushes it to both remotes.
-func setupGit(tmp, home string, packages, releases int) (*gitFixture, error) {
+// setupGit generates a store of sh with storegen, commits it with the git
+// CLI and pushes it to both remotes; then the deploy intents the state
+// satisfies, to the intent branch of the remote ocu uses.
+func setupGit(tmp, home string, sh shape) (*gitFixture, error) {
+	setupStart := time.Now()
 	dir := filepath.Join(tmp, "git")
 	fx := &gitFixture{
 		ocuRemote: filepath.Join(dir, "ocu.git"),
 		cliRemote: filepath.Join(dir, "cli.git"),
 		clone:     filepath.Join(dir, "clone"),
 		home:      home,
+		shape:     sh,
 	}
-	src := filepath.Join(dir, "src")
-	logf("git: generating %d packages × %d releases in %s", packages, releases, src)
-	stats, err := storegen.Generate(src, packages, releases)
+	src, intentSrc := filepath.Join(dir, "src"), filepath.Join(dir, "intent-src")
+	logf("git: generating %d packages × %d releases in %s", sh.packages, sh.releases, src)
+	stats, err := storegen.Generate(src, sh.packages, sh.releases)
 	if err != nil {
 		return nil, err
 	}
 	fx.docs = stats.Documents
 	fx.files = stats.Documents + stats.Links
+	intentStats, err := storegen.GenerateIntent(intentSrc, sh.packages, sh.releases)
+	if err != nil {
+		return nil, err
+	}
+	fx.intents = intentStats.Documents
+	logf("git: generated in %s", fmtDur(time.Since(setupStart)))
 	start := time.Now()
+	// No automatic gc in the source repositories: a detached `git gc --auto`
+	// after the commit of 90,000 loose objects would still be writing
+	// into them when they are removed.
 	steps := [][]string{
 		{"init", "-q", "-b", gitBranch, src},
+		{"-C", src, "config", "gc.auto", "0"},
 		{"-C", src, "add", "-A"},
 		{"-C", src, "commit", "-q", "-m", "seed"},
 		{"init", "-q", "--bare", fx.ocuRemote},
-		{"init", "-q", "--bare", fx.cliRemote},
 		{"-C", src, "push", "-q", fx.ocuRemote, gitBranch},
-		{"-C", src, "push", "-q", fx.cliRemote, gitBranch},
+		{"clone", "-q", "--bare", fx.ocuRemote, fx.cliRemote}, // a local clone: hard links, not a second push
 		{"clone", "-q", "-b", gitBranch, fx.cliRemote, fx.clone},
+		{"init", "-q", "-b", gitIntentBranch, intentSrc},
+		{"-C", intentSrc, "config", "gc.auto", "0"},
+		{"-C", intentSrc, "add", "-A"},
+		{"-C", intentSrc, "commit", "-q", "-m", "seed intent"},
+		{"-C", intentSrc, "push", "-q", fx.ocuRemote, gitIntentBranch},
 	}
 	for _, args := range steps {
 		if out, err := gitCommand(args...).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	logf("git: %d documents, %d files committed and pushed to two remotes in %s", fx.docs, fx.files, fmtDur(time.Since(start)))
-	return fx, os.RemoveAll(src)
+	logf("git: %d documents, %d files committed and pushed, cloned as the git CLI's remote, %d intents pushed to branch %s, in %s; setup %s in all",
+		fx.docs, fx.files, fx.intents, gitIntentBranch, fmtDur(time.Since(start)), fmtDur(time.Since(setupStart)))
+	return fx, errors.Join(os.RemoveAll(src), os.RemoveAll(intentSrc))
 }
 
 // gitCommand runs git with a fixed identity and no user configuration.
@@ -84,14 +113,18 @@ func gitCommand(args ...string) *exec.Cmd {
 }
 
 func (fx *gitFixture) line() string {
-	return fmt.Sprintf("git store: branch %q of a local bare remote, %d documents (%d files)", gitBranch, fx.docs, fx.files)
+	return fmt.Sprintf("git store: branch %q of a local bare remote, %d documents (%d files, %d packages × %d releases), "+
+		"branch %q %d intents", gitBranch, fx.docs, fx.files, fx.shape.packages, fx.shape.releases, gitIntentBranch, fx.intents)
 }
 
-// gitCases are the git store cases: one read, the commit alone, and a write with its fetch and push.
-func gitCases(fx *gitFixture, bin string, packages, releases int) []*benchCase {
+// gitCases are the git store cases: one read, an idle apply, the commit
+// alone, and a write with its fetch and push. The apply runs before the
+// writes, which change a deploy intent on the state branch.
+func gitCases(fx *gitFixture, bin string) []*benchCase {
 	tool := func(name string) string { return filepath.Join(bin, name) }
 	loc := "git+" + fx.ocuRemote + "#" + gitBranch
-	oneRef := fmt.Sprintf("%s/-/%s/@%d/deploy/production/1", storegen.Repo, storegen.PackageFile(min(7, packages-1)), releases)
+	intentLoc := "git+" + fx.ocuRemote + "#" + gitIntentBranch
+	oneRef := fmt.Sprintf("%s/-/%s/@%d/deploy/production/1", storegen.Repo, storegen.PackageFile(min(7, fx.shape.packages-1)), fx.shape.releases)
 	onePath := "refs/" + oneRef + "/@object.json"
 	benchPath := "refs/" + benchDocRef + "/@object.json"
 	cliFile := filepath.Join(fx.clone, filepath.FromSlash(benchPath))
@@ -123,6 +156,41 @@ func gitCases(fx *gitFixture, bin string, packages, releases int) []*benchCase {
 			}
 			return nil
 		}
+	}
+
+	// The idle apply changes nothing on the remote and fetches both
+	// branches on every run: the tips before it, and when the run started.
+	remoteTips := func() (string, error) {
+		out, err := gitCommand("--git-dir", fx.ocuRemote, "rev-parse", gitBranch, gitIntentBranch).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git rev-parse on %s: %v: %s", fx.ocuRemote, err, out)
+		}
+		return string(out), nil
+	}
+	var tipsBefore string
+	var applyStart time.Time
+	idleApplied := func(out []byte) error {
+		if len(out) > 0 {
+			return fmt.Errorf("ocu-apply had something to do: %.300q", out)
+		}
+		tips, err := remoteTips()
+		if err != nil {
+			return err
+		}
+		if tips != tipsBefore {
+			return fmt.Errorf("ocu-apply moved the remote's branches: %q, was %q", tips, tipsBefore)
+		}
+		for _, branch := range []string{gitBranch, gitIntentBranch} {
+			fetched, err := lastFetch(fx.home, fx.ocuRemote, branch)
+			if err != nil {
+				return err
+			}
+			if fetched.Before(applyStart) {
+				return fmt.Errorf("branch %s was not fetched by the run (last fetch %s, run started %s)",
+					branch, fetched.Format(time.RFC3339Nano), applyStart.UTC().Format(time.RFC3339Nano))
+			}
+		}
+		return nil
 	}
 
 	// The commit alone, measured inside one process through the store's
@@ -177,6 +245,28 @@ func gitCases(fx *gitFixture, bin string, packages, releases int) []*benchCase {
 			maxTime: 50 * time.Millisecond,
 		},
 		{
+			id:    "git-apply",
+			name:  "git: `ocu-apply` with nothing to do (state and intent branches)",
+			tools: []string{"ocu-apply"},
+			setup: func() (err error) {
+				tipsBefore, err = remoteTips()
+				return err
+			},
+			warm: true,
+			ocu: command{
+				argv:    []string{tool("ocu-apply"), "--state-store", loc, "--intent-store", intentLoc},
+				prepare: func() error { applyStart = time.Now(); return nil },
+			},
+			refCase: "apply",
+			refNote: "the `apply` row of the same run: `ocu-apply` with nothing to do on the folder store of the same shape " +
+				"(issue 13's target: ≤ 2× it). State on branch `state` and the deploy intents it satisfies " +
+				"(storegen.GenerateIntent) on branch `intent` of one local bare remote, as the README's Git stores example " +
+				"configures them; one untimed run fills the cache first, and every run fetches both branches (nothing new), " +
+				"as a cron line does with the default `--git-max-age` (0: fetch at every start; the check verifies it)",
+			check:    idleApplied,
+			maxRatio: 2,
+		},
+		{
 			id:    "git-commit",
 			name:  "git: the commit alone (one changed document)",
 			tools: []string{},
@@ -209,6 +299,33 @@ func gitCases(fx *gitFixture, bin string, packages, releases int) []*benchCase {
 			maxRatio: 1.2,
 		},
 	}
+}
+
+// lastFetch returns when a process last fetched branch of the remote at url
+// into a cache below home: the "fetched" of its meta.json
+// (docs/store-format.md, The cache).
+func lastFetch(home, url, branch string) (time.Time, error) {
+	metas, err := filepath.Glob(filepath.Join(home, "stores", "*", "meta.json"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, path := range metas {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return time.Time{}, err
+		}
+		var meta struct {
+			URL, Branch string
+			Fetched     time.Time
+		}
+		if err := json.Unmarshal(data, &meta); err != nil {
+			return time.Time{}, fmt.Errorf("%s: %w", path, err)
+		}
+		if meta.URL == url && meta.Branch == branch {
+			return meta.Fetched, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("no cache of %s (branch %s) in %s", url, branch, filepath.Join(home, "stores"))
 }
 
 // runSteps runs the steps in order: *exec.Cmd or func() error.

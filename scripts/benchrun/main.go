@@ -12,11 +12,16 @@
 // 1m (550 × 60, about 1,000,000 documents and 600 MB, minutes to generate):
 // every selected case runs at the first size, the cases whose cost follows
 // the history (prefix, scan, get, apply, view-index, view-work) at each; the
-// table's store column names the size.
+// table's store column names the store and its size ("folder 90k",
+// "folder 1m", "git 90k").
 //
 // CASE selects cases by id prefix: prefix, scan, pipeline, get, set, batch, apply, view, release,
-// git (git-get, git-commit, git-write: see git.go; they run on a git store of
-// their own, -git-releases releases of 50 packages, about 50,000 documents).
+// git (git-get, git-apply, git-commit, git-write: see git.go; they run last, on
+// a git store of their own, -git-releases releases of 50 packages: the 90k
+// shape by default). A case's reference may be another case's row of the same
+// run instead of a command of its own: git-apply's is the folder store's
+// apply on a store of the same shape, so selecting git-apply selects apply,
+// and -size must include the git store's shape.
 // Rows over target are reported, not failed: the exit status is 1 only when
 // a command fails or gives a wrong result (checked once per case, untimed),
 // or the tools do not build; 2 on usage errors. If the tools do not build,
@@ -61,18 +66,27 @@ type benchCase struct {
 	id, name string
 	tools    []string // ocu binaries the case needs
 	ocu, ref command
+	// refCase names the case whose ocu median, on a store of the same
+	// shape in the same run, is this case's reference instead of ref (the
+	// folder store's apply for the git store's). Selecting the case
+	// selects that one too.
+	refCase  string
 	refNote  string                    // what the reference is, for the notes
 	check    func(stdout []byte) error // verifies the ocu command's result (untimed first run)
 	maxRatio float64                   // target as ocu/reference; 0 when none
 	maxTime  time.Duration             // absolute target; 0 when none
 	sized    bool                      // its cost follows the history: run at every size
-	size     string                    // the store it runs on: a size's label, "git"
+	size     string                    // the store it runs on: "folder 90k", "git 90k"
+	ownStore string                    // the store column of a case that runs on a store of its own
+	shape    shape                     // the shape of that store
 
 	setup    func() error // run once before the case when it is selected
+	warm     bool         // run the ocu command once more, untimed, before the checked run (fills a cache)
 	teardown func()       // run once after it
 
 	// results
 	ocuMedian, refMedian time.Duration
+	refFrom              string // the store of the refCase row the reference comes from
 	ocuErr, refErr       error
 }
 
@@ -116,9 +130,10 @@ func run() int {
 		"history (prefix, scan, get, apply, view) at each. With several sizes, -store DIR holds a store per size in DIR/<size>")
 	packages := flag.Int("packages", 50, "packages of a generated store, instead of -size")
 	releases := flag.Int("releases", 60, "releases per package of a generated store, instead of -size")
-	gitReleases := flag.Int("git-releases", 34, "releases per package (of 50) of the git cases' store")
+	gitReleases := flag.Int("git-releases", 60, "releases per package (of 50) of the git cases' store; git-apply's reference "+
+		"is the folder store's apply at the same shape, so -size (or -packages 50 -releases) must include it")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, apply, view, release, git (default: all)\n\nflags:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: scripts/bench [flags] [CASE...]\n\nCASE (id prefix): prefix, scan, pipeline, get, set, batch, apply, view, release, git (default: all;\ngit-apply selects apply too, its reference)\n\nflags:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -143,7 +158,15 @@ func run() int {
 			logf("-size and -packages or -releases: choose one")
 			return 2
 		}
-		sizes = []size{{fmt.Sprintf("%d×%d", *packages, *releases), shape{*packages, *releases}}}
+		sh := shape{*packages, *releases}
+		sizes = []size{{shapeLabel(sh), sh}}
+	}
+	const gitPackages = 50
+	gitShape := shape{gitPackages, *gitReleases}
+	if ids["git-apply"] && !slices.ContainsFunc(sizes, func(z size) bool { return z.shape == gitShape }) {
+		logf("git-apply: its reference is the folder store's apply on a store of the git store's shape (%s): "+
+			"add that size to -size or change -git-releases", shapeLabel(gitShape))
+		return 2
 	}
 	root, err := os.Getwd()
 	if err != nil {
@@ -193,7 +216,11 @@ func run() int {
 	failed := false
 	runCases := func(cases []*benchCase) {
 		for _, c := range cases {
-			if runCase(c, buildErr, bin, *runs, env, work) {
+			runCase(c, buildErr, bin, *runs, env, work)
+			if c.refCase != "" && c.refErr == nil {
+				resolveReference(c, selected)
+			}
+			if c.ocuErr != nil || c.refErr != nil {
 				failed = true
 			}
 			selected = append(selected, c)
@@ -214,22 +241,14 @@ func run() int {
 				return 1
 			}
 			if sh != sz.shape {
-				sz = size{label: fmt.Sprintf("%d×%d", sh.packages, sh.releases), shape: sh}
+				sz = size{label: shapeLabel(sh), shape: sh}
 			}
 			scratch := filepath.Join(tmp, "scratch-"+sz.label) // the cases' files
 			if err := os.MkdirAll(scratch, 0o755); err != nil {
 				logf("%v", err)
 				return 1
 			}
-			var cases []*benchCase
-			for _, c := range makeCases(base, sh, bin, scratch) {
-				// Every selected case at the first size; at the others, the
-				// cases whose cost follows the history.
-				if ids[c.id] && (i == 0 || c.sized) {
-					c.size = sz.label
-					cases = append(cases, c)
-				}
-			}
+			cases := casesAtSize(makeCases(base, sh, bin, scratch), ids, i == 0, size{sz.label, sh})
 			removeBenchRefs(base) // left over from an interrupted run
 
 			// Warm the page cache.
@@ -249,16 +268,15 @@ func run() int {
 		}
 	}
 	if selectsGit(ids) {
-		const gitPackages = 50
-		fx, err := setupGit(tmp, home, gitPackages, *gitReleases)
+		fx, err := setupGit(tmp, home, gitShape)
 		if err != nil {
 			logf("git store: %v", err)
 			return 1
 		}
 		var cases []*benchCase
-		for _, c := range gitCases(fx, bin, gitPackages, *gitReleases) {
+		for _, c := range gitCases(fx, bin) {
 			if ids[c.id] {
-				c.size = "git"
+				c.size, c.shape = "git "+shapeLabel(gitShape), gitShape
 				cases = append(cases, c)
 			}
 		}
@@ -282,9 +300,8 @@ func run() int {
 	return 0
 }
 
-// runCase runs one case: its setup, the measurement, its teardown. It
-// reports whether a command failed or gave a wrong result.
-func runCase(c *benchCase, buildErr error, bin string, runs int, env []string, work string) bool {
+// runCase runs one case: its setup, the measurement, its teardown.
+func runCase(c *benchCase, buildErr error, bin string, runs int, env []string, work string) {
 	logf("%s (%s): %d runs each", c.name, c.size, runs)
 	if buildErr != nil {
 		c.ocuErr = errors.New("cannot build tools")
@@ -304,7 +321,47 @@ func runCase(c *benchCase, buildErr error, bin string, runs int, env []string, w
 	if c.teardown != nil {
 		c.teardown()
 	}
-	return c.ocuErr != nil || c.refErr != nil
+}
+
+// casesAtSize returns the cases to run on the folder store of size sz:
+// every selected case at the first size; at the others, the selected cases
+// whose cost follows the history. It names their store ("folder 90k", or
+// the case's own).
+func casesAtSize(cases []*benchCase, ids map[string]bool, first bool, sz size) []*benchCase {
+	var out []*benchCase
+	for _, c := range cases {
+		if ids[c.id] && (first || c.sized) {
+			c.size, c.shape = "folder "+sz.label, sz.shape
+			if c.ownStore != "" {
+				c.size = c.ownStore
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// resolveReference takes c's reference from the cases run before it: the
+// ocu median of case c.refCase on a store of c's shape.
+func resolveReference(c *benchCase, done []*benchCase) {
+	i := slices.IndexFunc(done, func(d *benchCase) bool { return d.id == c.refCase && d.shape == c.shape })
+	switch {
+	case i < 0:
+		c.refErr = fmt.Errorf("no %s case on a store of %s in this run", c.refCase, shapeLabel(c.shape))
+	case done[i].ocuErr != nil:
+		c.refErr = fmt.Errorf("its reference, the %s case (%s), failed", c.refCase, done[i].size)
+	default:
+		c.refMedian, c.refFrom = done[i].ocuMedian, done[i].size
+	}
+}
+
+// shapeLabel names a shape: the label of the named size of that shape,
+// else "P×R".
+func shapeLabel(sh shape) string {
+	if i := slices.IndexFunc(namedSizes, func(z size) bool { return z.shape == sh }); i >= 0 {
+		return namedSizes[i].label
+	}
+	return fmt.Sprintf("%d×%d", sh.packages, sh.releases)
 }
 
 func logf(format string, args ...any) {
@@ -563,10 +620,11 @@ func makeCases(base string, sh shape, bin, work string) []*benchCase {
 		viewCase("view-work", "ocu-view work page (`GET /work`)", "/work", tool, base, intentDir, pkgsDir, writeIntent,
 			"No function is pending or running."),
 		{
-			id:    "release",
-			name:  "`ocuroot release new`: one build call and 20 deploys",
-			tools: []string{"ocuroot"},
-			setup: func() error { return writeReleaseRepo(tool("ocuroot"), releaseRepo) },
+			id:       "release",
+			name:     "`ocuroot release new`: one build call and 20 deploys",
+			tools:    []string{"ocuroot"},
+			ownStore: "new folder",
+			setup:    func() error { return writeReleaseRepo(tool("ocuroot"), releaseRepo) },
 			ocu: command{argv: []string{tool("ocuroot"), "-C", releaseRepo, "--repo-commit-override", "bench",
 				"release", "new", "--force", "pkg.ocu.star"}},
 			ref:     command{argv: []string{"cat", filepath.Join(releaseRepo, "pkg.ocu.star")}},
@@ -590,9 +648,10 @@ func batchOnTmpfs(tool func(string) string, ndjson, src string) *benchCase {
 	store, copyDir := filepath.Join(dir, "store"), filepath.Join(dir, "copy")
 	batchDir := filepath.Join(store, "refs", "+", "custom", "batch")
 	c := &benchCase{
-		id:    "batch-tmpfs",
-		name:  fmt.Sprintf("`ocu-set` NDJSON batch of %d documents, store on tmpfs", batchSize),
-		tools: []string{"ocu-set"},
+		id:       "batch-tmpfs",
+		name:     fmt.Sprintf("`ocu-set` NDJSON batch of %d documents, store on tmpfs", batchSize),
+		tools:    []string{"ocu-set"},
+		ownStore: "folder on tmpfs",
 		setup: func() error {
 			if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
 				return fmt.Errorf("no tmpfs at /dev/shm")
@@ -666,13 +725,15 @@ phase("deploy", work=[deploy(environment=e, up=up, down=down, inputs={"image": r
 	return nil
 }
 
-// caseIDs are the ids of makeCases, then of gitCases, in order.
-var caseIDs = []string{"prefix", "scan", "pipeline", "get", "set", "batch", "batch-tmpfs", "apply", "view-index", "view-work", "release",
-	"git-get", "git-commit", "git-write"}
+// allCases are the cases of makeCases, then of gitCases, in order, made
+// for no store: for their ids and attributes.
+func allCases() []*benchCase {
+	return append(makeCases("", shape{1, 1}, "", ""), gitCases(&gitFixture{shape: shape{1, 1}}, "")...)
+}
 
 // selectsSized tells whether ids select a case that runs at every size.
 func selectsSized(ids map[string]bool) bool {
-	for _, c := range makeCases("", shape{1, 1}, "", "") {
+	for _, c := range allCases() {
 		if ids[c.id] && c.sized {
 			return true
 		}
@@ -701,8 +762,13 @@ func selectsGit(ids map[string]bool) bool {
 }
 
 // selectIDs returns the ids of the cases the arguments select (by id
-// prefix); no arguments select all.
+// prefix), with the cases their references name; no arguments select all.
 func selectIDs(args []string) (map[string]bool, error) {
+	cases := allCases()
+	var caseIDs []string
+	for _, c := range cases {
+		caseIDs = append(caseIDs, c.id)
+	}
 	ids := map[string]bool{}
 	for _, a := range args {
 		found := false
@@ -718,6 +784,11 @@ func selectIDs(args []string) (map[string]bool, error) {
 	if len(args) == 0 {
 		for _, id := range caseIDs {
 			ids[id] = true
+		}
+	}
+	for _, c := range cases {
+		if ids[c.id] && c.refCase != "" {
+			ids[c.refCase] = true
 		}
 	}
 	return ids, nil
@@ -803,10 +874,16 @@ func removeBenchRefs(base string) {
 }
 
 // measure runs both sides once untimed (checking the ocu result), then
-// alternates them runs times, swapping which goes first on every round.
+// alternates them runs times, swapping which goes first on every round. A
+// case whose reference is another case's row (refCase) times the ocu side
+// alone.
 func measure(c *benchCase, runs int, env []string, dir string) {
-	if c.refErr == nil {
+	timesRef := c.refCase == ""
+	if timesRef && c.refErr == nil {
 		_, _, c.refErr = execute(c.ref, env, dir, false)
+	}
+	if c.warm && c.ocuErr == nil {
+		_, _, c.ocuErr = execute(c.ocu, env, dir, false)
 	}
 	if c.ocuErr == nil {
 		var out []byte
@@ -828,7 +905,7 @@ func measure(c *benchCase, runs int, env []string, dir string) {
 				ocuTimes = append(ocuTimes, d)
 				c.ocuErr = err
 			}
-			if !ocu && c.refErr == nil {
+			if !ocu && timesRef && c.refErr == nil {
 				d, _, err := execute(c.ref, env, dir, false)
 				refTimes = append(refTimes, d)
 				c.refErr = err
@@ -838,7 +915,7 @@ func measure(c *benchCase, runs int, env []string, dir string) {
 	if c.ocuErr == nil {
 		c.ocuMedian = median(ocuTimes)
 	}
-	if c.refErr == nil {
+	if timesRef && c.refErr == nil {
 		c.refMedian = median(refTimes)
 	}
 }
@@ -921,9 +998,12 @@ func formatReport(cases []*benchCase, storeLine string, runs int) string {
 			targets = append(targets, "≤ "+fmtDur(c.maxTime))
 		}
 		target := strings.Join(targets, ", ")
-		if c.refErr == nil {
+		switch {
+		case c.refErr == nil && c.refCase != "":
+			ref = fmt.Sprintf("%s (%s, %s)", fmtDur(c.refMedian), c.refCase, c.refFrom)
+		case c.refErr == nil:
 			ref = fmtDur(c.refMedian)
-		} else {
+		default:
 			ref = "failed"
 			problems = append(problems, fmt.Sprintf("%s (%s): reference: %v", c.id, c.size, c.refErr))
 		}

@@ -255,6 +255,11 @@ func testLinks(t *testing.T, open Opener) {
 		if d.Ref.String() != tt.want {
 			t.Errorf("get %s resolved to %s, want %s", tt.in, d.Ref, tt.want)
 		}
+		if res, ok := s.(store.Resolver); ok {
+			if got, err := res.Resolve(context.Background(), R(t, tt.in)); err != nil || got.String() != tt.want {
+				t.Errorf("resolve %s = %s, %v; want %s (what get reads)", tt.in, got, err, tt.want)
+			}
+		}
 		if diff := cmp.Diff(J(t, tt.value), d.Value); diff != "" {
 			t.Errorf("get %s (-want +got):\n%s", tt.in, diff)
 		}
