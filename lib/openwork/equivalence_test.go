@@ -511,3 +511,125 @@ func sortedKeys(m map[string]any) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestRacyStamps: another client adds work to a watched release (the
+// latest) right after an index read it, and sets the times of the folder
+// gaining the entry back to what they were, as a change within the same
+// clock tick would leave them (docs/open-work.md §7). The next refresh
+// still walks the release: while the folder's change time is within the
+// racy window of the walk, its stamp is not trusted (the index file records
+// none); once it is older, the stamp holds the change time, which cannot be
+// set back.
+func TestRacyStamps(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	latest := historytest.Release(5)
+	// A new chain of the build: call/build gains an entry. It is the
+	// deepest folder a stamp covers, by its times only (not its listing).
+	build := filepath.Join(h.Base, "refs", filepath.FromSlash(latest), "call", "build")
+	clk := &clock{t: time.Now()}
+	opts := openwork.Options{Now: clk.now, MaxAge: time.Hour}
+	idx := openwork.New(opts)
+	n := 0
+	// write adds a pending function to the latest release as another
+	// client, leaving the times of call/build as they were before.
+	write := func(t *testing.T) string {
+		t.Helper()
+		n++
+		r := fmt.Sprintf("%s/call/build/%d/functions/1/status/pending", latest, 100+n)
+		before, err := os.Lstat(build)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.WriteDirect(map[string]any{r: marker()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(build, before.ModTime(), before.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// finish removes what write wrote, through the store: the release is
+	// finished again.
+	finish := func(t *testing.T, r string) {
+		t.Helper()
+		tx := store.NewTx("finish")
+		tx.Delete(parse(t, r), false)
+		if err := h.Store.Commit(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+		check(t, idx, h.Store, 5)
+		if _, ok := idx.Finished(latest); !ok {
+			t.Fatalf("%s is not finished", latest)
+		}
+	}
+	seen := func(t *testing.T, r string) {
+		t.Helper()
+		check(t, idx, h.Store, 5)
+		if got, _ := ref.FilterGlobs(idx.Refs(), queries["pending"]); !slices.Contains(got, r) {
+			t.Errorf("%s not seen: %q", r, got)
+		}
+		finish(t, r)
+	}
+
+	t.Run("changed within the racy window", func(t *testing.T) {
+		finish(t, write(t))
+		start := time.Now()
+		if err := idx.Refresh(ctx, h.Store); err != nil {
+			t.Fatal(err)
+		}
+		// A load of more than the window (a second by default) between
+		// the write and the walk would make the stamp trusted; the change
+		// time still moves below.
+		if time.Since(start) < 500*time.Millisecond {
+			if stamp := fileStamp(t, h.Base, latest); stamp != "" {
+				t.Errorf("the stamp of %s, changed just before the walk, is recorded: %s", latest, stamp)
+			}
+		}
+		seen(t, write(t))
+	})
+	t.Run("the same with a window of a nanosecond records a stamp", func(t *testing.T) {
+		// What makes the test above fail without the racy rule: the stamp
+		// is taken and trusted.
+		finish(t, write(t))
+		fine := openwork.New(openwork.Options{Now: clk.now, MaxAge: time.Hour, RacyWindow: time.Nanosecond, Rescan: true})
+		if err := fine.Refresh(ctx, h.Store); err != nil {
+			t.Fatal(err)
+		}
+		if fileStamp(t, h.Base, latest) == "" {
+			t.Errorf("no stamp recorded for %s with a window of a nanosecond", latest)
+		}
+		seen(t, write(t))
+	})
+	t.Run("changed after a trusted stamp", func(t *testing.T) {
+		// Let the folders' change times fall out of the racy window, so
+		// that the next walk records a stamp and trusts it.
+		time.Sleep(openwork.DefaultRacyWindow + 100*time.Millisecond)
+		idx = openwork.New(opts)
+		clk.t = clk.t.Add(2 * time.Hour) // a full walk: the release is walked and stamped
+		if err := idx.Refresh(ctx, h.Store); err != nil {
+			t.Fatal(err)
+		}
+		if fileStamp(t, h.Base, latest) == "" {
+			t.Fatalf("no stamp recorded for %s", latest)
+		}
+		seen(t, write(t))
+	})
+}
+
+// fileStamp returns the stamp the index file in store folder base records
+// for release folder rel ("" for none).
+func fileStamp(t *testing.T, base, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(base, ".ocuroot-index", "open-work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if fields := strings.Split(line, "\t"); len(fields) >= 3 && fields[0] == rel {
+			return fields[1]
+		}
+	}
+	t.Fatalf("no line for %s in the index file:\n%s", rel, data)
+	return ""
+}
