@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -405,7 +406,7 @@ func (w *world) writeWatched() string {
 	}
 	w.writeDirect(rel, docs, true)
 	w.directs[what]++
-	return fmt.Sprintf("direct write into the %s release %s: %s", what, rel, strings.Join(sortedKeys(docs), " "))
+	return fmt.Sprintf("direct write into the %s release %s: %s", what, rel, strings.Join(slices.Sorted(maps.Keys(docs)), " "))
 }
 
 // writeUnwatched writes, as another client, a retry chain into a finished
@@ -500,15 +501,6 @@ func roundTrip(t *testing.T, v any) any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

@@ -43,7 +43,13 @@ func (x *Index) load() {
 	if err != nil {
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	fi, err := f.Stat()
+	if err != nil || fi.Size() > maxFile {
+		f.Close()
+		return
+	}
+	data := make([]byte, fi.Size())
+	_, err = io.ReadFull(f, data)
 	f.Close()
 	if err != nil {
 		return
@@ -187,7 +193,10 @@ func (x *Index) save() error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(b.Bytes())
+	err = tmp.Chmod(0o644) // as the store's files: every user of the store reads it
+	if err == nil {
+		_, err = tmp.Write(b.Bytes())
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
