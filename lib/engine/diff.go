@@ -39,23 +39,83 @@ type scan struct {
 func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
 	groups := [][]string{intentGlobs, stateGlobs,
 		{"**/functions/*/status/pending"}, {"**/functions/*/status/running"}, {"**/task/check_envs"}}
-	refs, err := e.matchOpen(ctx, slices.Concat(groups...)...)
-	if err != nil {
-		return nil, err
-	}
 	s := &scan{}
 	lists := []*[]string{&s.intents, &s.state, &s.pending, &s.running, &s.tasks}
-	for i, g := range groups {
-		if *lists[i], err = ref.FilterGlobs(refs, g); err != nil {
+	for again := true; again; {
+		refs, err := e.matchOpen(ctx, slices.Concat(groups...)...)
+		if err != nil {
+			return nil, err
+		}
+		for i, g := range groups {
+			if *lists[i], err = ref.FilterGlobs(refs, g); err != nil {
+				return nil, err
+			}
+		}
+		if again, err = e.watchNamed(ctx, s); err != nil {
 			return nil, err
 		}
 	}
 	if e.Repo != "" && e.Commit != "" {
+		var err error
 		if s.commits, err = e.releaseRefsAt(ctx, e.Commit); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// watchNamed tells the open-work index which releases the deploy intents
+// and the current deployments of a scan name, so that it watches them for
+// other clients' writes (docs/open-work.md §6). again is true when one of
+// them was not watched: the index was refreshed, and the scan must be
+// made again. The reads are the diff's own (docs kept until the next
+// commit), so they cost nothing more.
+func (e *Engine) watchNamed(ctx context.Context, s *scan) (again bool, err error) {
+	idx, err := e.openWork(ctx)
+	if idx == nil || err != nil {
+		return false, err
+	}
+	var named []string
+	var refs []string
+	for _, r := range append(slices.Clone(s.intents), s.state...) {
+		if strings.Contains(r, "/+/deploy/") || strings.Contains(r, "/@/deploy/") {
+			refs = append(refs, r)
+		}
+	}
+	found := make([]string, len(refs))
+	fanout.Each(len(refs), readsAtOnce, func(i int) {
+		r, err := ref.Parse(refs[i])
+		if err != nil {
+			return
+		}
+		if r.Marker == ref.State { // a deployment link: where it leads
+			if res, err := e.resolve(ctx, r); err == nil && !res.IsZero() {
+				found[i] = res.ReleaseLevel().String()
+			}
+			return
+		}
+		var di deployIntentDoc
+		if ok, err := e.get(ctx, r, &di); err != nil || !ok {
+			return
+		}
+		if rel, err := ref.Parse(di.Release); err == nil && rel.Repo == r.Repo && rel.File == r.File {
+			if res, err := e.resolve(ctx, rel); err == nil && !res.IsZero() {
+				found[i] = res.ReleaseLevel().String()
+			}
+		}
+	})
+	for _, f := range found {
+		if f != "" {
+			named = append(named, f)
+		}
+	}
+	if !idx.Watch(named) {
+		return false, nil
+	}
+	e.indexMu.Lock()
+	e.indexFresh = false
+	e.indexMu.Unlock()
+	return true, nil
 }
 
 // Diff lists the intent refs whose intent differs from state (docs/engine.md

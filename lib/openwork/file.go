@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,7 @@ import (
 //	identity	<store identity>
 //	position	<change position>
 //	full	<unix nanoseconds of the last full walk>
+//	named	<release folders named by intents and deployments, space-separated>
 //	releases	<count>
 //	example/-/app.ocu.star/@1	9c1f…		commit/<H>	custom/approval
 const fileMagic = "ocu-open-work\t1"
@@ -41,12 +43,18 @@ func (x *Index) load() {
 	if err != nil {
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	fi, err := f.Stat()
+	if err != nil || fi.Size() > maxFile {
+		f.Close()
+		return
+	}
+	data := make([]byte, fi.Size())
+	_, err = io.ReadFull(f, data)
 	f.Close()
 	if err != nil {
 		return
 	}
-	pos, full, finished, err := parseFile(string(data), x.info.Identity)
+	pos, full, named, finished, err := parseFile(string(data), x.info.Identity)
 	if err != nil {
 		return
 	}
@@ -55,7 +63,7 @@ func (x *Index) load() {
 		x.gen++
 		rel.gen = x.gen
 	}
-	x.pos, x.full, x.finished, x.saved = pos, full, finished, true
+	x.pos, x.full, x.named, x.finished, x.saved = pos, full, named, finished, true
 	x.latest = map[string]string{}
 	for dir := range finished {
 		x.noteLatest(dir)
@@ -78,7 +86,7 @@ func openRegular(path string) (*os.File, error) {
 // parseFile parses the content of an index file. The strings it keeps
 // share content's memory: a million-release index loads with one
 // allocation per release.
-func parseFile(content, identity string) (pos string, full time.Time, finished map[string]*release, err error) {
+func parseFile(content, identity string) (pos string, full time.Time, named map[string]bool, finished map[string]*release, err error) {
 	next := func() (string, bool) {
 		line, rest, ok := strings.Cut(content, "\n")
 		if !ok {
@@ -88,52 +96,56 @@ func parseFile(content, identity string) (pos string, full time.Time, finished m
 		return line, true
 	}
 	if line, ok := next(); !ok || line != fileMagic {
-		return "", time.Time{}, nil, errors.New("another version")
+		return "", time.Time{}, nil, nil, errors.New("another version")
 	}
 	header := map[string]string{}
-	for _, key := range []string{"identity", "position", "full", "releases"} {
+	for _, key := range []string{"identity", "position", "full", "named", "releases"} {
 		line, _ := next()
 		k, v, ok := strings.Cut(line, "\t")
 		if !ok || k != key {
-			return "", time.Time{}, nil, fmt.Errorf("no %s in the header", key)
+			return "", time.Time{}, nil, nil, fmt.Errorf("no %s in the header", key)
 		}
 		header[k] = v
 	}
 	if header["identity"] != identity || header["position"] == "" {
-		return "", time.Time{}, nil, errors.New("another store")
+		return "", time.Time{}, nil, nil, errors.New("another store")
 	}
 	nanos, err := strconv.ParseInt(header["full"], 10, 64)
 	if err != nil {
-		return "", time.Time{}, nil, err
+		return "", time.Time{}, nil, nil, err
 	}
 	count, err := strconv.Atoi(header["releases"])
 	if err != nil || count < 0 {
-		return "", time.Time{}, nil, errors.New("bad count")
+		return "", time.Time{}, nil, nil, errors.New("bad count")
 	}
 	finished = make(map[string]*release, min(count, 1<<20))
 	for content != "" {
 		line, ok := next()
 		if !ok {
-			return "", time.Time{}, nil, errors.New("truncated")
+			return "", time.Time{}, nil, nil, errors.New("truncated")
 		}
 		dir, rest, _ := strings.Cut(line, "\t")
 		watch, rest, _ := strings.Cut(rest, "\t")
 		failed, kept, ok := strings.Cut(rest, "\t")
 		if !ok || dir == "" || ReleaseFolder(dir) != dir || (failed != "" && failed != "failed") {
-			return "", time.Time{}, nil, fmt.Errorf("bad release line %q", line)
+			return "", time.Time{}, nil, nil, fmt.Errorf("bad release line %q", line)
 		}
 		rel := &release{kept: kept, failed: failed == "failed"}
 		if watch != "" {
 			if rel.watch, err = strconv.ParseUint(watch, 16, 64); err != nil {
-				return "", time.Time{}, nil, err
+				return "", time.Time{}, nil, nil, err
 			}
 		}
 		finished[dir] = rel
 	}
 	if len(finished) != count {
-		return "", time.Time{}, nil, errors.New("truncated") // a torn copy
+		return "", time.Time{}, nil, nil, errors.New("truncated") // a torn copy
 	}
-	return header["position"], time.Unix(0, nanos), finished, nil
+	named = map[string]bool{}
+	for d := range strings.FieldsSeq(header["named"]) {
+		named[d] = true
+	}
+	return header["position"], time.Unix(0, nanos), named, finished, nil
 }
 
 // save writes the index file as a temporary file renamed over it, without
@@ -151,8 +163,8 @@ func (x *Index) save() error {
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nidentity\t%s\nposition\t%s\nfull\t%d\nreleases\t%d\n",
-		fileMagic, x.info.Identity, x.pos, x.full.UnixNano(), len(x.finished))
+	fmt.Fprintf(&b, "%s\nidentity\t%s\nposition\t%s\nfull\t%d\nnamed\t%s\nreleases\t%d\n",
+		fileMagic, x.info.Identity, x.pos, x.full.UnixNano(), strings.Join(slices.Sorted(maps.Keys(x.named)), " "), len(x.finished))
 	dirs := make([]string, 0, len(x.finished))
 	for d := range x.finished {
 		dirs = append(dirs, d)
@@ -181,7 +193,10 @@ func (x *Index) save() error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(b.Bytes())
+	err = tmp.Chmod(0o644) // as the store's files: every user of the store reads it
+	if err == nil {
+		_, err = tmp.Write(b.Bytes())
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

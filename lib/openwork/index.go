@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ type Index struct {
 	full     time.Time           // the last full walk
 	finished map[string]*release // release folder → what it keeps
 	latest   map[string]string   // package folder → its latest numbered release folder
+	named    map[string]bool     // release folders named by deploy intents and deployments (Watch)
 	refs     []string            // recorded refs of the last refresh, sorted
 	gen      uint64              // last generation given to a release
 	saved    bool                // the file holds what memory does
@@ -139,7 +141,7 @@ func (x *Index) update(ctx context.Context, st store.Store, walk bool) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if info := ix.IndexInfo(); !x.loaded || info != x.info {
-		x.info, x.pos, x.finished, x.refs = info, "", nil, nil
+		x.info, x.pos, x.finished, x.refs, x.named = info, "", nil, nil, nil
 		x.load()
 		x.loaded = true
 	}
@@ -210,7 +212,40 @@ func (x *Index) update(ctx context.Context, st store.Store, walk bool) error {
 // (docs/open-work.md §6): its package's latest release, or one holding a
 // failed marker (what a retry starts from).
 func (x *Index) watched(dir string, rel *release) bool {
-	return rel.failed || x.latest[dir[:strings.LastIndexByte(dir, '/')]] == dir
+	return rel.failed || x.named[dir] || x.latest[dir[:strings.LastIndexByte(dir, '/')]] == dir
+}
+
+// Watch makes dirs the release folders that deploy intents and current
+// deployments name, watched from now on as the latest releases are
+// (docs/open-work.md §6); the releases named before and not now are no
+// longer watched for it. It reports whether a finished release named now
+// was not watched before: nothing is known of it since the last full walk,
+// so the caller must Refresh (which walks it) before trusting the index.
+// A changed list is written to the index file.
+func (x *Index) Watch(dirs []string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	named := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		if ReleaseFolder(d) == d {
+			named[d] = true
+		}
+	}
+	if maps.Equal(named, x.named) {
+		return false
+	}
+	unknown := false
+	for dir := range named {
+		if rel, ok := x.finished[dir]; ok && !x.watched(dir, rel) {
+			delete(x.finished, dir) // walked, then stamped, by the next Refresh
+			unknown = true
+		}
+	}
+	x.named, x.saved = named, false
+	if x.loaded {
+		x.saved = x.save() == nil
+	}
+	return unknown
 }
 
 // checkWatched drops from the finished releases the watched ones whose

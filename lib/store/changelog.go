@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -498,7 +499,7 @@ func (s *FS) ChangedSince(ctx context.Context, pos string) ([]string, string, bo
 		}
 		now = logPosition(p.f.hdr.id, p.off+int64(whole))
 	}
-	return sortedKeys(found), now, true, nil
+	return slices.Sorted(maps.Keys(found)), now, true, nil
 }
 
 // parseLogPosition decodes a position of ChangePosition: the file id and

@@ -4,7 +4,9 @@ package store
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -67,7 +69,7 @@ func (g *Git) ChangedSince(ctx context.Context, pos string) ([]string, string, b
 		}
 		return nil, now, false, err
 	}
-	return sortedKeys(found), now, true, nil
+	return slices.Sorted(maps.Keys(found)), now, true, nil
 }
 
 // refsTree returns the tree refs/ of root; zero when there is none.

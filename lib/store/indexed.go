@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"slices"
 	"strings"
 )
 
@@ -67,14 +66,4 @@ func releaseFolder(p string) string {
 		i = end + 1
 	}
 	return ""
-}
-
-// sortedKeys returns the keys of set, sorted; nil when it is empty.
-func sortedKeys(set map[string]bool) []string {
-	var out []string
-	for k := range set {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,12 +1,15 @@
 package view
 
 import (
+	"cmp"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/ocu-team/ocu/internal/fanout"
 	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
@@ -77,11 +80,18 @@ func (p pkg) Latest() string {
 // packages finds the packages of repo: the folders below R/-/ that hold
 // marker folders, the repo configuration left out.
 func (rd *reader) packages(repo string) ([]pkg, error) {
-	var out []pkg
-	var walk func(file string, depth int) error
-	walk = func(file string, depth int) error {
-		if depth > maxPackageDepth || len(out) >= maxPackages || rd.ctx.Err() != nil {
-			return rd.ctx.Err()
+	var (
+		mu    sync.Mutex
+		out   []pkg
+		first error
+	)
+	var walk func(file string, depth int)
+	walk = func(file string, depth int) {
+		mu.Lock()
+		stop := depth > maxPackageDepth || len(out) >= maxPackages || first != nil
+		mu.Unlock()
+		if stop || rd.ctx.Err() != nil {
+			return
 		}
 		base := repo + "/-"
 		if file != "" {
@@ -89,9 +99,13 @@ func (rd *reader) packages(repo string) ([]pkg, error) {
 		}
 		names, err := rd.children(base)
 		if err != nil {
-			return err
+			mu.Lock()
+			first = cmp.Or(first, err)
+			mu.Unlock()
+			return
 		}
 		p := pkg{Ref: base, Repo: repo, File: file}
+		var subs []string
 		for _, n := range names {
 			switch {
 			case n[0] == '@' || n[0] == '+':
@@ -99,22 +113,22 @@ func (rd *reader) packages(repo string) ([]pkg, error) {
 				if n[0] == '@' && state.IsNumber(n[1:]) {
 					p.Releases = append(p.Releases, n[1:])
 				}
+			case file != "":
+				subs = append(subs, file+"/"+n)
 			default:
-				sub := n
-				if file != "" {
-					sub = file + "/" + n
-				}
-				if err := walk(sub, depth+1); err != nil {
-					return err
-				}
+				subs = append(subs, n)
 			}
 		}
+		// Folders are listed a few at a time: a repo holds hundreds.
+		fanout.Each(len(subs), readWorkers, func(i int) { walk(subs[i], depth+1) })
 		if file != "" && file != repoConfigFile && len(p.Markers) > 0 {
+			mu.Lock()
 			out = append(out, p)
+			mu.Unlock()
 		}
-		return nil
 	}
-	if err := walk("", 0); err != nil {
+	walk("", 0)
+	if err := cmp.Or(first, rd.ctx.Err()); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b pkg) int { return naturalCompare(a.File, b.File) })
