@@ -72,7 +72,7 @@ func (e *Engine) scanStores(ctx context.Context) (*scan, error) {
 // commit), so they cost nothing more.
 func (e *Engine) watchNamed(ctx context.Context, s *scan) (again bool, err error) {
 	idx, err := e.openWork(ctx)
-	if idx == nil || err != nil {
+	if idx == nil || err != nil || !idx.Watches() {
 		return false, err
 	}
 	var named []string

@@ -84,7 +84,7 @@ func (w *world) compare(idxs ...*openwork.Index) {
 	}
 	atCommit := map[string][]string{}
 	for _, r := range all {
-		if dir := openwork.ReleaseFolder(r); dir != "" && strings.HasPrefix(r, dir+"/commit/") {
+		if dir := store.ReleaseFolder(r); dir != "" && strings.HasPrefix(r, dir+"/commit/") {
 			h := r[len(dir+"/commit/"):]
 			atCommit[h] = append(atCommit[h], dir)
 		}
@@ -361,7 +361,7 @@ func (w *world) failedReleases() []int {
 	var out []int
 	for _, r := range refs {
 		var k int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(openwork.ReleaseFolder(r), historytest.Package+"/@"), "%d", &k); err == nil {
+		if _, err := fmt.Sscanf(strings.TrimPrefix(store.ReleaseFolder(r), historytest.Package+"/@"), "%d", &k); err == nil {
 			out = append(out, k)
 		}
 	}

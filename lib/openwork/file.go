@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ocu-team/ocu/lib/store"
 )
 
 // The index file (docs/open-work.md §4): a header of tab-separated fields,
@@ -127,7 +129,7 @@ func parseFile(content, identity string) (pos string, full time.Time, named map[
 		dir, rest, _ := strings.Cut(line, "\t")
 		watch, rest, _ := strings.Cut(rest, "\t")
 		failed, kept, ok := strings.Cut(rest, "\t")
-		if !ok || dir == "" || ReleaseFolder(dir) != dir || (failed != "" && failed != "failed") {
+		if !ok || dir == "" || store.ReleaseFolder(dir) != dir || (failed != "" && failed != "failed") {
 			return "", time.Time{}, nil, nil, fmt.Errorf("bad release line %q", line)
 		}
 		rel := &release{kept: kept, failed: failed == "failed"}

@@ -215,6 +215,15 @@ func (x *Index) watched(dir string, rel *release) bool {
 	return rel.failed || x.named[dir] || x.latest[dir[:strings.LastIndexByte(dir, '/')]] == dir
 }
 
+// Watches reports whether the index watches releases for other clients'
+// writes (a folder store, whose change record misses them; not a git
+// store), so that Watch is worth calling. False before the first Refresh.
+func (x *Index) Watches() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.loaded && !x.info.AllWriters
+}
+
 // Watch makes dirs the release folders that deploy intents and current
 // deployments name, watched from now on as the latest releases are
 // (docs/open-work.md §6); the releases named before and not now are no
@@ -227,7 +236,7 @@ func (x *Index) Watch(dirs []string) bool {
 	defer x.mu.Unlock()
 	named := make(map[string]bool, len(dirs))
 	for _, d := range dirs {
-		if ReleaseFolder(d) == d {
+		if store.ReleaseFolder(d) == d {
 			named[d] = true
 		}
 	}
@@ -309,7 +318,7 @@ func (x *Index) classify(refs []string) {
 	var out []string
 	byRelease := map[string][]string{}
 	for _, r := range refs {
-		if dir := ReleaseFolder(r); dir != "" {
+		if dir := store.ReleaseFolder(r); dir != "" {
 			byRelease[dir] = append(byRelease[dir], r)
 		} else {
 			out = append(out, r)
@@ -420,7 +429,7 @@ func (x *Index) AtCommit(repo, h string) []string {
 		if !strings.HasPrefix(r, prefix) {
 			continue
 		}
-		dir := ReleaseFolder(r)
+		dir := store.ReleaseFolder(r)
 		if dir == "" {
 			continue
 		}
@@ -454,31 +463,4 @@ func (x *Index) Finished(dir string) (gen uint64, ok bool) {
 		return 0, false
 	}
 	return rel.gen, true
-}
-
-// ReleaseFolder returns the release folder a state ref lies in
-// (`R/-/F/@N` of `R/-/F/@N/call/build/1/…`), or "" for a ref outside
-// releases (global, package level, intent).
-func ReleaseFolder(r string) string {
-	i := strings.Index(r, "/-/")
-	if i < 0 {
-		return ""
-	}
-	for j := i + 3; j < len(r); {
-		end := strings.IndexByte(r[j:], '/')
-		if end < 0 {
-			end = len(r)
-		} else {
-			end += j
-		}
-		seg := r[j:end]
-		switch {
-		case seg == "" || seg[0] == '+' || seg == "@":
-			return ""
-		case seg[0] == '@':
-			return r[:end]
-		}
-		j = end + 1
-	}
-	return ""
 }

@@ -99,7 +99,7 @@ func touchedReleases(files []journalFile) []string {
 		if !ok {
 			continue
 		}
-		if r := releaseFolder(dir); r != "" && !strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
+		if r := ReleaseFolder(dir); r != "" && !strings.ContainsFunc(r, func(c rune) bool { return c <= ' ' || c == 0x7f }) {
 			out = append(out, r)
 		}
 	}
@@ -492,7 +492,7 @@ func (s *FS) ChangedSince(ctx context.Context, pos string) ([]string, string, bo
 		whole := bytes.LastIndexByte(data, '\n') + 1 // a torn last line is left out
 		for line := range bytes.SplitSeq(data[:whole], []byte("\n")) {
 			for r := range strings.FieldsSeq(string(line)) {
-				if releaseFolder(r) == r {
+				if ReleaseFolder(r) == r {
 					found[r] = true
 				}
 			}

@@ -88,7 +88,7 @@ func (g *Git) diffReleases(ctx context.Context, dir string, a, b plumbing.Hash, 
 	if a == b {
 		return nil
 	}
-	if r := releaseFolder(dir); r != "" {
+	if r := ReleaseFolder(dir); r != "" {
 		found[r] = true
 		return nil
 	}

@@ -9,14 +9,16 @@ import (
 // (docs/open-work.md): *FS, the git store, and *Combined (through its state
 // store; its intent store is matched in full).
 //
-// A release folder is a folder below refs/ whose name starts with "@" and
-// is longer than "@" (`R/-/F/@N`, `R/-/F/@H.x`); paths are given as below
-// refs/, without a trailing slash: "example/-/frontend/release.ocu.star/@12".
+// Release folders are as ReleaseFolder says (`R/-/F/@N`, `R/-/F/@H.x`);
+// paths are given as below refs/, without a trailing slash:
+// "example/-/frontend/release.ocu.star/@12".
 type Indexed interface {
 	// MatchSkipping is Match(ctx, globs, false) that does not enter a
 	// release folder for which skip returns true: nothing at or below it is
-	// listed. skip may be called from several goroutines, for any folder
-	// whose name starts with "@" and is longer than "@".
+	// listed. skip may be called from several goroutines, for every release
+	// folder the walk reaches, and for other folders whose name starts with
+	// "@" and is longer than "@" (the walk does not tell them apart): skip
+	// must refuse those.
 	MatchSkipping(ctx context.Context, globs []string, skip func(release string) bool) ([]string, error)
 	// ChangePosition returns where the store's record of changes stands:
 	// for a folder, the end of its change log; for a git store, the commit
@@ -49,21 +51,30 @@ type IndexInfo struct {
 	AllWriters bool
 }
 
-// releaseFolder returns the release folder p lies in (p below refs/, a
-// folder): p up to and including its first segment that starts with "@"
-// and is longer than "@"; "" when there is none.
-func releaseFolder(p string) string {
-	for i := 0; i < len(p); {
-		end := strings.IndexByte(p[i:], '/')
+// ReleaseFolder returns the release folder a path below refs/ (or a ref)
+// lies in: up to its first segment after the repo's "-" that starts with
+// "@" and is longer than "@" (`R/-/F/@N` of `R/-/F/@N/call/build/1/…`);
+// "" for a path outside releases (global, package level "@", intent "+").
+func ReleaseFolder(p string) string {
+	i := strings.Index(p, "/-/")
+	if i < 0 {
+		return ""
+	}
+	for j := i + 3; j < len(p); {
+		end := strings.IndexByte(p[j:], '/')
 		if end < 0 {
 			end = len(p)
 		} else {
-			end += i
+			end += j
 		}
-		if end-i > 1 && p[i] == '@' {
+		seg := p[j:end]
+		switch {
+		case seg == "" || seg[0] == '+' || seg == "@":
+			return ""
+		case seg[0] == '@':
 			return p[:end]
 		}
-		i = end + 1
+		j = end + 1
 	}
 	return ""
 }

@@ -349,20 +349,11 @@ func (rd *reader) match(ctx context.Context, globs []string, noLinks bool, skip 
 	return out, nil
 }
 
-// skipsPrefix reports whether skip accepts a release folder on the path
+// skipsPrefix reports whether skip accepts the release folder on the path
 // of prefix, prefix itself included: nothing below it is listed.
 func skipsPrefix(prefix string, skip func(string) bool) bool {
-	for p := prefix; p != ""; {
-		r := releaseFolder(p)
-		if r == "" {
-			return false
-		}
-		if skip(prefix[:len(prefix)-len(p)+len(r)]) {
-			return true
-		}
-		p = strings.TrimPrefix(p[len(r):], "/")
-	}
-	return false
+	r := ReleaseFolder(prefix)
+	return r != "" && skip(r)
 }
 
 // pattern is a compiled glob and a literal every match contains, checked

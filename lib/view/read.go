@@ -201,7 +201,7 @@ func (rd *reader) latestMarker(owner string, names []string) marker {
 // statusOf reads the status folder of owner: status and time. No marker
 // gives the zero marker.
 func (rd *reader) statusOf(owner string) marker {
-	mk, _ := cached(rd, openwork.ReleaseFolder(owner), "status "+owner, func() (marker, error) {
+	mk, _ := cached(rd, store.ReleaseFolder(owner), "status "+owner, func() (marker, error) {
 		names, err := rd.children(owner + "/status")
 		if err != nil || len(names) == 0 {
 			return marker{}, err

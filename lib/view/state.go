@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/internal/fanout"
-	"github.com/ocu-team/ocu/lib/openwork"
 	"github.com/ocu-team/ocu/lib/ref"
 	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
@@ -244,7 +243,7 @@ func (rd *reader) currentChain(link string) (ref.Ref, any, error) {
 		chain  ref.Ref
 		output any
 	}
-	got, err := cached(rd, openwork.ReleaseFolder(target.String()), "chain "+target.String(), func() (read, error) {
+	got, err := cached(rd, store.ReleaseFolder(target.String()), "chain "+target.String(), func() (read, error) {
 		doc, err := rd.s.Get(rd.ctx, target)
 		if err != nil {
 			return read{}, err
