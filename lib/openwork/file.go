@@ -70,9 +70,10 @@ func (x *Index) load() {
 	}
 }
 
-// openRegular opens a regular file without following a symbolic link.
+// openRegular opens a regular file without following a symbolic link and
+// without waiting for a writer of a FIFO.
 func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,4 +256,40 @@ func TestReleaseFolder(t *testing.T) {
 			t.Errorf("ReleaseFolder(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestIndexFileNotRegular: an index file that is a FIFO (or anything but a
+// regular file) is not waited on: the index is rebuilt by a full walk.
+func TestIndexFileNotRegular(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WriteDirect(map[string]any{pendingIn(2): marker()}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(h.Base, ".ocuroot-index", "open-work")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx := openwork.New(openwork.Options{})
+	done := make(chan error, 1)
+	go func() { done <- idx.Refresh(ctx, h.Store) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		// Release the open, so that the goroutine ends with the test.
+		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("Refresh waits for a writer of the FIFO at the index file")
+	}
+	check(t, idx, h.Store, 5)
 }
