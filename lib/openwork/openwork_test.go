@@ -293,3 +293,36 @@ func TestIndexFileNotRegular(t *testing.T) {
 	}
 	check(t, idx, h.Store, 5)
 }
+
+// TestIndexFolderLeftToTheOwner: a process that does not own the store
+// folder (a viewer run as root, or by another member of a group that may
+// write the folder) does not create .ocuroot-index there: the folder would
+// be its own, and the store's writers could no longer append to the change
+// log in it, so every write of theirs would fail. It keeps its index in
+// memory instead; once the folder is there, it writes its index file.
+func TestIndexFolderLeftToTheOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a folder's owner needs root")
+	}
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	dir := filepath.Join(h.Base, ".ocuroot-index")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(h.Base, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	idx := openwork.New(openwork.Options{})
+	check(t, idx, h.Store, 5)
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a reader that does not own the store folder created %s (%v)", dir, err)
+	}
+	if err := h.Put(ctx, pendingIn(2), marker()); err != nil { // a writer makes the folder
+		t.Fatal(err)
+	}
+	check(t, idx, h.Store, 5)
+	if _, err := os.Stat(filepath.Join(dir, "open-work")); err != nil {
+		t.Errorf("index file not written once the folder is there: %v", err)
+	}
+}
