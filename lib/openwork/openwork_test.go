@@ -326,3 +326,23 @@ func TestIndexFolderLeftToTheOwner(t *testing.T) {
 		t.Errorf("index file not written once the folder is there: %v", err)
 	}
 }
+
+// TestIndexFullWalkInTheFuture: an index whose last full walk lies ahead
+// of the clock by more than MaxAge (the clock was set back, or another
+// machine sharing the folder runs ahead) cannot tell how old it is: it is
+// not trusted, and another client's write to an old release is found.
+func TestIndexFullWalkInTheFuture(t *testing.T) {
+	const n = 5
+	ctx := context.Background()
+	h := historytest.Open(t, n)
+	clk := &clock{t: time.Now()}
+	opts := openwork.Options{Now: clk.now, MaxAge: time.Hour}
+	if err := openwork.New(opts).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WriteDirect(map[string]any{pendingIn(2): marker()}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(-3 * time.Hour)
+	check(t, openwork.New(opts), h.Store, n)
+}
