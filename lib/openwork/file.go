@@ -72,9 +72,10 @@ func (x *Index) load() {
 	}
 }
 
-// openRegular opens a regular file without following a symbolic link.
+// openRegular opens a regular file without following a symbolic link and
+// without waiting for a writer of a FIFO.
 func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -152,14 +153,23 @@ func parseFile(content, identity string) (pos string, full time.Time, named map[
 
 // save writes the index file as a temporary file renamed over it, without
 // fsync: after a crash the file is the previous one, or missing, and both
-// are valid (docs/open-work.md §7). A folder that is a symbolic link, or
-// not there, is not written into.
+// are valid (docs/open-work.md §7). A folder that is a symbolic link is not
+// written into. A missing folder is created only by the owner of the
+// folder that holds it: made by another user (a viewer run as root), it
+// would keep the store's writers from the change log beside the index.
 func (x *Index) save() error {
 	if x.info.Path == "" {
 		return errors.New("no place for the index")
 	}
 	dir := filepath.Dir(x.info.Path)
 	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		parent, err := os.Lstat(filepath.Dir(dir))
+		if err != nil {
+			return err
+		}
+		if st, ok := parent.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+			return fmt.Errorf("%s: not created: the folder holding it is another user's", dir)
+		}
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return err
 		}
