@@ -201,7 +201,7 @@ func (x *Index) save() error {
 	if sum == x.savedSum {
 		return nil // the file holds this already: a run that learnt nothing writes nothing
 	}
-	tmp, err := os.CreateTemp(dir, ".ocuroot-tmp-open-work-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -220,5 +220,31 @@ func (x *Index) save() error {
 		return err
 	}
 	x.savedSum = sum
+	removeStaleTemps(dir, time.Now().Add(-staleTemp))
 	return nil
+}
+
+// tempPrefix names the index's temporary files; staleTemp is the age at
+// which one is a crashed writer's, removed by the next write (as the
+// store's writers do with theirs, docs/store-format.md §9.3).
+const (
+	tempPrefix = ".ocuroot-tmp-open-work-"
+	staleTemp  = time.Hour
+)
+
+// removeStaleTemps removes the index's temporary files in dir last changed
+// before before.
+func removeStaleTemps(dir string, before time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(before) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

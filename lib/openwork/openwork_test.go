@@ -328,3 +328,38 @@ func TestIndexFullWalkInTheFuture(t *testing.T) {
 	clk.t = clk.t.Add(-3 * time.Hour)
 	check(t, openwork.New(opts), h.Store, n)
 }
+
+// TestIndexRemovesStaleTemps: a temporary index file a crashed writer left
+// (older than an hour) is removed by the next write of the index; a recent
+// one, maybe another process's being written, is left.
+func TestIndexRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 3)
+	dir := filepath.Join(h.Base, ".ocuroot-index")
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	stale, fresh := filepath.Join(dir, ".ocuroot-tmp-open-work-1"), filepath.Join(dir, ".ocuroot-tmp-open-work-2")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("torn"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A write of the index: an ocu write changes its position.
+	if err := h.Put(ctx, historytest.Release(2)+"/custom/x", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("recent temporary file: %v", err)
+	}
+}
