@@ -16,10 +16,16 @@ type IndexFlags struct {
 // Register adds --rescan and --index-max-age to fs.
 func (f *IndexFlags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.rescan, "rescan", false, "walk every release of the state store, not only the open ones")
-	fs.DurationVar(&f.maxAge, "index-max-age", openwork.DefaultMaxAge, "on a folder store, walk every release when the last full walk is older than `DURATION`")
+	fs.DurationVar(&f.maxAge, "index-max-age", openwork.DefaultMaxAge, "on a folder store, walk every release when the last full walk is older than `DURATION` (0: on every run)")
 }
 
-// Options returns the index options the flags set.
+// Options returns the index options the flags set. A maximum age of 0 (or
+// less) trusts the index for no time at all; openwork.Options takes 0 as
+// its default instead.
 func (f *IndexFlags) Options() openwork.Options {
-	return openwork.Options{Rescan: f.rescan, MaxAge: f.maxAge}
+	maxAge := f.maxAge
+	if maxAge <= 0 {
+		maxAge = time.Nanosecond
+	}
+	return openwork.Options{Rescan: f.rescan, MaxAge: maxAge}
 }

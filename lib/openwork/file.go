@@ -72,9 +72,10 @@ func (x *Index) load() {
 	}
 }
 
-// openRegular opens a regular file without following a symbolic link.
+// openRegular opens a regular file without following a symbolic link and
+// without waiting for a writer of a FIFO.
 func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -152,14 +153,23 @@ func parseFile(content, identity string) (pos string, full time.Time, named map[
 
 // save writes the index file as a temporary file renamed over it, without
 // fsync: after a crash the file is the previous one, or missing, and both
-// are valid (docs/open-work.md §7). A folder that is a symbolic link, or
-// not there, is not written into.
+// are valid (docs/open-work.md §7). A folder that is a symbolic link is not
+// written into. A missing folder is created only by the owner of the
+// folder that holds it: made by another user (a viewer run as root), it
+// would keep the store's writers from the change log beside the index.
 func (x *Index) save() error {
 	if x.info.Path == "" {
 		return errors.New("no place for the index")
 	}
 	dir := filepath.Dir(x.info.Path)
 	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		parent, err := os.Lstat(filepath.Dir(dir))
+		if err != nil {
+			return err
+		}
+		if st, ok := parent.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+			return fmt.Errorf("%s: not created: the folder holding it is another user's", dir)
+		}
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return err
 		}
@@ -191,7 +201,7 @@ func (x *Index) save() error {
 	if sum == x.savedSum {
 		return nil // the file holds this already: a run that learnt nothing writes nothing
 	}
-	tmp, err := os.CreateTemp(dir, ".ocuroot-tmp-open-work-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -210,5 +220,31 @@ func (x *Index) save() error {
 		return err
 	}
 	x.savedSum = sum
+	removeStaleTemps(dir, time.Now().Add(-staleTemp))
 	return nil
+}
+
+// tempPrefix names the index's temporary files; staleTemp is the age at
+// which one is a crashed writer's, removed by the next write (as the
+// store's writers do with theirs, docs/store-format.md §9.3).
+const (
+	tempPrefix = ".ocuroot-tmp-open-work-"
+	staleTemp  = time.Hour
+)
+
+// removeStaleTemps removes the index's temporary files in dir last changed
+// before before.
+func removeStaleTemps(dir string, before time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) || !e.Type().IsRegular() {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(before) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }

@@ -145,8 +145,11 @@ func (x *Index) update(ctx context.Context, st store.Store, walk bool) error {
 		x.load()
 		x.loaded = true
 	}
+	// A last full walk more than MaxAge ahead of the clock (set back, or
+	// another machine's running ahead) is of unknown age: not trusted.
+	age := x.opts.Now().Sub(x.full)
 	full := x.rescan || x.pos == "" || x.finished == nil ||
-		(!x.info.AllWriters && x.opts.Now().Sub(x.full) > x.opts.MaxAge)
+		(!x.info.AllWriters && (age > x.opts.MaxAge || age < -x.opts.MaxAge))
 	if !full {
 		changed, now, ok, err := ix.ChangedSince(ctx, x.pos)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -237,4 +238,128 @@ func TestIndexOfAnotherStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, openwork.New(openwork.Options{}), b.Store, 5)
+}
+
+// TestIndexFileNotRegular: an index file that is a FIFO (or anything but a
+// regular file) is not waited on: the index is rebuilt by a full walk.
+func TestIndexFileNotRegular(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WriteDirect(map[string]any{pendingIn(2): marker()}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(h.Base, ".ocuroot-index", "open-work")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx := openwork.New(openwork.Options{})
+	done := make(chan error, 1)
+	go func() { done <- idx.Refresh(ctx, h.Store) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		// Release the open, so that the goroutine ends with the test.
+		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+		t.Fatal("Refresh waits for a writer of the FIFO at the index file")
+	}
+	check(t, idx, h.Store, 5)
+}
+
+// TestIndexFolderLeftToTheOwner: a process that does not own the store
+// folder (a viewer run as root, or by another member of a group that may
+// write the folder) does not create .ocuroot-index there: the folder would
+// be its own, and the store's writers could no longer append to the change
+// log in it, so every write of theirs would fail. It keeps its index in
+// memory instead; once the folder is there, it writes its index file.
+func TestIndexFolderLeftToTheOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changing a folder's owner needs root")
+	}
+	ctx := context.Background()
+	h := historytest.Open(t, 5)
+	dir := filepath.Join(h.Base, ".ocuroot-index")
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(h.Base, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	idx := openwork.New(openwork.Options{})
+	check(t, idx, h.Store, 5)
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a reader that does not own the store folder created %s (%v)", dir, err)
+	}
+	if err := h.Put(ctx, pendingIn(2), marker()); err != nil { // a writer makes the folder
+		t.Fatal(err)
+	}
+	check(t, idx, h.Store, 5)
+	if _, err := os.Stat(filepath.Join(dir, "open-work")); err != nil {
+		t.Errorf("index file not written once the folder is there: %v", err)
+	}
+}
+
+// TestIndexFullWalkInTheFuture: an index whose last full walk lies ahead
+// of the clock by more than MaxAge (the clock was set back, or another
+// machine sharing the folder runs ahead) cannot tell how old it is: it is
+// not trusted, and another client's write to an old release is found.
+func TestIndexFullWalkInTheFuture(t *testing.T) {
+	const n = 5
+	ctx := context.Background()
+	h := historytest.Open(t, n)
+	clk := &clock{t: time.Now()}
+	opts := openwork.Options{Now: clk.now, MaxAge: time.Hour}
+	if err := openwork.New(opts).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.WriteDirect(map[string]any{pendingIn(2): marker()}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(-3 * time.Hour)
+	check(t, openwork.New(opts), h.Store, n)
+}
+
+// TestIndexRemovesStaleTemps: a temporary index file a crashed writer left
+// (older than an hour) is removed by the next write of the index; a recent
+// one, maybe another process's being written, is left.
+func TestIndexRemovesStaleTemps(t *testing.T) {
+	ctx := context.Background()
+	h := historytest.Open(t, 3)
+	dir := filepath.Join(h.Base, ".ocuroot-index")
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	stale, fresh := filepath.Join(dir, ".ocuroot-tmp-open-work-1"), filepath.Join(dir, ".ocuroot-tmp-open-work-2")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("torn"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A write of the index: an ocu write changes its position.
+	if err := h.Put(ctx, historytest.Release(2)+"/custom/x", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := openwork.New(openwork.Options{}).Refresh(ctx, h.Store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temporary file: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("recent temporary file: %v", err)
+	}
 }

@@ -509,8 +509,14 @@ func onlyRemovals(j *journal) bool {
 // leave part of such a transaction done.
 func (s *FS) applyRemovals(j *journal) error {
 	synced, err := s.logChanges(j.Files)
-	retry := isNoSpace(err) // removing the files frees space for the line
-	if err != nil && !retry {
+	if isNoSpace(err) {
+		// No room for the line: the log is dropped before anything is
+		// removed, so every index is rebuilt (a crash in the middle leaves
+		// no removal an index could miss).
+		s.dropLog()
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("%w: %w; nothing was written", errNotLogged, err)
 	}
 	for i, f := range j.Files {
@@ -524,13 +530,6 @@ func (s *FS) applyRemovals(j *journal) error {
 		if survivor != "" {
 			synced = append(synced, survivor)
 		}
-	}
-	if retry {
-		more, err := s.logChanges(j.Files)
-		if err != nil {
-			s.dropLog()
-		}
-		synced = append(synced, more...)
 	}
 	return s.sync(synced)
 }
