@@ -126,10 +126,7 @@ func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
 		return r, nil, err
 	}
 	obj, err := at.obj, error(nil)
-	switch {
-	case at.known && !at.stored:
-		err = errNoObject
-	case obj == nil:
+	if obj == nil { // not read just now: read it (a cached lookup may be stale)
 		obj, err = rd.object(r.String())
 	}
 	if errors.Is(err, errNoObject) && fallsBack(r) {
@@ -157,8 +154,8 @@ func (rd *reader) resolve(r ref.Ref) (ref.Ref, *object, error) {
 
 // follow follows the links on r's path (§5.2): it returns the ref they
 // lead to, the number of links followed, the last of them ("L -> T"), and
-// what is stored at that ref when it is one of its own link positions (a
-// lookup follow made anyway: the object too when it was read just now).
+// the object stored at that ref when follow just read it (the ref is one
+// of its own link positions, looked up for the first time).
 func (rd *reader) follow(r ref.Ref) (_ ref.Ref, hops int, last string, at found, err error) {
 	for followed := true; followed; {
 		followed = false
@@ -171,7 +168,7 @@ func (rd *reader) follow(r ref.Ref) (_ ref.Ref, hops int, last string, at found,
 			}
 			if !info.link {
 				if pos == p {
-					at = found{known: true, stored: info.stored, obj: obj}
+					at = found{obj: obj}
 				}
 				continue
 			}
@@ -190,11 +187,9 @@ func (rd *reader) follow(r ref.Ref) (_ ref.Ref, hops int, last string, at found,
 	return r, hops, last, at, nil
 }
 
-// found is what follow knows of the object at the ref it returns.
+// found is what follow read of the object at the ref it returns.
 type found struct {
-	known  bool    // the ref is a link position follow looked up
-	stored bool    // something is stored there
-	obj    *object // read by this lookup, or nil (cached lookup)
+	obj *object // read by follow's lookup of the ref as a link position, or nil
 }
 
 // Resolve implements Resolver.
