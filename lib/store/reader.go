@@ -99,9 +99,11 @@ func (rd *reader) Get(ctx context.Context, r ref.Ref) (Doc, error) {
 	if err != nil {
 		return Doc{}, err
 	}
-	v, err := DecodeValue(obj.body)
-	if err != nil {
-		return Doc{}, corrupt(objectPath(res.String()), err)
+	v := obj.value
+	if !obj.valued {
+		if v, err = DecodeValue(obj.body); err != nil {
+			return Doc{}, corrupt(objectPath(res.String()), err)
+		}
 	}
 	res.Fragment = r.Fragment
 	v, err = applyFragment(v, r.Fragment)
@@ -292,7 +294,7 @@ func (rd *reader) object(p string) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeObject(objectPath(p), data)
+	return decodeObjectValue(objectPath(p), data)
 }
 
 // Match implements Store.
