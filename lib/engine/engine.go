@@ -53,6 +53,7 @@ type Engine struct {
 	evals    map[string]*evaluated              // "F@N@H" → evaluation used to run functions
 	releases map[state.ReleaseID]*state.Release // release documents read, until rewritten
 	reads    map[ref.Ref]cachedRead             // documents read since the last commit
+	decoder  state.Decoder                      // typed documents from read values
 
 	indexMu    sync.Mutex
 	index      *openwork.Index // nil until first used, or when the store has none
@@ -146,7 +147,7 @@ func (e *Engine) get(ctx context.Context, r ref.Ref, dst any) (bool, error) {
 		return false, err
 	}
 	if dst != nil {
-		if err := state.Decode(doc.Value, dst); err != nil {
+		if err := e.decoder.Decode(doc.Value, dst); err != nil {
 			return false, fmt.Errorf("%s: %w", r, err)
 		}
 	}

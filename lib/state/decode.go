@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // Decode converts a value read from a store (generic JSON: map[string]any,
@@ -21,11 +22,60 @@ import (
 // error; the other fields are decoded all the same. Values in free-form
 // fields are shared with v: neither may be modified afterwards.
 func Decode(v any, dst any) error {
+	var d Decoder
+	return d.Decode(v, dst)
+}
+
+// A Decoder is Decode remembering the layout of the types it decodes into
+// (their fields, whether they decode themselves), so that one Decoder
+// used for many documents, an engine run's say, works that out once per
+// type. The zero Decoder is ready; it is safe for concurrent use and must
+// not be copied after first use.
+type Decoder struct {
+	types sync.Map // reflect.Type → *typeInfo
+}
+
+// typeInfo is what a Decoder remembers of a type.
+type typeInfo struct {
+	unmarshaler bool        // a pointer to the type implements json.Unmarshaler
+	fields      []fieldInfo // struct types: the fields JSON keys decode into
+}
+
+// fieldInfo is a struct field that JSON keys decode into.
+type fieldInfo struct {
+	index int
+	name  string // the json tag's name, else the field's
+}
+
+func (dc *Decoder) info(t reflect.Type) *typeInfo {
+	if ti, ok := dc.types.Load(t); ok {
+		return ti.(*typeInfo)
+	}
+	ti := &typeInfo{unmarshaler: reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]())}
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			ti.fields = append(ti.fields, fieldInfo{index: i, name: name})
+		}
+	}
+	dc.types.Store(t, ti)
+	return ti
+}
+
+// Decode is the package's Decode.
+func (dc *Decoder) Decode(v any, dst any) error {
 	rv := reflect.ValueOf(dst)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("unexpected document: decoding into a non-pointer")
 	}
-	d := decoder{}
+	d := decoder{dc: dc}
 	d.value(v, rv.Elem())
 	if d.err != nil {
 		return fmt.Errorf("unexpected document: %w", d.err)
@@ -33,8 +83,11 @@ func Decode(v any, dst any) error {
 	return nil
 }
 
-// decoder remembers the first mismatch of a Decode.
-type decoder struct{ err error }
+// decoder is one Decode: it remembers the first mismatch.
+type decoder struct {
+	dc  *Decoder
+	err error
+}
 
 func (d *decoder) fail(v any, dst reflect.Value) {
 	if d.err == nil {
@@ -56,7 +109,7 @@ func (d *decoder) fail(v any, dst reflect.Value) {
 }
 
 func (d *decoder) value(v any, dst reflect.Value) {
-	if reflect.PointerTo(dst.Type()).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+	if d.dc.info(dst.Type()).unmarshaler {
 		d.viaJSON(v, dst)
 		return
 	}
@@ -156,27 +209,18 @@ func (d *decoder) object(v any, dst reflect.Value) {
 		d.fail(v, dst)
 		return
 	}
-	t := dst.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		x, found := obj[name]
+	for _, f := range d.dc.info(dst.Type()).fields {
+		x, found := obj[f.name]
 		if !found {
 			for k, kv := range obj {
-				if strings.EqualFold(k, name) {
+				if strings.EqualFold(k, f.name) {
 					x, found = kv, true
 					break
 				}
 			}
 		}
 		if found {
-			d.value(x, dst.Field(i))
+			d.value(x, dst.Field(f.index))
 		}
 	}
 }

@@ -61,18 +61,30 @@ func TestDecodeLikeJSON(t *testing.T) {
 		{"bad base64", `{"source":"%%%"}`, func() any { return new(RepoConfig) }, true},
 		{"not an object", `"x"`, func() any { return new(Chain) }, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			want, got := tt.new(), tt.new()
-			wantErr := jsonDecode(t, tt.data, want)
-			err := Decode(generic(t, tt.data), got)
-			if (wantErr != nil) != tt.bad || (err != nil) != tt.bad {
-				t.Fatalf("errors: json %v, Decode %v; want an error: %v", wantErr, err, tt.bad)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("Decode differs from encoding/json (-json +Decode):\n%s", diff)
-			}
-		})
+	var shared Decoder // kept across the cases, as an engine run keeps it
+	decoders := []struct {
+		name   string
+		decode func(v, dst any) error
+	}{
+		{"Decode", Decode},
+		{"a Decoder's first use", func(v, dst any) error { return new(Decoder).Decode(v, dst) }},
+		{"a Decoder kept across documents", shared.Decode},
+		{"the same, again", shared.Decode},
+	}
+	for _, dc := range decoders {
+		for _, tt := range tests {
+			t.Run(dc.name+"/"+tt.name, func(t *testing.T) {
+				want, got := tt.new(), tt.new()
+				wantErr := jsonDecode(t, tt.data, want)
+				err := dc.decode(generic(t, tt.data), got)
+				if (wantErr != nil) != tt.bad || (err != nil) != tt.bad {
+					t.Fatalf("errors: json %v, Decode %v; want an error: %v", wantErr, err, tt.bad)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("Decode differs from encoding/json (-json +Decode):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 

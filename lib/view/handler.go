@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ocu-team/ocu/lib/openwork"
+	"github.com/ocu-team/ocu/lib/state"
 	"github.com/ocu-team/ocu/lib/store"
 )
 
@@ -48,8 +49,9 @@ type Handler struct {
 	pages  map[string]*template.Template
 	static fs.FS
 
-	index *openwork.Index // of the store Open returns, across requests
-	cache finishedCache   // what requests read of finished releases
+	index   *openwork.Index // of the store Open returns, across requests
+	cache   finishedCache   // what requests read of finished releases
+	decoder state.Decoder   // typed documents, the layout of their types kept across requests
 }
 
 // pageNames are the page templates, each a file templates/<name>.tmpl
@@ -114,7 +116,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	rq := &request{h: h, w: w, r: r, rd: &reader{ctx: r.Context(), s: s, cache: &h.cache}}
+	rq := &request{h: h, w: w, r: r, rd: &reader{ctx: r.Context(), s: s, cache: &h.cache, dec: &h.decoder}}
 	rq.refresh = r.URL.Query().Get("refresh") == "1"
 	switch {
 	case p == "/":

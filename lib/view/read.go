@@ -23,6 +23,7 @@ type reader struct {
 	s     store.Store
 	idx   *openwork.Index
 	cache *finishedCache
+	dec   *state.Decoder // kept across requests; nil: decode afresh
 }
 
 // get reads the document at the absolute ref in (links followed).
@@ -42,7 +43,11 @@ func (rd *reader) decode(in string, dst any) bool {
 	if err != nil {
 		return false
 	}
-	_ = state.Decode(d.Value, dst)
+	if rd.dec != nil {
+		_ = rd.dec.Decode(d.Value, dst)
+	} else {
+		_ = state.Decode(d.Value, dst)
+	}
 	return true
 }
 
