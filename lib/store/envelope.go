@@ -78,28 +78,20 @@ func decodeObject(path string, data []byte) (*object, error) {
 }
 
 // decodeObjectValue is decodeObject for readers: it decodes the envelope
-// and the document in it in one pass (a document's value as DecodeValue
-// gives it), so reading a document scans its bytes once instead of four
-// times. Anything it does not accept is handed to decodeObject, whose
-// errors are the reader's.
+// and the document in it in one pass with the fast parser (jsonparse.go),
+// the document's value as DecodeValue gives it. Anything that parser or
+// this function does not accept is handed to decodeObject, whose errors
+// are the reader's.
 func decodeObjectValue(path string, data []byte) (*object, error) {
-	var env struct {
-		Kind  *string  `json:"kind"`
-		Links []string `json:"links"`
-		Body  any      `json:"body"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&env); err != nil || env.Kind == nil ||
-		len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
+	env, ok := parseEnvelope(data)
+	if !ok {
 		return decodeObject(path, data)
 	}
-	o := &object{kind: *env.Kind, links: env.Links, value: env.Body, valued: true}
-	switch o.kind {
+	switch env.kind {
 	case kindDoc:
-		return o, nil
+		return &object{kind: kindDoc, links: env.links, value: env.body, valued: true}, nil
 	case kindLink:
-		s, ok := env.Body.(string)
+		s, ok := env.body.(string)
 		if !ok {
 			return decodeObject(path, data)
 		}
@@ -200,6 +192,9 @@ func (e *JSONError) Unwrap() error { return e.Err }
 // allowed), with json.Number for numbers: the representation every store
 // value uses. Errors are *JSONError.
 func DecodeValue(data []byte) (any, error) {
+	if v, ok := parseJSON(data); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
