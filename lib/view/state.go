@@ -2,6 +2,7 @@ package view
 
 import (
 	"cmp"
+	"html/template"
 	"maps"
 	"reflect"
 	"slices"
@@ -158,6 +159,8 @@ type deployment struct {
 	WantedNumber string
 	WantedStatus string // of the latest chain of R/-/F/@M/deploy/E
 	WantedChain  string
+
+	HTML template.HTML // its item in its environment's card, rendered by index
 }
 
 // Shown is the status to show for the deployment: the intent's when it
