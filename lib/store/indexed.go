@@ -18,7 +18,8 @@ type Indexed interface {
 	// listed. skip may be called from several goroutines, for every release
 	// folder the walk reaches, and for other folders whose name starts with
 	// "@" and is longer than "@" (the walk does not tell them apart): skip
-	// must refuse those.
+	// must refuse those. Nor does it enter the folders of the chain links
+	// the engine keeps below a package's "@" folder (KeptLinkFolder).
 	MatchSkipping(ctx context.Context, globs []string, skip func(release string) bool) ([]string, error)
 	// ChangePosition returns where the store's record of changes stands:
 	// for a folder, the end of its change log; for a git store, the commit
@@ -49,6 +50,31 @@ type IndexInfo struct {
 	// it compares trees), false when it sees only ocu's own transactions (a
 	// folder: the original client writes files without the change log).
 	AllWriters bool
+}
+
+// KeptLinkFolder reports whether dir, a path below refs/, is one of the
+// folders of chain links the engine keeps below a package's "@" folder
+// (docs/store-format.md §5.4): `R/-/F/@/call`, holding the latest run of
+// each call and a link to each of its chains, or `R/-/F/@/deploy/E/K`, a
+// link to chain K. They hold links to chains, which resolve into release
+// folders, never work of their own; a package has one link per completed
+// chain (six of a package's thirteen folders at 60 releases), so the
+// open-work walk does not enter them.
+func KeptLinkFolder(dir string) bool {
+	i := strings.Index(dir, "/-/")
+	if i < 0 {
+		return false
+	}
+	j := strings.Index(dir[i+2:], "/@/")
+	if j < 0 {
+		return false
+	}
+	rest := dir[i+2+j+3:]
+	if rest == "call" {
+		return true
+	}
+	env, ok := strings.CutPrefix(rest, "deploy/")
+	return ok && strings.Count(env, "/") == 1 && !strings.HasSuffix(env, "/") && env[0] != '/'
 }
 
 // ReleaseFolder returns the release folder a path below refs/ (or a ref)

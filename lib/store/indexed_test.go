@@ -8,6 +8,31 @@ import (
 
 // TestReleaseFolder: the one definition of a release folder, shared by the
 // change log, the git tree diff, MatchSkipping and the open-work index.
+func TestKeptLinkFolder(t *testing.T) {
+	for in, want := range map[string]bool{
+		"example/-/app.ocu.star/@/call":                  true,
+		"example/-/app.ocu.star/@/deploy/production/3":   true,
+		"github.com/org/repo/-/a/b/app.ocu.star/@/call":  true,
+		"example/-/app.ocu.star/@/call/build":            false, // below a kept folder: never reached
+		"example/-/app.ocu.star/@":                       false,
+		"example/-/app.ocu.star/@/deploy":                false,
+		"example/-/app.ocu.star/@/deploy/production":     false, // the current deployment's link
+		"example/-/app.ocu.star/@/deploy/production/3/x": false,
+		"example/-/app.ocu.star/@/custom/call":           false,
+		"example/-/app.ocu.star/@/commit":                false,
+		"example/-/app.ocu.star/@/task":                  false,
+		"example/-/app.ocu.star/@3/call":                 false,
+		"example/-/app.ocu.star/@3/deploy/production/1":  false,
+		"example/-/app.ocu.star/+/deploy/production/1":   false,
+		"@/call":                                         false,
+		"@/deploy/production/1":                          false,
+	} {
+		if got := store.KeptLinkFolder(in); got != want {
+			t.Errorf("KeptLinkFolder(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestReleaseFolder(t *testing.T) {
 	for in, want := range map[string]string{
 		"example/-/app.ocu.star/@3":                              "example/-/app.ocu.star/@3",

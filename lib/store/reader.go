@@ -37,7 +37,7 @@ type walkFilter struct {
 	descend func(string) bool
 	// skip, when not nil, is asked about each release folder below the
 	// prefix (a folder named "@…", see Indexed): one it accepts is not
-	// entered.
+	// entered; nor are the kept link folders (KeptLinkFolder).
 	skip func(string) bool
 }
 
@@ -47,7 +47,13 @@ func (f *walkFilter) enters(dir string, n int) bool {
 	if f.descend != nil && !f.descend(dir) {
 		return false
 	}
-	return f.skip == nil || n < 2 || dir[len(dir)-n] != '@' || !f.skip(dir)
+	switch {
+	case f.skip == nil:
+		return true
+	case n >= 2 && dir[len(dir)-n] == '@':
+		return !f.skip(dir)
+	}
+	return !KeptLinkFolder(dir)
 }
 
 // reader implements the read operations of docs/store-format.md §4–§7 over a tree.
@@ -347,10 +353,18 @@ func (rd *reader) match(ctx context.Context, globs []string, noLinks bool, skip 
 }
 
 // skipsPrefix reports whether skip accepts the release folder on the path
-// of prefix, prefix itself included: nothing below it is listed.
+// of prefix, prefix itself included, or prefix lies in a kept link folder:
+// nothing below it is listed.
 func skipsPrefix(prefix string, skip func(string) bool) bool {
-	r := ReleaseFolder(prefix)
-	return r != "" && skip(r)
+	if r := ReleaseFolder(prefix); r != "" && skip(r) {
+		return true
+	}
+	for p := prefix; p != ""; p = p[:max(strings.LastIndexByte(p, '/'), 0)] {
+		if KeptLinkFolder(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // pattern is a compiled glob and a literal every match contains, checked

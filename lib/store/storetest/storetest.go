@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -401,7 +402,14 @@ func testMatch(t *testing.T, open Opener) {
 	} {
 		files["refs/"+r+"/@object.json"] = doc
 	}
-	files["refs/"+pkg+"/@/deploy/production/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1/deploy/production/1"}`
+	link := func(target string) string { return `{"kind":"link","body":"` + target + `"}` }
+	files["refs/"+pkg+"/@/deploy/production/@object.json"] = link(pkg + "/@1/deploy/production/1")
+	// The chain links the engine keeps (store.KeptLinkFolder): Match lists
+	// them, MatchSkipping does not enter their folders.
+	kept := []string{pkg + "/@/deploy/production/1", pkg + "/@/call/build", pkg + "/@/call/build/2"}
+	files["refs/"+kept[0]+"/@object.json"] = link(pkg + "/@1/deploy/production/1")
+	files["refs/"+kept[1]+"/@object.json"] = link(pkg + "/@2/call/build/2")
+	files["refs/"+kept[2]+"/@object.json"] = link(pkg + "/@2/call/build/2")
 	files["refs/"+pkg+"/@v1/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1"}`
 	files["refs/@/@object.json"] = `{"kind":"link","body":"@c0"}`
 	files["refs/@c0/@object.json"] = doc
@@ -467,7 +475,14 @@ func testMatchSkipping(t *testing.T, open Opener) {
 	} {
 		files["refs/"+r+"/@object.json"] = doc
 	}
-	files["refs/"+pkg+"/@/deploy/production/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1/deploy/production/1"}`
+	link := func(target string) string { return `{"kind":"link","body":"` + target + `"}` }
+	files["refs/"+pkg+"/@/deploy/production/@object.json"] = link(pkg + "/@1/deploy/production/1")
+	// The chain links the engine keeps (store.KeptLinkFolder): Match lists
+	// them, MatchSkipping does not enter their folders.
+	kept := []string{pkg + "/@/deploy/production/1", pkg + "/@/call/build", pkg + "/@/call/build/2"}
+	files["refs/"+kept[0]+"/@object.json"] = link(pkg + "/@1/deploy/production/1")
+	files["refs/"+kept[1]+"/@object.json"] = link(pkg + "/@2/call/build/2")
+	files["refs/"+kept[2]+"/@object.json"] = link(pkg + "/@2/call/build/2")
 	s, _ := open(t, files)
 	defer s.Close()
 	ix, ok := s.(store.Indexed)
@@ -503,8 +518,11 @@ func testMatchSkipping(t *testing.T, open Opener) {
 					t.Fatal(err)
 				}
 				var want []string
+				inKept := func(r string) bool {
+					return strings.HasPrefix(r, pkg+"/@/call/") || strings.HasPrefix(r, pkg+"/@/deploy/production/")
+				}
 				for _, r := range match(t, s, false, g...) {
-					if !slices.ContainsFunc(tt.skip, func(rel string) bool { return r == rel || strings.HasPrefix(r, rel+"/") }) {
+					if !slices.ContainsFunc(tt.skip, func(rel string) bool { return r == rel || strings.HasPrefix(r, rel+"/") }) && !inKept(r) {
 						want = append(want, r)
 					}
 				}
@@ -532,6 +550,23 @@ func testMatchSkipping(t *testing.T, open Opener) {
 	}
 	if !slices.Contains(got, pkg+"/@10/custom/x") || !slices.Contains(got, "+/custom/a") || !slices.Contains(got, pkg+"/@/deploy/production") {
 		t.Errorf("refs outside the skipped release missing: %v", got)
+	}
+	// The kept chain links are there for Match, not for MatchSkipping, even
+	// when a glob starts inside their folders.
+	for _, g := range []string{"**", pkg + "/@/call/**", pkg + "/@/deploy/production/1"} {
+		all := match(t, s, false, g)
+		skipping, err := ix.MatchSkipping(context.Background(), []string{g}, func(string) bool { return false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range kept {
+			if ok, _ := path.Match(g, k); (ok || g == "**") && !slices.Contains(all, k) {
+				t.Errorf("Match(%q) does not list %s", g, k)
+			}
+			if slices.Contains(skipping, k) {
+				t.Errorf("MatchSkipping(%q) lists %s, in a kept link folder", g, k)
+			}
+		}
 	}
 }
 
