@@ -24,8 +24,8 @@ func TestKeptLinkFolder(t *testing.T) {
 		"example/-/app.ocu.star/@3/call":                 false,
 		"example/-/app.ocu.star/@3/deploy/production/1":  false,
 		"example/-/app.ocu.star/+/deploy/production/1":   false,
-		"@/call":                                         false,
-		"@/deploy/production/1":                          false,
+		"@/call":                false,
+		"@/deploy/production/1": false,
 	} {
 		if got := store.KeptLinkFolder(in); got != want {
 			t.Errorf("KeptLinkFolder(%q) = %v, want %v", in, got, want)
