@@ -402,14 +402,7 @@ func testMatch(t *testing.T, open Opener) {
 	} {
 		files["refs/"+r+"/@object.json"] = doc
 	}
-	link := func(target string) string { return `{"kind":"link","body":"` + target + `"}` }
-	files["refs/"+pkg+"/@/deploy/production/@object.json"] = link(pkg + "/@1/deploy/production/1")
-	// The chain links the engine keeps (store.KeptLinkFolder): Match lists
-	// them, MatchSkipping does not enter their folders.
-	kept := []string{pkg + "/@/deploy/production/1", pkg + "/@/call/build", pkg + "/@/call/build/2"}
-	files["refs/"+kept[0]+"/@object.json"] = link(pkg + "/@1/deploy/production/1")
-	files["refs/"+kept[1]+"/@object.json"] = link(pkg + "/@2/call/build/2")
-	files["refs/"+kept[2]+"/@object.json"] = link(pkg + "/@2/call/build/2")
+	files["refs/"+pkg+"/@/deploy/production/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1/deploy/production/1"}`
 	files["refs/"+pkg+"/@v1/@object.json"] = `{"kind":"link","body":"` + pkg + `/@1"}`
 	files["refs/@/@object.json"] = `{"kind":"link","body":"@c0"}`
 	files["refs/@c0/@object.json"] = doc
