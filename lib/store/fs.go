@@ -481,6 +481,12 @@ func (t *fsTree) readFile(rel string) ([]byte, error) {
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
+		if int64(len(buf)) == st.Size && len(buf) < cap(buf) {
+			// All fstat counted, and the read stopped short of the room
+			// left: the end, without asking again (a file growing meanwhile
+			// reads as it was a moment before).
+			return buf, nil
+		}
 	}
 }
 
