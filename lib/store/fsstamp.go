@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -56,16 +58,24 @@ func (s *FS) StampRelease(ctx context.Context, rel string) (ReleaseStamp, error)
 	defer unix.Close(fd)
 	var st ReleaseStamp
 	buf := make([]byte, 8<<10)
-	err = stampFolder(fd, "", &st, buf, 2)
-	return st, err
+	if err := stampFolder(fd, "", &st, buf, 2); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			pe.Path = filepath.Join(s.tree.base, refsDir, rel, pe.Path)
+			return ReleaseStamp{}, pe
+		}
+		return ReleaseStamp{}, err
+	}
+	return st, nil
 }
 
 // stampFolder adds the open folder fd (named name) to st, and the folders
-// in it down to depth more levels.
+// in it down to depth more levels. Its errors are *os.PathError naming the
+// folder or entry below the release folder.
 func stampFolder(fd int, name string, st *ReleaseStamp, buf []byte, depth int) error {
 	var stat unix.Stat_t
 	if err := unix.Fstat(fd, &stat); err != nil {
-		return err
+		return &os.PathError{Op: "stat", Path: name, Err: err}
 	}
 	st.add(name, &stat)
 	if depth == 0 {
@@ -78,7 +88,7 @@ func stampFolder(fd int, name string, st *ReleaseStamp, buf []byte, depth int) e
 		}
 	})
 	if err != nil {
-		return err
+		return &os.PathError{Op: "list", Path: name, Err: err}
 	}
 	for _, sub := range subs {
 		if depth == 1 { // the last level: its times, not its entries
@@ -87,7 +97,7 @@ func stampFolder(fd int, name string, st *ReleaseStamp, buf []byte, depth int) e
 			switch {
 			case err == unix.ENOENT:
 			case err != nil:
-				return err
+				return &os.PathError{Op: "stat", Path: name + "/" + sub, Err: err}
 			case cst.Mode&unix.S_IFMT == unix.S_IFDIR:
 				st.add(name+"/"+sub, &cst)
 			}
@@ -98,7 +108,7 @@ func stampFolder(fd int, name string, st *ReleaseStamp, buf []byte, depth int) e
 			continue // removed meanwhile, a file, or a symbolic link
 		}
 		if err != nil {
-			return err
+			return &os.PathError{Op: "open", Path: name + "/" + sub, Err: err}
 		}
 		err = stampFolder(cfd, name+"/"+sub, st, buf, depth-1)
 		unix.Close(cfd)

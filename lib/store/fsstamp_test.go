@@ -4,13 +4,16 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/store"
 	"github.com/ocu-team/ocu/lib/store/storetest"
+	"golang.org/x/sys/unix"
 )
 
 // TestStampRelease: the stamp of a release moves when another client adds
@@ -73,6 +76,50 @@ func TestStampRelease(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an error names the folder", func(t *testing.T) {
+		base := t.TempDir()
+		s, err := store.OpenFS(base, store.FSOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if err := s.Commit(ctx, store.NewTx("release").Put(storetest.R(t, rel+"/deploy/production/1"), 1)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.StampRelease(ctx, rel); err != nil {
+			t.Fatal(err)
+		}
+		// With one descriptor free below the limit (the two lowest free are
+		// the numbers two opens get), the release folder opens in it and
+		// its deploy folder cannot open.
+		first, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		unix.Close(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(second)
+		var lim unix.Rlimit
+		if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+			t.Fatal(err)
+		}
+		low := lim
+		low.Cur = uint64(second)
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+			t.Skip(err)
+		}
+		_, err = s.StampRelease(ctx, rel)
+		unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+		if err == nil {
+			t.Skip("free descriptors below the limit: no error to see")
+		}
+		if want := filepath.Join(base, "refs", rel); !strings.Contains(err.Error(), want+"/") || !errors.Is(err, unix.EMFILE) {
+			t.Errorf("error %q does not name a folder in %s, or is not EMFILE", err, want)
+		}
+	})
 	t.Run("a release that is not there", func(t *testing.T) {
 		s, err := store.OpenFS(t.TempDir(), store.FSOptions{})
 		if err != nil {
