@@ -17,6 +17,17 @@ type progress struct {
 	prog     string // the command's name, prefix of error lines
 	secrets  *sdk.Secrets
 	mu       sync.Mutex
+	lines    int // printed, on stdout and stderr
+}
+
+// printed is the number of lines printed so far.
+func (p *progress) printed() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lines
 }
 
 func (p *progress) line(format string, args ...any) {
@@ -28,6 +39,7 @@ func (p *progress) line(format string, args ...any) {
 	defer p.mu.Unlock()
 	for l := range strings.SplitSeq(msg, "\n") {
 		fmt.Fprintln(p.out, l)
+		p.lines++
 	}
 }
 
@@ -38,6 +50,7 @@ func (p *progress) stderrLine(s string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintln(p.err, p.secrets.Mask(s))
+	p.lines++
 }
 
 // label names work in progress lines: "<F>@<N> build", "<F>@<N> deploy to

@@ -35,24 +35,35 @@ const fileMagic = "ocu-open-work\t1"
 // maxFile bounds the index file read (a million releases take about 100 MB).
 const maxFile = 512 << 20
 
+// readFile reads a file of the index's folder: a regular file (openRegular)
+// of at most maxFile bytes.
+func readFile(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, maxFile>>20)
+	}
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 // load reads the index file into x; an index that is missing, unreadable,
 // of another version or of another store leaves x empty (a full walk).
 func (x *Index) load() {
 	if x.info.Path == "" {
 		return
 	}
-	f, err := openRegular(x.info.Path)
-	if err != nil {
-		return
-	}
-	fi, err := f.Stat()
-	if err != nil || fi.Size() > maxFile {
-		f.Close()
-		return
-	}
-	data := make([]byte, fi.Size())
-	_, err = io.ReadFull(f, data)
-	f.Close()
+	data, err := readFile(x.info.Path)
 	if err != nil {
 		return
 	}
@@ -151,28 +162,13 @@ func parseFile(content, identity string) (pos string, full time.Time, named map[
 	return header["position"], time.Unix(0, nanos), named, finished, nil
 }
 
-// save writes the index file as a temporary file renamed over it, without
-// fsync: after a crash the file is the previous one, or missing, and both
-// are valid (docs/open-work.md §7). A folder that is a symbolic link is not
-// written into. A missing folder is created only by the owner of the
-// folder that holds it: made by another user (a viewer run as root), it
-// would keep the store's writers from the change log beside the index.
+// save writes the index file (writeFile), without fsync: after a crash the
+// file is the previous one, or missing, and both are valid
+// (docs/open-work.md §7). A folder that is a symbolic link is not written
+// into.
 func (x *Index) save() error {
 	if x.info.Path == "" {
 		return errors.New("no place for the index")
-	}
-	dir := filepath.Dir(x.info.Path)
-	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
-		parent, err := os.Lstat(filepath.Dir(dir))
-		if err != nil {
-			return err
-		}
-		if st, ok := parent.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-			return fmt.Errorf("%s: not created: the folder holding it is another user's", dir)
-		}
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return err
-		}
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\nidentity\t%s\nposition\t%s\nfull\t%d\nnamed\t%s\nreleases\t%d\n",
@@ -201,25 +197,50 @@ func (x *Index) save() error {
 	if sum == x.savedSum {
 		return nil // the file holds this already: a run that learnt nothing writes nothing
 	}
+	if err := writeFile(x.info.Path, b.Bytes()); err != nil {
+		return err
+	}
+	x.savedSum = sum
+	return nil
+}
+
+// writeFile writes a file of the index's folder (the index, the idle
+// memo) as a temporary file renamed over it, readable by every user of the
+// store. A missing folder is created only by the owner of the folder that
+// holds it: made by another user (a viewer run as root), it would keep the
+// store's writers from the change log beside the index.
+func writeFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		parent, err := os.Lstat(filepath.Dir(dir))
+		if err != nil {
+			return err
+		}
+		if st, ok := parent.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+			return fmt.Errorf("%s: not created: the folder holding it is another user's", dir)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	tmp, err := os.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return err
 	}
 	err = tmp.Chmod(0o644) // as the store's files: every user of the store reads it
 	if err == nil {
-		_, err = tmp.Write(b.Bytes())
+		_, err = tmp.Write(data)
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), x.info.Path)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
-	x.savedSum = sum
 	removeStaleTemps(dir, time.Now().Add(-staleTemp))
 	return nil
 }

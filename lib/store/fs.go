@@ -326,6 +326,7 @@ func flock(f *os.File, how int) error {
 type fsTree struct {
 	base      string
 	noOpenat2 atomic.Bool
+	log       atomic.Pointer[ReadLog] // what reads consult, while attached (FS.LogReads)
 
 	mu    sync.Mutex
 	dirfd int // base, opened when it exists
@@ -439,8 +440,16 @@ func (t *fsTree) readObject(p string) ([]byte, error) {
 // lock) and must be a regular file of at most MaxDocumentSize bytes;
 // anything else is E_CORRUPT. A folder is no object.
 func (t *fsTree) readFile(rel string) ([]byte, error) {
+	log := t.log.Load()
 	fd, err := t.open(rel, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
+		if log != nil {
+			if errors.Is(err, errNoObject) {
+				log.absent(filepath.Join(t.base, rel))
+			} else {
+				log.spoil(err.Error())
+			}
+		}
 		return nil, err
 	}
 	defer unix.Close(fd)
@@ -448,6 +457,9 @@ func (t *fsTree) readFile(rel string) ([]byte, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if log != nil {
+		log.found(path, &st)
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
@@ -496,15 +508,30 @@ func (t *fsTree) subdirs(p string) ([]string, error) {
 	if p != "" {
 		rel += "/" + p
 	}
+	log := t.log.Load()
 	fd, err := t.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
 	if errors.Is(err, errNoObject) {
+		if log != nil {
+			log.absent(filepath.Join(t.base, rel))
+		}
 		return nil, nil
 	}
 	if err != nil {
+		if log != nil {
+			log.spoil(err.Error())
+		}
 		return nil, err
 	}
 	defer unix.Close(fd)
 	dir := filepath.Join(t.base, rel)
+	if log != nil {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			log.spoil(err.Error())
+		} else {
+			log.found(dir, &st)
+		}
+	}
 	var names []string
 	err = readDir(fd, make([]byte, 8192), func(name []byte, kind byte) {
 		if kind == '?' {

@@ -65,6 +65,9 @@ func (s *FS) Commit(ctx context.Context, tx *Tx) error {
 	if tx.Empty() { // nothing to write: a filesystem store has no support files
 		return nil
 	}
+	if log := s.tree.log.Load(); log != nil {
+		log.spoil("a write")
+	}
 	unlock, err := s.lockWrites()
 	if err != nil {
 		return err

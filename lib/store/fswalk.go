@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -20,7 +21,15 @@ func (t *fsTree) walk(ctx context.Context, prefix string, f walkFilter) ([]strin
 	if prefix != "" {
 		rel += "/" + prefix
 	}
+	log := t.log.Load()
 	fd, err := t.open(rel, unix.O_RDONLY|unix.O_DIRECTORY)
+	if log != nil && err != nil {
+		if errors.Is(err, errNoObject) || errors.Is(err, unix.ENOTDIR) {
+			log.absent(filepath.Join(t.base, rel))
+		} else {
+			log.spoil(err.Error())
+		}
+	}
 	if errors.Is(err, errNoObject) || errors.Is(err, unix.ENOTDIR) || CodeOf(err) == EUnsafePath {
 		return nil, nil // nothing there, or a symlinked folder: not walked
 	}
@@ -31,6 +40,7 @@ func (t *fsTree) walk(ctx context.Context, prefix string, f walkFilter) ([]strin
 		refs:   t.base + "/" + refsDir + "/",
 		filter: f,
 		ctx:    ctx,
+		log:    log,
 	}
 	w.cond = sync.NewCond(&w.mu)
 	w.stack = []string{prefix}
@@ -74,6 +84,9 @@ type walker struct {
 	filter walkFilter
 	ctx    context.Context
 	rootfd int // the first folder, already opened and checked
+	// log, when not nil, gets the identity of every folder read: what a
+	// walk finds changes only when one of them does.
+	log *ReadLog
 
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -150,6 +163,13 @@ func (w *walker) read(dir string, buf []byte, children []string, found *[]string
 	if fd < 0 {
 		var err error
 		fd, err = unix.Open(full, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if w.log != nil && err != nil {
+			if err == unix.ENOENT || err == unix.ENOTDIR {
+				w.log.absent(full)
+			} else {
+				w.log.spoil(full + ": " + err.Error())
+			}
+		}
 		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
 			return children, nil // removed meanwhile, or replaced by a link
 		}
@@ -158,6 +178,14 @@ func (w *walker) read(dir string, buf []byte, children []string, found *[]string
 		}
 	}
 	defer unix.Close(fd)
+	if w.log != nil {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			w.log.spoil(full + ": " + err.Error())
+		} else {
+			w.log.found(full, &st)
+		}
+	}
 	hasObject := false
 	err := readDir(fd, buf, func(name []byte, kind byte) {
 		if kind == '?' {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ocu-team/ocu/lib/cli"
@@ -111,6 +112,20 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 	if err := s.Lock(ctx, o.wait); err != nil {
 		return enginecmd.Exit(ctx, err)
 	}
+	// A run of the whole diff with the work that follows it may be one the
+	// last run already found idle (docs/open-work.md §10).
+	var idle *engine.IdleRun
+	if refs == nil && !o.noContinue && !o.noTrigger {
+		run, same, err := s.Engine.BeginIdle(ctx, idleKey(ctx, t.Prog)...)
+		if err != nil {
+			return enginecmd.Exit(ctx, err)
+		}
+		if same {
+			s.Unlock()
+			return enginecmd.Exit(ctx, nil)
+		}
+		idle = run
+	}
 	var deadline time.Time
 	if o.timeout > 0 {
 		deadline = time.Now().Add(o.timeout)
@@ -135,8 +150,25 @@ func run(ctx context.Context, t *cli.Tool, o options, inputs []string) error {
 			return enginecmd.Exit(ctx, errors.Join(failed, err))
 		}
 		s.Engine.RunTriggers(ctx, pairs, cli.EnvFrom(ctx).Dir, false)
+		if idle != nil {
+			idle.End(failed == nil && len(pairs) == 0 && ctx.Err() == nil) // derived: a memo not written is no error
+		}
 	}
 	return enginecmd.Exit(ctx, failed)
+}
+
+// idleKey is what, besides the stores, an idle run depends on: the
+// command, the folder it runs in and the OCU_ variables.
+func idleKey(ctx context.Context, name string) []string {
+	env := cli.EnvFrom(ctx)
+	key := []string{name, env.Dir}
+	for _, kv := range env.Environ {
+		if strings.HasPrefix(kv, "OCU_") {
+			key = append(key, kv)
+		}
+	}
+	slices.Sort(key[2:])
+	return key
 }
 
 // dryRun prints the diff (only the given refs, when some are given).
