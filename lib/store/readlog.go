@@ -49,17 +49,20 @@ func fileID(st *unix.Stat_t) FileID {
 }
 
 // found records the identity of path, as fstat gave it.
-func (l *ReadLog) found(path string, st *unix.Stat_t) {
-	l.mu.Lock()
-	l.ids[path] = fileID(st)
-	l.mu.Unlock()
-}
+func (l *ReadLog) found(path string, st *unix.Stat_t) { l.add(path, fileID(st)) }
 
 // absent records that nothing is at path.
-func (l *ReadLog) absent(path string) {
+func (l *ReadLog) absent(path string) { l.add(path, FileID{Absent: true}) }
+
+// add records id for path; a path found with another identity before
+// changed while the reads went on, and what they decided may rest on both.
+func (l *ReadLog) add(path string, id FileID) {
 	l.mu.Lock()
-	l.ids[path] = FileID{Absent: true}
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	if was, ok := l.ids[path]; ok && was != id && l.spoiled == "" {
+		l.spoiled = path + " changed while it was read"
+	}
+	l.ids[path] = id
 }
 
 // spoil marks the log as not to be trusted, for why.

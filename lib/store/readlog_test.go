@@ -125,6 +125,18 @@ func TestReadLog(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a file changed between two reads spoils it", func(t *testing.T) {
+		e := open(t)
+		log := store.NewReadLog()
+		e.s.LogReads(log)
+		reads(t, e)
+		time.Sleep(10 * time.Millisecond)
+		writeDoc(t, refs(e, "@/custom/a")) // another client, in place
+		reads(t, e)
+		if log.Spoiled() == "" {
+			t.Error("a file read with two identities did not spoil the log")
+		}
+	})
 	t.Run("a write spoils it", func(t *testing.T) {
 		e := open(t)
 		log := store.NewReadLog()
