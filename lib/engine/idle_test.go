@@ -28,34 +28,13 @@ func TestIdleRun(t *testing.T) {
 	h.OpenWork.RacyWindow = time.Nanosecond // the history was just written
 	memo := filepath.Join(h.Base, ".ocuroot-index", "idle")
 
-	// apply runs what ocu-apply runs: it reports whether the memo held,
-	// and the progress output otherwise.
 	apply := func(t *testing.T) (same bool, out string) {
 		t.Helper()
-		var buf bytes.Buffer
-		e := h.Engine(n, &buf, &buf)
-		idle, same, err := e.BeginIdle(ctx, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if same {
-			return true, ""
-		}
-		res, err := e.Apply(ctx, engine.ApplyOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pairs, err := e.OutstandingAfter(ctx, res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if idle == nil {
+		same, remembered, out := idleApply(t, h, n)
+		if !same && !remembered {
 			t.Fatal("a run on a folder store with no open work is not remembered")
 		}
-		if err := idle.End(!res.Failed && len(pairs) == 0); err != nil {
-			t.Fatal(err)
-		}
-		return false, buf.String()
+		return same, out
 	}
 	idle := func(t *testing.T, wantSame bool) {
 		t.Helper()
@@ -194,27 +173,8 @@ func TestIdleRunNeverHidesWork(t *testing.T) {
 	converge := func() {
 		t.Helper()
 		for range 3 {
-			var out bytes.Buffer
-			e := h.Engine(n, &out, &out)
-			idle, same, err := e.BeginIdle(ctx, "test")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if same {
+			if same, _, _ := idleApply(t, h, n); same {
 				return
-			}
-			res, err := e.Apply(ctx, engine.ApplyOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pairs, err := e.OutstandingAfter(ctx, res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if idle != nil {
-				if err := idle.End(!res.Failed && len(pairs) == 0); err != nil {
-					t.Fatal(err)
-				}
 			}
 		}
 	}
@@ -253,4 +213,37 @@ func TestIdleRunNeverHidesWork(t *testing.T) {
 		converge()
 	}
 	t.Logf("the memo held after %d of 40 writes", held)
+}
+
+// idleApply runs what ocu-apply runs at the commit of release n: the idle
+// memo checked, then, unless it held, the diff applied, the work continued,
+// the outstanding work listed and the run remembered when it was idle. It
+// reports whether the memo held, whether the run could be remembered at
+// all, and the progress output.
+func idleApply(t *testing.T, h *historytest.History, n int) (same, remembered bool, out string) {
+	t.Helper()
+	ctx := context.Background()
+	var buf bytes.Buffer
+	e := h.Engine(n, &buf, &buf)
+	idle, same, err := e.BeginIdle(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same {
+		return true, true, ""
+	}
+	res, err := e.Apply(ctx, engine.ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := e.OutstandingAfter(ctx, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idle != nil {
+		if err := idle.End(!res.Failed && len(pairs) == 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return false, idle != nil, buf.String()
 }
