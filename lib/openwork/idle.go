@@ -1,7 +1,6 @@
 package openwork
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -25,10 +24,9 @@ import (
 // idleMagic is the memo file's first line.
 const idleMagic = "ocu-idle\t1"
 
-// idlePath is the memo file, "" when the index has no file of its own or
-// the store's record of changes sees every writer (git: no file identities).
+// idlePath is the memo file, "" when the index has no file of its own.
 func (x *Index) idlePath() string {
-	if x.info.Path == "" || x.info.AllWriters {
+	if x.info.Path == "" {
 		return ""
 	}
 	return filepath.Join(filepath.Dir(x.info.Path), "idle")
@@ -57,9 +55,9 @@ func (x *Index) IdleKey(extra ...string) (key string, ok bool) {
 	return hex.EncodeToString(h.Sum(nil)), true
 }
 
-// IdleHolds reports whether the memo was written under key and every file
-// and folder it records is unchanged. A missing or damaged memo does not
-// hold.
+// IdleHolds reports whether the memo was written under key and, for a
+// folder store, every file and folder it records is unchanged. A missing or
+// damaged memo does not hold.
 func (x *Index) IdleHolds(ctx context.Context, key string) (bool, error) {
 	x.mu.Lock()
 	path := x.idlePath()
@@ -76,6 +74,9 @@ func (x *Index) IdleHolds(ctx context.Context, key string) (bool, error) {
 	if string(head) != idleMagic || string(keyLine) != "key\t"+key {
 		return false, nil
 	}
+	if x.pinned() {
+		return true, nil // the key names the commits every read comes from
+	}
 	log, err := store.ParseReadLog(bytes.NewReader(rest))
 	if err != nil || log.Len() == 0 {
 		return false, nil
@@ -87,7 +88,8 @@ func (x *Index) IdleHolds(ctx context.Context, key string) (bool, error) {
 // printed nothing, with the log of its reads, begun at started. A spoiled
 // log, or one holding a file changed less than RacyWindow before started
 // (it may change again unseen within the file system's clock tick,
-// docs/open-work.md §7), removes the memo instead.
+// docs/open-work.md §7), removes the memo instead. A git store needs no
+// log: its key names the commits of everything the run read.
 func (x *Index) SaveIdle(key string, log *store.ReadLog, started time.Time) error {
 	x.mu.Lock()
 	path, racy := x.idlePath(), x.opts.RacyWindow
@@ -95,17 +97,28 @@ func (x *Index) SaveIdle(key string, log *store.ReadLog, started time.Time) erro
 	if path == "" {
 		return nil
 	}
-	if key == "" || log.Spoiled() != "" || log.Len() == 0 || !log.Newest().Before(started.Add(-racy)) {
+	if key == "" {
 		return x.ForgetIdle()
 	}
-	var b bytes.Buffer
-	w := bufio.NewWriter(&b)
-	w.WriteString(idleMagic + "\nkey\t" + key + "\n")
-	w.Flush()
-	if _, err := log.WriteTo(&b); err != nil {
+	b := bytes.NewBufferString(idleMagic + "\nkey\t" + key + "\n")
+	if x.pinned() {
+		return writeFile(path, b.Bytes())
+	}
+	if log == nil || log.Spoiled() != "" || log.Len() == 0 || !log.Newest().Before(started.Add(-racy)) {
+		return x.ForgetIdle()
+	}
+	if _, err := log.WriteTo(b); err != nil {
 		return x.ForgetIdle()
 	}
 	return writeFile(path, b.Bytes())
+}
+
+// pinned reports whether the store's content is named by its change
+// position: a git store, whose reads come from the commit the index names.
+func (x *Index) pinned() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.info.AllWriters
 }
 
 // ForgetIdle removes the memo: the last run did something, or what it
