@@ -52,6 +52,7 @@ type Handler struct {
 	index   *openwork.Index // of the store Open returns, across requests
 	cache   finishedCache   // what requests read of finished releases
 	decoder state.Decoder   // typed documents, the layout of their types kept across requests
+	parts   partCache       // the overview's rendered rows and items, by what they show
 }
 
 // pageNames are the page templates, each a file templates/<name>.tmpl

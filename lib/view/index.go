@@ -7,6 +7,9 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/ocu-team/ocu/internal/fanout"
 )
@@ -124,26 +127,86 @@ func (rq *request) index() {
 // renderParts renders the package rows and the deployments in the
 // environments' cards readWorkers at a time: rendered in one piece, the
 // overview of a store with hundreds of packages spent a third of its time
-// rendering on one core.
+// rendering on one core. A part showing what an earlier request's part
+// showed is not rendered again (partCache).
 func (rq *request) renderParts(rows []*pkgRow, envs []*environment) error {
 	var deps []*deployment
 	for _, e := range envs {
 		deps = append(deps, e.Deployments...)
 	}
 	t := rq.h.pages["index"]
+	parts := &rq.h.parts
+	parts.trim(2 * (len(rows) + len(deps)))
 	errs := make([]error, len(rows)+len(deps))
 	fanout.Each(len(rows)+len(deps), readWorkers, func(i int) {
-		var buf bytes.Buffer
+		name, data, key, out := "package-row", any(nil), "", (*template.HTML)(nil)
 		if i < len(rows) {
-			errs[i] = t.ExecuteTemplate(&buf, "package-row", rows[i])
-			rows[i].HTML = template.HTML(buf.String())
+			data, key, out = rows[i], rows[i].partKey(), &rows[i].HTML
 		} else {
 			d := deps[i-len(rows)]
-			errs[i] = t.ExecuteTemplate(&buf, "deployed", d)
-			d.HTML = template.HTML(buf.String())
+			name, data, key, out = "deployed", d, d.partKey(), &d.HTML
+		}
+		if html, ok := parts.get(key); ok {
+			*out = html
+			return
+		}
+		var buf bytes.Buffer
+		if errs[i] = t.ExecuteTemplate(&buf, name, data); errs[i] == nil {
+			*out = template.HTML(buf.String())
+			parts.put(key, *out)
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// partCache keeps the overview's rendered parts across requests, by what
+// they show: the key of a part holds every field its template reads (the
+// templates "package-row" and "deployed" of index.tmpl, whose functions
+// depend on their arguments only).
+type partCache struct {
+	mu sync.Mutex
+	m  map[string]template.HTML
+}
+
+func (c *partCache) get(key string) (template.HTML, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.m[key]
+	return h, ok
+}
+
+func (c *partCache) put(key string, h template.HTML) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]template.HTML{}
+	}
+	c.m[key] = h
+}
+
+// trim empties the cache once it holds more than max parts: what the store
+// no longer shows is dropped now and then.
+func (c *partCache) trim(max int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > max {
+		c.m = nil
+	}
+}
+
+// partKey is the key of the row's part: the fields "package-row" reads.
+func (row *pkgRow) partKey() string {
+	k := []string{"package-row", row.Ref, row.Repo, row.File, row.LatestRef, row.Latest(), row.Status, row.Err, strconv.Itoa(len(row.Releases))}
+	for _, d := range row.Deployments {
+		k = append(k, d.Release, d.Chain, d.Env, d.Number)
+	}
+	return strings.Join(k, "\x00")
+}
+
+// partKey is the key of the deployment's item in its environment's card:
+// the fields "deployed" reads.
+func (d *deployment) partKey() string {
+	return strings.Join([]string{"deployed", d.Package, d.File, d.Release, d.Number, d.Status, d.Wanted, d.WantedNumber, d.WantedStatus}, "\x00")
 }
 
 // fillRow reads the latest release's status and the deployments of a

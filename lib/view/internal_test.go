@@ -376,3 +376,62 @@ func TestMalformedFields(t *testing.T) {
 		t.Errorf("history %+v", f.History)
 	}
 }
+
+// TestPartKeys: every field the overview's part templates read moves the
+// key its rendering is cached under, so a cached part never shows stale
+// data.
+func TestPartKeys(t *testing.T) {
+	newRow := func() *pkgRow {
+		return &pkgRow{
+			pkg:         pkg{Ref: "r/-/f", Repo: "r", File: "f", Releases: []string{"1", "2"}},
+			LatestRef:   "r/-/f/@2",
+			Status:      "complete",
+			Deployments: []*deployment{{Env: "prod", Release: "r/-/f/@1", Number: "1", Chain: "r/-/f/@1/deploy/prod/1"}},
+		}
+	}
+	rowChanges := map[string]func(*pkgRow){
+		"Ref":                func(r *pkgRow) { r.Ref = "r/-/g" },
+		"Repo":               func(r *pkgRow) { r.Repo = "s" },
+		"File":               func(r *pkgRow) { r.File = "g" },
+		"Latest":             func(r *pkgRow) { r.Releases = []string{"1", "3"} },
+		"Releases":           func(r *pkgRow) { r.Releases = []string{"0", "1", "2"} },
+		"LatestRef":          func(r *pkgRow) { r.LatestRef = "" },
+		"Status":             func(r *pkgRow) { r.Status = "failed" },
+		"Err":                func(r *pkgRow) { r.Err = "boom" },
+		"deployment Release": func(r *pkgRow) { r.Deployments[0].Release = "" },
+		"deployment Chain":   func(r *pkgRow) { r.Deployments[0].Chain = "r/-/f/@1/deploy/prod/2" },
+		"deployment Env":     func(r *pkgRow) { r.Deployments[0].Env = "staging" },
+		"deployment Number":  func(r *pkgRow) { r.Deployments[0].Number = "2" },
+		"another deployment": func(r *pkgRow) { r.Deployments = append(r.Deployments, &deployment{Env: "qa"}) },
+	}
+	for name, change := range rowChanges {
+		r := newRow()
+		before := r.partKey()
+		change(r)
+		if r.partKey() == before {
+			t.Errorf("package row: a change of %s keeps the key", name)
+		}
+	}
+	newDep := func() *deployment {
+		return &deployment{Package: "r/-/f", File: "f", Release: "r/-/f/@1", Number: "1", Status: "complete",
+			Wanted: "r/-/f/@2", WantedNumber: "2", WantedStatus: "pending"}
+	}
+	depChanges := map[string]func(*deployment){
+		"Package":      func(d *deployment) { d.Package = "r/-/g" },
+		"File":         func(d *deployment) { d.File = "g" },
+		"Release":      func(d *deployment) { d.Release = "" },
+		"Number":       func(d *deployment) { d.Number = "3" },
+		"Status":       func(d *deployment) { d.Status = "failed" },
+		"Wanted":       func(d *deployment) { d.Wanted = "" },
+		"WantedNumber": func(d *deployment) { d.WantedNumber = "4" },
+		"WantedStatus": func(d *deployment) { d.WantedStatus = "failed" },
+	}
+	for name, change := range depChanges {
+		d := newDep()
+		before := d.partKey()
+		change(d)
+		if d.partKey() == before {
+			t.Errorf("deployment: a change of %s keeps the key", name)
+		}
+	}
+}
