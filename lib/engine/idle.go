@@ -26,9 +26,8 @@ type IdleRun struct {
 // BeginIdle refreshes the open-work index and checks the memo of the last
 // idle run under a key made of the index's refs, the stores' folders, the
 // engine's repo and commit and extra (the command, its folder, its
-// settings). same is true
-// when that memo holds: the run would do and print nothing, and the
-// caller may stop. Otherwise run, when not nil, logs the reads of folder
+// settings). same is true when that memo holds: the run would do and
+// print nothing, and the caller may stop. Otherwise run, when not nil, logs the reads of folder
 // stores until End (git stores need no log: the key names their commits);
 // it is nil when runs on these stores cannot be remembered (no index, a
 // folder store and a git store together, open work).

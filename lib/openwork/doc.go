@@ -17,4 +17,8 @@
 // sees it. Writes of other clients to a folder store are not in its change
 // log: an index of such a store is trusted for at most Options.MaxAge since
 // its last full walk.
+//
+// Beside the index lies the idle memo (Index.IdleKey, IdleHolds, SaveIdle):
+// what the last ocu-apply that found nothing to do read, so that the next
+// one, when none of it changed, stops there (docs/open-work.md §10).
 package openwork

@@ -33,4 +33,10 @@
 // [Combined] routes '+' (intent) refs to the intent store and everything else
 // to the state store. The conformance suite in package storetest runs
 // against every implementation.
+//
+// For the open-work index (docs/open-work.md), [Indexed] stores walk
+// skipping finished releases and report what changed since a position,
+// folder stores stamp releases ([Stamper]), and a [ReadLog] attached to
+// folder stores records what their reads consulted, with each file's
+// identity, so that a later process can tell nothing of it changed.
 package store
