@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -29,12 +30,12 @@ import (
 // spoils it.
 type ReadLog struct {
 	mu      sync.Mutex
-	ids     map[string]FileID // absolute path → identity
+	ids     map[string]fileID // absolute path → identity
 	spoiled string
 }
 
-// FileID is what lstat says of a path that a reader depends on.
-type FileID struct {
+// fileID is what lstat says of a path that a reader depends on.
+type fileID struct {
 	Absent       bool   // nothing there (ENOENT, or a file where a folder was expected)
 	Mode         uint32 // type and permissions
 	Ino, Size    uint64
@@ -42,21 +43,21 @@ type FileID struct {
 }
 
 // NewReadLog returns an empty log.
-func NewReadLog() *ReadLog { return &ReadLog{ids: map[string]FileID{}} }
+func NewReadLog() *ReadLog { return &ReadLog{ids: map[string]fileID{}} }
 
-func fileID(st *unix.Stat_t) FileID {
-	return FileID{Mode: uint32(st.Mode), Ino: st.Ino, Size: uint64(st.Size), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
+func identity(st *unix.Stat_t) fileID {
+	return fileID{Mode: uint32(st.Mode), Ino: st.Ino, Size: uint64(st.Size), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
 }
 
 // found records the identity of path, as fstat gave it.
-func (l *ReadLog) found(path string, st *unix.Stat_t) { l.add(path, fileID(st)) }
+func (l *ReadLog) found(path string, st *unix.Stat_t) { l.add(path, identity(st)) }
 
 // absent records that nothing is at path.
-func (l *ReadLog) absent(path string) { l.add(path, FileID{Absent: true}) }
+func (l *ReadLog) absent(path string) { l.add(path, fileID{Absent: true}) }
 
 // add records id for path; a path found with another identity before
 // changed while the reads went on, and what they decided may rest on both.
-func (l *ReadLog) add(path string, id FileID) {
+func (l *ReadLog) add(path string, id fileID) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if was, ok := l.ids[path]; ok && was != id && l.spoiled == "" {
@@ -108,27 +109,30 @@ func (l *ReadLog) Unchanged(ctx context.Context) (bool, error) {
 	l.mu.Lock()
 	paths := slices.Collect(maps.Keys(l.ids))
 	l.mu.Unlock()
-	same := make([]bool, len(paths))
+	var changed atomic.Bool // one change answers: the rest need no lstat
 	fanout.Each(len(paths), 4, func(i int) {
-		if ctx.Err() != nil {
+		if changed.Load() || ctx.Err() != nil {
 			return
 		}
 		var st unix.Stat_t
-		var now FileID
+		var now fileID
 		switch err := unix.Lstat(paths[i], &st); {
 		case err == nil:
-			now = fileID(&st)
+			now = identity(&st)
 		case err == unix.ENOENT || err == unix.ENOTDIR:
-			now = FileID{Absent: true}
+			now = fileID{Absent: true}
 		default:
-			return // unreadable: changed, as far as anyone can tell
+			changed.Store(true) // unreadable: changed, as far as anyone can tell
+			return
 		}
-		same[i] = now == l.ids[paths[i]]
+		if now != l.ids[paths[i]] {
+			changed.Store(true)
+		}
 	})
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return !slices.Contains(same, false), nil
+	return !changed.Load(), nil
 }
 
 // WriteTo writes the log as lines: "path\tabsent" or
@@ -163,7 +167,7 @@ func ParseReadLog(r io.Reader) (*ReadLog, error) {
 			return nil, fmt.Errorf("read log line %d: not a path and an identity", n)
 		}
 		if rest == "absent" {
-			l.ids[p] = FileID{Absent: true}
+			l.ids[p] = fileID{Absent: true}
 			continue
 		}
 		f := strings.Fields(rest)
@@ -177,7 +181,7 @@ func ParseReadLog(r io.Reader) (*ReadLog, error) {
 				return nil, fmt.Errorf("read log line %d: %w", n, err)
 			}
 		}
-		l.ids[p] = FileID{Mode: uint32(v[0]), Ino: v[1], Size: v[2], Mtime: int64(v[3]), Ctime: int64(v[4])}
+		l.ids[p] = fileID{Mode: uint32(v[0]), Ino: v[1], Size: v[2], Mtime: int64(v[3]), Ctime: int64(v[4])}
 	}
 	return l, sc.Err()
 }
